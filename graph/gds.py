@@ -1,0 +1,188 @@
+"""Graph Data Science algorithms on the chainrisk graph.
+
+GDS procedures are called through Cypher, here and nowhere else, over the same
+:class:`~graph.runner.GraphRunner` seam as every other query. (The
+``graphdatascience`` client is also usable against open GDS from version 1.x with
+the ``gds.debug.arrow`` fix; see :func:`gds_client`. We call procedures through
+Cypher so that every call goes through the one seam with its timeouts, retries
+and error translation.)
+
+Projections are named per call and always dropped afterwards, so a failed call
+leaves no graph in the catalogue.
+
+>>> sorted(REQUIRED_PROCEDURES)[:2]
+['gds.fastRP.stream', 'gds.graph.drop']
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, LiteralString
+
+import pandas as pd
+
+from chainrisk.errors import GraphError, QueryFailed
+from graph.runner import GraphRunner
+
+__all__ = [
+    "REQUIRED_PROCEDURES",
+    "fastrp_embeddings",
+    "gds_client",
+    "gds_version",
+    "guarantee_structure",
+    "missing_procedures",
+    "pagerank",
+    "projected",
+    "scc",
+    "wcc",
+]
+
+#: Every GDS procedure chainrisk calls; a test checks each is listed by ``gds.list()``.
+REQUIRED_PROCEDURES: frozenset[str] = frozenset(
+    {
+        "gds.graph.project",
+        "gds.graph.drop",
+        "gds.pageRank.stream",
+        "gds.wcc.stream",
+        "gds.scc.stream",
+        "gds.fastRP.stream",
+        "gds.version",
+    }
+)
+
+# Relationship projections we use; literal so they never come from user input.
+_PROJECTIONS: dict[str, LiteralString] = {
+    "SUPPLIES": "SUPPLIES",
+    "GUARANTEES": "GUARANTEES",
+}
+
+
+def gds_version(runner: GraphRunner) -> str:
+    """The GDS library version, or ``"not installed"``."""
+    try:
+        return str(runner.read("RETURN gds.version() AS v")[0]["v"])
+    except QueryFailed:
+        return "not installed"
+
+
+def missing_procedures(runner: GraphRunner) -> set[str]:
+    """Those of :data:`REQUIRED_PROCEDURES` that ``gds.list()`` does not list."""
+    names = {r["name"] for r in runner.read("CALL gds.list() YIELD name RETURN name")}
+    return set(REQUIRED_PROCEDURES) - names
+
+
+def gds_client(runner: GraphRunner) -> Any:
+    """A ``graphdatascience.GraphDataScience`` client over the runner's driver (Arrow off).
+
+    Offered for notebooks; the library itself calls GDS through :func:`projected` and friends.
+    """
+    from graphdatascience import GraphDataScience
+
+    try:
+        return GraphDataScience(runner._driver, database=runner.database, arrow=False)
+    except Exception as exc:  # the client raises driver errors and its own
+        from graph.runner import translate_driver_error
+
+        raise translate_driver_error(exc, uri=runner.settings.neo4j_uri) from exc
+
+
+@contextmanager
+def projected(
+    runner: GraphRunner, relationship: str, *, weight: LiteralString | None = None,
+    orientation: LiteralString = "NATURAL",
+) -> Iterator[str]:
+    """Project ``(:Firm)-[relationship]->(:Firm)`` (active links only) and drop it afterwards.
+
+    Yields the projected graph's name. Only links without an ``end`` (still active) are
+    projected, through a Cypher projection so the filter runs in the database.
+    """
+    rel = _PROJECTIONS.get(relationship)
+    if rel is None:
+        raise GraphError(f"no projection for relationship {relationship!r}; known: {sorted(_PROJECTIONS)}")
+    name = f"chainrisk-{rel.lower()}-{uuid.uuid4().hex[:10]}"
+    runner.read(
+        "MATCH (a:Firm)-[r]->(b:Firm) WHERE type(r) = $rel AND r.end IS NULL "
+        "WITH gds.graph.project($name, a, b, "
+        "  {relationshipProperties: {weight: coalesce(toFloat(r[$weight]), 1.0)}}, "
+        "  {undirectedRelationshipTypes: CASE $orientation WHEN 'UNDIRECTED' THEN ['*'] ELSE [] END}"
+        ") AS g RETURN g.nodeCount AS nodes, g.relationshipCount AS rels",
+        {"rel": rel, "name": name, "weight": weight or "", "orientation": orientation},
+    )
+    try:
+        yield name
+    finally:
+        runner.read("CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName", {"name": name})
+
+
+def _stream(runner: GraphRunner, query: LiteralString, params: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(runner.read(query, params))
+
+
+def pagerank(runner: GraphRunner, relationship: str = "SUPPLIES", *, damping: float = 0.85,
+             weighted: bool = False, max_iterations: int = 200, tolerance: float = 1e-10) -> pd.DataFrame:
+    """PageRank of every firm on the active ``relationship`` links: columns ``uscc, score``.
+
+    GDS's unnormalised form, :math:`PR(v) = (1-d) + d \\sum_{u \\to v} PR(u) / k^{out}_u`
+    (sinks do not redistribute their mass), iterated to ``tolerance``.
+    """
+    with projected(runner, relationship, weight="annual_value" if weighted else None) as g:
+        return _stream(
+            runner,
+            "CALL gds.pageRank.stream($g, {dampingFactor: $d, maxIterations: $it, tolerance: $tol, "
+            "relationshipWeightProperty: CASE WHEN $w THEN 'weight' ELSE null END}) YIELD nodeId, score "
+            "RETURN gds.util.asNode(nodeId).uscc AS uscc, score ORDER BY uscc",
+            {"g": g, "d": damping, "w": weighted, "it": max_iterations, "tol": tolerance},
+        )
+
+
+def wcc(runner: GraphRunner, relationship: str = "GUARANTEES") -> pd.DataFrame:
+    """Weakly connected components: columns ``uscc, component`` (guarantee groups)."""
+    with projected(runner, relationship) as g:
+        return _stream(
+            runner,
+            "CALL gds.wcc.stream($g) YIELD nodeId, componentId "
+            "RETURN gds.util.asNode(nodeId).uscc AS uscc, componentId AS component ORDER BY uscc",
+            {"g": g},
+        )
+
+
+def scc(runner: GraphRunner, relationship: str = "GUARANTEES") -> pd.DataFrame:
+    """Strongly connected components: columns ``uscc, component`` (guarantee circles)."""
+    with projected(runner, relationship) as g:
+        return _stream(
+            runner,
+            "CALL gds.scc.stream($g) YIELD nodeId, componentId "
+            "RETURN gds.util.asNode(nodeId).uscc AS uscc, componentId AS component ORDER BY uscc",
+            {"g": g},
+        )
+
+
+def guarantee_structure(runner: GraphRunner) -> pd.DataFrame:
+    """Per firm in the guarantee network: its group (WCC), circle (SCC) and their sizes.
+
+    A *group* (担保圈 in the broad sense) is a weakly connected component; a *circle* is a
+    strongly connected component of two or more firms that guarantee each other through a cycle.
+    """
+    groups = wcc(runner)
+    circles = scc(runner)
+    df = groups.merge(circles, on="uscc", suffixes=("_group", "_circle"))
+    df = df.rename(columns={"component_group": "group", "component_circle": "circle"})
+    df["group_size"] = df.groupby("group")["uscc"].transform("size")
+    df["circle_size"] = df.groupby("circle")["uscc"].transform("size")
+    df.loc[df["circle_size"] < 2, "circle"] = -1
+    return df
+
+
+def fastrp_embeddings(runner: GraphRunner, relationship: str = "SUPPLIES", *, dimension: int = 16,
+                      seed: int = 42) -> pd.DataFrame:
+    """FastRP node embeddings (undirected view), columns ``uscc, embedding``; seeded."""
+    with projected(runner, relationship, orientation="UNDIRECTED") as g:
+        return _stream(
+            runner,
+            "CALL gds.fastRP.stream($g, {embeddingDimension: $dim, randomSeed: $seed}) "
+            "YIELD nodeId, embedding "
+            "RETURN gds.util.asNode(nodeId).uscc AS uscc, embedding ORDER BY uscc",
+            {"g": g, "dim": dimension, "seed": seed},
+        )

@@ -1,0 +1,230 @@
+"""Runs: provenance for every job that writes, and atomic publication of results.
+
+A job that writes results (scoring, stress test) is a ``(:Run)`` node. Its
+per-firm results are written in batches as ``(:Result {run_id, family, ...})``
+nodes hanging off each ``(:Firm)``, invisible to readers of *current* results
+until :func:`commit_run` moves the family's ``(:Current)`` pointer to the run in
+one small transaction. A reader therefore never sees half a run, and a job that
+crashes before its commit leaves the previous run current.
+
+Each producer owns one property family: ``risk`` results may only carry
+``risk_*`` properties, ``stress`` results ``stress_*``; nothing else writes them.
+Written-back results never touch ingested facts such as a lender's loan
+classification.
+
+Reading current results, the pattern the query library uses::
+
+    MATCH (:Current {family: 'risk'})-[:POINTS_TO]->(run:Run)
+    MATCH (f:Firm)-[:HAS_RESULT]->(r:Result {run_id: run.run_id})
+    RETURN f.uscc, r.risk_score
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from chainrisk import __version__
+from chainrisk.errors import GraphError
+from graph.runner import GraphRunner, WriteCounters
+
+__all__ = [
+    "FAMILIES",
+    "Run",
+    "commit_run",
+    "current_results",
+    "current_run",
+    "fail_run",
+    "parameters_hash",
+    "start_run",
+    "write_edge_results",
+    "write_firm_results",
+]
+
+#: Result families and the property prefix each owns.
+FAMILIES: dict[str, str] = {"risk": "risk_", "stress": "stress_"}
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    kind: str
+    family: str | None
+    as_of: date | None
+    parameters_hash: str
+
+
+def parameters_hash(parameters: Mapping[str, Any]) -> str:
+    """A stable SHA-256 of a parameter mapping (keys sorted, values JSON-encoded)."""
+    blob = json.dumps(parameters, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def start_run(
+    runner: GraphRunner,
+    *,
+    kind: str,
+    parameters: Mapping[str, Any],
+    family: str | None = None,
+    as_of: date | None = None,
+    run_id: str | None = None,
+) -> Run:
+    """Record the start of a job as a ``(:Run {status: 'running'})`` node."""
+    if family is not None and family not in FAMILIES:
+        raise GraphError(f"unknown result family {family!r}; expected one of {sorted(FAMILIES)}")
+    run = Run(
+        run_id=run_id or f"{kind}-{datetime.now().strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}",
+        kind=kind,
+        family=family,
+        as_of=as_of,
+        parameters_hash=parameters_hash(parameters),
+    )
+    runner.write(
+        "CREATE (r:Run {run_id: $run_id, kind: $kind, family: $family, status: 'running', "
+        "started: datetime(), as_of: $as_of, code_version: $version, "
+        "parameters_hash: $phash, parameters: $params})",
+        {
+            "run_id": run.run_id,
+            "kind": kind,
+            "family": family,
+            "as_of": as_of,
+            "version": __version__,
+            "phash": run.parameters_hash,
+            "params": json.dumps(parameters, sort_keys=True, default=str, ensure_ascii=False),
+        },
+    )
+    return run
+
+
+def _check_family(run: Run, keys: Iterable[str]) -> None:
+    if run.family is None:
+        raise GraphError(f"run {run.run_id} has no result family; it cannot write results")
+    prefix = FAMILIES[run.family]
+    foreign = sorted(k for k in keys if not k.startswith(prefix))
+    if foreign:
+        raise GraphError(f"a {run.family!r} run may only write {prefix}* properties, not {foreign}")
+
+
+def write_firm_results(
+    runner: GraphRunner,
+    run: Run,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    batch_size: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> WriteCounters:
+    """Write one ``(:Result)`` per firm for ``run``; each row is ``{"uscc": ..., "<family>_*": ...}``.
+
+    The results stay invisible to :func:`current_results` until :func:`commit_run`.
+    Re-writing the same run overwrites its own results (idempotent).
+    """
+
+    def prepared() -> Iterable[dict[str, Any]]:
+        for row in rows:
+            props = {k: v for k, v in row.items() if k != "uscc"}
+            _check_family(run, props)
+            yield {"uscc": row["uscc"], "props": props}
+
+    return runner.write_batches(
+        "UNWIND $rows AS row "
+        "MATCH (f:Firm {uscc: row.uscc}) "
+        "MERGE (r:Result {key: $run_id + '|' + row.uscc}) "
+        "SET r += row.props, r.run_id = $run_id, r.family = $family, r.as_of = $as_of, "
+        "    r.model_version = $version, r.parameters_hash = $phash "
+        "MERGE (f)-[:HAS_RESULT]->(r)",
+        prepared(),
+        batch_size=batch_size,
+        params={
+            "run_id": run.run_id,
+            "family": run.family,
+            "as_of": run.as_of,
+            "version": __version__,
+            "phash": run.parameters_hash,
+        },
+        on_batch=on_batch,
+    )
+
+
+def write_edge_results(
+    runner: GraphRunner,
+    run: Run,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    batch_size: int | None = None,
+) -> WriteCounters:
+    """Write per-link results as ``(:Firm)-[:STRESS_FLOW {run_id, ...}]->(:Firm)``.
+
+    Each row is ``{"source": uscc, "target": uscc, "layer": str, "<family>_*": ...}``. They are
+    kept per run, like firm results, and read through the current run.
+    """
+
+    def prepared() -> Iterable[dict[str, Any]]:
+        for row in rows:
+            props = {k: v for k, v in row.items() if k not in ("source", "target", "layer")}
+            _check_family(run, props)
+            yield {"source": row["source"], "target": row["target"], "layer": row.get("layer", ""),
+                   "props": props}
+
+    return runner.write_batches(
+        "UNWIND $rows AS row "
+        "MATCH (a:Firm {uscc: row.source}) MATCH (b:Firm {uscc: row.target}) "
+        "MERGE (a)-[e:STRESS_FLOW {run_id: $run_id, layer: row.layer}]->(b) "
+        "SET e += row.props, e.as_of = $as_of",
+        prepared(),
+        batch_size=batch_size,
+        params={"run_id": run.run_id, "as_of": run.as_of},
+    )
+
+
+def commit_run(runner: GraphRunner, run: Run, *, summary: Mapping[str, Any] | None = None) -> None:
+    """Mark ``run`` committed and, for result families, make it current: one small transaction."""
+    runner.write(
+        "MATCH (r:Run {run_id: $run_id}) "
+        "SET r.status = 'committed', r.finished = datetime(), r.summary = $summary "
+        "WITH r WHERE r.family IS NOT NULL "
+        "MERGE (c:Current {family: r.family}) "
+        "WITH r, c "
+        "OPTIONAL MATCH (c)-[old:POINTS_TO]->(prev:Run) "
+        "SET prev.status = CASE WHEN prev IS NULL THEN NULL ELSE 'superseded' END "
+        "DELETE old "
+        "MERGE (c)-[:POINTS_TO]->(r)",
+        {"run_id": run.run_id, "summary": json.dumps(dict(summary or {}), default=str, ensure_ascii=False)},
+    )
+
+
+def fail_run(runner: GraphRunner, run: Run, error: str) -> None:
+    """Mark ``run`` failed; the family's current run stays what it was."""
+    runner.write(
+        "MATCH (r:Run {run_id: $run_id}) SET r.status = 'failed', r.finished = datetime(), r.error = $error",
+        {"run_id": run.run_id, "error": error[:2000]},
+    )
+
+
+def current_run(runner: GraphRunner, family: str) -> dict[str, Any] | None:
+    """The committed run that is current for ``family``, or ``None``."""
+    rows = runner.read(
+        "MATCH (:Current {family: $family})-[:POINTS_TO]->(r:Run) "
+        "RETURN r.run_id AS run_id, r.kind AS kind, r.as_of AS as_of, r.status AS status, "
+        "r.parameters_hash AS parameters_hash, r.code_version AS code_version",
+        {"family": family},
+    )
+    return rows[0] if rows else None
+
+
+def current_results(runner: GraphRunner, family: str) -> list[dict[str, Any]]:
+    """Every firm's result in the current run of ``family`` as ``{"uscc": ..., **props}``."""
+    rows = runner.read(
+        "MATCH (:Current {family: $family})-[:POINTS_TO]->(run:Run) "
+        "MATCH (f:Firm)-[:HAS_RESULT]->(r:Result {run_id: run.run_id}) "
+        "RETURN f.uscc AS uscc, properties(r) AS props ORDER BY uscc",
+        {"family": family},
+    )
+    prefix = FAMILIES[family]
+    return [
+        {"uscc": r["uscc"], **{k: v for k, v in r["props"].items() if k.startswith(prefix)}} for r in rows
+    ]

@@ -1,0 +1,168 @@
+"""The graph's schema: labels, relationship types, constraints and indexes.
+
+Labels and property names used in Cypher come only from here (never from user
+input), so every query can be written as a literal string. :func:`apply_schema`
+creates what is missing and is idempotent (``IF NOT EXISTS``).
+
+Data model (see ``docs/data-model.md`` for the reasoning)::
+
+    (:Firm {uscc})-[:SUPPLIES {start, end, annual_value, ...}]->(:Firm)
+    (:Firm|Person)-[:GUARANTEES {loan_id, amount, start, end}]->(:Firm)  guarantor -> borrower
+    (:Firm)-[:BORROWED]->(:Loan {loan_id})-[:HAS_STATUS]->(:LoanStatus {key, month, ...})
+    (:Firm)-[:OWES {amount, as_of}]->(:Firm)            debtor -> creditor (trade credit)
+    (:Person|Firm)-[:OWNS {share, start, end}]->(:Firm)
+    (:Firm)-[:ON_PLATFORM]->(:Platform {platform_id})
+    (:Firm)-[:REPORTED]->(:Financials {key, period_end, published, ...})
+    (:Firm)-[:HAS_SIGNAL]->(:Signal {key, month, ...})
+    (:Firm)-[:HAS_EVENT]->(:Event {key, date, type})
+    (:Run {run_id, kind, status, ...})
+    (:Firm)-[:HAS_RESULT]->(:Result {key, run_id, family, ...})             written-back scores, per run
+    (:Current {family})-[:POINTS_TO]->(:Run)                                which run of a family is current
+
+Every ingested node and relationship carries ``source``, ``ingest_run`` and ``ingested_at``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, LiteralString
+
+from chainrisk.errors import UnsafeDatabase
+
+if TYPE_CHECKING:
+    from graph.runner import GraphRunner
+
+__all__ = [
+    "CONSTRAINTS",
+    "INDEXES",
+    "SCHEMA_VERSION",
+    "Label",
+    "RelType",
+    "apply_schema",
+    "ensure_schema",
+    "schema_status",
+]
+
+
+class Label(StrEnum):
+    FIRM = "Firm"
+    LOAN = "Loan"
+    LOAN_STATUS = "LoanStatus"
+    PERSON = "Person"
+    PLATFORM = "Platform"
+    FINANCIALS = "Financials"
+    SIGNAL = "Signal"
+    EVENT = "Event"
+    RUN = "Run"
+    RESULT = "Result"
+    CURRENT = "Current"
+    META = "ChainriskMeta"
+
+
+class RelType(StrEnum):
+    SUPPLIES = "SUPPLIES"
+    GUARANTEES = "GUARANTEES"
+    BORROWED = "BORROWED"
+    HAS_STATUS = "HAS_STATUS"
+    OWES = "OWES"
+    OWNS = "OWNS"
+    ON_PLATFORM = "ON_PLATFORM"
+    REPORTED = "REPORTED"
+    HAS_SIGNAL = "HAS_SIGNAL"
+    HAS_EVENT = "HAS_EVENT"
+    HAS_RESULT = "HAS_RESULT"
+    POINTS_TO = "POINTS_TO"
+    STRESS_FLOW = "STRESS_FLOW"
+
+
+#: Uniqueness constraints: (name, Cypher). Keys of every MERGE are constrained.
+CONSTRAINTS: tuple[tuple[str, LiteralString], ...] = (
+    ("firm_uscc", "CREATE CONSTRAINT firm_uscc IF NOT EXISTS FOR (n:Firm) REQUIRE n.uscc IS UNIQUE"),
+    ("loan_id", "CREATE CONSTRAINT loan_id IF NOT EXISTS FOR (n:Loan) REQUIRE n.loan_id IS UNIQUE"),
+    ("loan_status_key",
+     "CREATE CONSTRAINT loan_status_key IF NOT EXISTS FOR (n:LoanStatus) REQUIRE n.key IS UNIQUE"),
+    ("person_id", "CREATE CONSTRAINT person_id IF NOT EXISTS FOR (n:Person) REQUIRE n.person_id IS UNIQUE"),
+    ("platform_id",
+     "CREATE CONSTRAINT platform_id IF NOT EXISTS FOR (n:Platform) REQUIRE n.platform_id IS UNIQUE"),
+    ("financials_key",
+     "CREATE CONSTRAINT financials_key IF NOT EXISTS FOR (n:Financials) REQUIRE n.key IS UNIQUE"),
+    ("signal_key", "CREATE CONSTRAINT signal_key IF NOT EXISTS FOR (n:Signal) REQUIRE n.key IS UNIQUE"),
+    ("event_key", "CREATE CONSTRAINT event_key IF NOT EXISTS FOR (n:Event) REQUIRE n.key IS UNIQUE"),
+    ("run_id", "CREATE CONSTRAINT run_id IF NOT EXISTS FOR (n:Run) REQUIRE n.run_id IS UNIQUE"),
+    ("result_key", "CREATE CONSTRAINT result_key IF NOT EXISTS FOR (n:Result) REQUIRE n.key IS UNIQUE"),
+    ("current_family",
+     "CREATE CONSTRAINT current_family IF NOT EXISTS FOR (n:Current) REQUIRE n.family IS UNIQUE"),
+    ("meta_key", "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (n:ChainriskMeta) REQUIRE n.key IS UNIQUE"),
+)
+
+#: Secondary indexes for the analysts' usual filters.
+INDEXES: tuple[tuple[str, LiteralString], ...] = (
+    ("firm_region", "CREATE INDEX firm_region IF NOT EXISTS FOR (n:Firm) ON (n.region)"),
+    ("firm_industry", "CREATE INDEX firm_industry IF NOT EXISTS FOR (n:Firm) ON (n.industry)"),
+    ("loan_lender", "CREATE INDEX loan_lender IF NOT EXISTS FOR (n:Loan) ON (n.lender)"),
+    ("event_type_date", "CREATE INDEX event_type_date IF NOT EXISTS FOR (n:Event) ON (n.type, n.date)"),
+    ("run_kind", "CREATE INDEX run_kind IF NOT EXISTS FOR (n:Run) ON (n.kind, n.status)"),
+    ("result_run", "CREATE INDEX result_run IF NOT EXISTS FOR (n:Result) ON (n.run_id)"),
+    ("guarantees_loan",
+     "CREATE INDEX guarantees_loan IF NOT EXISTS FOR ()-[r:GUARANTEES]-() ON (r.loan_id)"),
+    ("supplies_start", "CREATE INDEX supplies_start IF NOT EXISTS FOR ()-[r:SUPPLIES]-() ON (r.start)"),
+    ("stress_flow_run",
+     "CREATE INDEX stress_flow_run IF NOT EXISTS FOR ()-[r:STRESS_FLOW]-() ON (r.run_id)"),
+)
+
+
+def apply_schema(runner: GraphRunner) -> int:
+    """Create every constraint and index that is missing; return how many were created.
+
+    Safe to call any number of times: a second call creates nothing.
+    """
+    before = _existing_names(runner)
+    for _, statement in (*CONSTRAINTS, *INDEXES):
+        runner.write(statement)
+    runner.write(
+        "MERGE (m:ChainriskMeta {key: 'schema'}) "
+        "ON CREATE SET m.created_at = datetime(), m.created_by = 'chainrisk' "
+        "SET m.schema_version = $version",
+        {"version": SCHEMA_VERSION},
+    )
+    after = _existing_names(runner)
+    return len(after - before)
+
+
+#: Bumped whenever CONSTRAINTS or INDEXES change.
+SCHEMA_VERSION = 1
+
+
+def _existing_names(runner: GraphRunner) -> set[str]:
+    names = {r["name"] for r in runner.read("SHOW CONSTRAINTS YIELD name RETURN name")}
+    names |= {r["name"] for r in runner.read("SHOW INDEXES YIELD name RETURN name")}
+    return names
+
+
+def schema_status(runner: GraphRunner) -> dict[str, bool]:
+    """For each expected constraint and index name, whether it exists."""
+    existing = _existing_names(runner)
+    return {name: name in existing for name, _ in (*CONSTRAINTS, *INDEXES)}
+
+
+def ensure_schema(runner: GraphRunner, *, force: bool = False) -> int:
+    """Check the database is chainrisk's to write, then apply the schema.
+
+    Every command that writes calls this first. A database that holds nodes but
+    no chainrisk marker was not created by chainrisk: writing into it could mix a
+    bank's own graph with ours, so it is refused unless ``force`` is given.
+
+    Raises:
+        UnsafeDatabase: the database is not empty and has no chainrisk marker.
+    """
+    rows = runner.read(
+        "OPTIONAL MATCH (m:ChainriskMeta {key: 'schema'}) "
+        "RETURN m IS NOT NULL AS ours, EXISTS { MATCH (n) WHERE NOT n:ChainriskMeta } AS nonempty"
+    )
+    ours, nonempty = bool(rows[0]["ours"]), bool(rows[0]["nonempty"])
+    if nonempty and not ours and not force:
+        raise UnsafeDatabase(
+            f"database {runner.database!r} is not empty and was not created by chainrisk; "
+            "refusing to write (pass --force to write anyway)"
+        )
+    return apply_schema(runner)

@@ -1,0 +1,66 @@
+"""Shared fixtures.
+
+Tests marked ``neo4j`` talk to a real server: the one ``scripts/test.sh`` starts
+for the test run, with its own data folder and ports (``NEO4J_URI`` points at it).
+When it is down, those tests are skipped on a developer's machine but FAIL under
+``CI=true``: CI must never pass because the server did not start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from chainrisk.errors import GraphError
+from chainrisk.settings import Settings
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _connect() -> object:
+    from graph.runner import GraphRunner
+
+    return GraphRunner.from_settings(Settings())
+
+
+@pytest.fixture(scope="session")
+def graph_runner() -> Iterator[object]:
+    """A :class:`graph.runner.GraphRunner` on the test server (session-wide)."""
+    try:
+        runner = _connect()
+    except GraphError as exc:
+        if IN_CI:
+            pytest.fail(f"Neo4j test server is down under CI: {exc}", pytrace=False)
+        pytest.skip(f"Neo4j server not available: {exc}")
+    yield runner
+    runner.close()  # type: ignore[attr-defined]
+
+
+def _wipe(runner: object) -> None:
+    """Delete every node in batches (constraints and indexes stay)."""
+    while True:
+        c = runner.write(  # type: ignore[attr-defined]
+            "MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS deleted"
+        )
+        if not c.returned or c.returned[0]["deleted"] == 0:
+            return
+
+
+@pytest.fixture()
+def clean_graph(graph_runner: object) -> object:
+    """The test server's database, emptied, with the chainrisk schema applied."""
+    from graph.schema import apply_schema
+
+    _wipe(graph_runner)
+    apply_schema(graph_runner)  # type: ignore[arg-type]
+    return graph_runner
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A test that uses the server fixtures is a neo4j test, marked or not.
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "graph_runner" in fixtures or "clean_graph" in fixtures:
+            item.add_marker(pytest.mark.neo4j)
