@@ -41,6 +41,7 @@ __all__ = [
     "current_run",
     "fail_run",
     "parameters_hash",
+    "publish",
     "start_run",
     "write_edge_results",
     "write_firm_results",
@@ -228,3 +229,36 @@ def current_results(runner: GraphRunner, family: str) -> list[dict[str, Any]]:
     return [
         {"uscc": r["uscc"], **{k: v for k, v in r["props"].items() if k.startswith(prefix)}} for r in rows
     ]
+
+
+def publish(
+    runner: GraphRunner,
+    *,
+    kind: str,
+    family: str,
+    parameters: Mapping[str, Any],
+    as_of: date | None,
+    firm_rows: Iterable[Mapping[str, Any]],
+    edge_rows: Iterable[Mapping[str, Any]] = (),
+    summary: Mapping[str, Any] | None = None,
+    batch_size: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> Run:
+    """Write a job's results as one run and make them current; on any failure mark the run failed.
+
+    The whole life of a result-writing job in one call: ``start_run``, batches of firm and
+    edge results, then ``commit_run`` (the small final transaction). If anything raises
+    before the commit, the run is marked failed and the previous run stays current.
+    """
+    from graph.schema import ensure_schema
+
+    ensure_schema(runner)
+    run = start_run(runner, kind=kind, family=family, parameters=parameters, as_of=as_of)
+    try:
+        write_firm_results(runner, run, firm_rows, batch_size=batch_size, on_batch=on_batch)
+        write_edge_results(runner, run, edge_rows, batch_size=batch_size)
+        commit_run(runner, run, summary=summary)
+    except BaseException as exc:
+        fail_run(runner, run, f"{type(exc).__name__}: {exc}")
+        raise
+    return run

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from chainrisk.errors import GraphError
@@ -56,3 +58,27 @@ def test_a_family_writes_only_its_own_properties(firms: GraphRunner) -> None:
     run = start_run(firms, kind="score", family="risk", parameters={})
     with pytest.raises(GraphError, match="stress_"):
         write_firm_results(firms, run, [{"uscc": "F1", "stress_default_prob": 0.3}])
+
+
+def test_publish_marks_failed_run_and_keeps_previous(firms: GraphRunner) -> None:
+    from graph.runs import publish
+
+    first = publish(firms, kind="stress", family="stress", parameters={"s": 1}, as_of=None,
+                    firm_rows=[{"uscc": "F1", "stress_default_prob": 0.1}],
+                    edge_rows=[{"source": "F1", "target": "F2", "layer": "supply", "stress_flow": 0.5}])
+
+    def broken() -> Iterator[dict[str, object]]:
+        yield {"uscc": "F1", "stress_default_prob": 0.9}
+        raise RuntimeError("worker died")
+
+    with pytest.raises(RuntimeError):
+        publish(firms, kind="stress", family="stress", parameters={"s": 2}, as_of=None, firm_rows=broken(),
+                batch_size=1)
+    assert current_run(firms, "stress")["run_id"] == first.run_id  # type: ignore[index]
+    assert current_results(firms, "stress") == [{"uscc": "F1", "stress_default_prob": 0.1}]
+    failed = firms.read("MATCH (r:Run {status: 'failed'}) RETURN r.error AS e")
+    assert failed and "worker died" in failed[0]["e"]
+    flows = firms.read(
+        "MATCH (:Firm {uscc: 'F1'})-[e:STRESS_FLOW]->(:Firm {uscc: 'F2'}) RETURN e.stress_flow AS f"
+    )
+    assert flows == [{"f": 0.5}]
