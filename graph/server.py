@@ -190,6 +190,8 @@ def write_config(settings: Settings) -> Path:
         "db.tx_log.rotation.retention_policy=1 days 1G",
         "db.logs.query.enabled=INFO",
         "db.logs.query.threshold=2s",
+        # Bolt's shutdown otherwise waits twice for 5 s; 1 s makes `db stop` take ~3 s.
+        "internal.dbms.bolt.netty_server_shutdown_quiet_period=1",
     ]
     conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return conf

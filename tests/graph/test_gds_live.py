@@ -56,3 +56,11 @@ def test_pagerank_known_answer(guarantee_graph: GraphRunner) -> None:
     expected = {"A": a, "B": 0.15 + 0.85 * a, "C": c, "D": a, "E": 1.0, "F": 1.0, "G": 0.15, "H": 0.2775}
     for uscc, value in expected.items():
         assert pr[uscc] == pytest.approx(value, abs=1e-4), uscc
+
+
+def test_graphdatascience_client_connects_to_open_gds(graph_runner: GraphRunner) -> None:
+    """The client's connect path (which probes gds.debug.arrow, absent in open GDS) works."""
+    from graph.gds import gds_client
+
+    client = gds_client(graph_runner)
+    assert str(client.server_version()).startswith("2.13.")
