@@ -1,0 +1,118 @@
+"""The outcome of a stress test, with the rows the lead writes back to Neo4j.
+
+Tables of a :class:`StressResult`:
+
+``firms``
+    one row per firm: ``uscc``, ``name``, ``region``, ``industry``, ``sector``,
+    ``guarantee_circle``, ``pd`` (the copula's), ``initial_distress`` (the
+    scenario's), ``bank_ead``, ``stress_default_prob`` (default frequency over the
+    runs), ``stress_vulnerability`` (mean final distress over the runs in which the
+    firm was not initially shocked; NaN when it always was), ``stress_mean_loss``
+    (mean bank loss on its loans), ``stress_mean_distress`` and
+    ``stress_systemic_impact`` (the caller's ESRI, NaN when not given).
+``loss_distribution``
+    one row per run: ``run``, ``loss``, ``loss_no_contagion`` (the loss had only
+    the initial defaults happened), ``wrong_way_loss``, ``n_defaults`` and
+    ``loss_<cause>`` for ``direct`` and each contagion layer.
+``measures``
+    EL, VaR and ES at 95 % and 99 % with standard errors, for the loss and for the
+    loss without contagion (see :mod:`contagion.stress.tail_stats`).
+``segments``
+    mean loss by region, industry, lender, guarantee circle and layer.
+``paths``
+    the links that carried the most distress: ``source`` (the distressed firm),
+    ``target`` (the firm it hit), ``layer``, ``stress_flow`` (see
+    :mod:`contagion.stress.montecarlo`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from contagion.stress.scenario import Scenario
+
+__all__ = ["StressResult"]
+
+
+def _num(x: Any) -> float | None:
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+@dataclass(frozen=True, eq=False)
+class StressResult:
+    """Everything :func:`contagion.stress.run_stress` found (see the module docstring)."""
+
+    scenario: Scenario
+    scenario_hash: str
+    snapshot_hash: str
+    as_of: date
+    seed: int
+    runs: int
+    block_size: int
+    bank_lenders: tuple[str, ...]
+    code_version: str
+    firms: pd.DataFrame
+    loss_distribution: pd.DataFrame
+    measures: pd.DataFrame
+    segments: pd.DataFrame
+    paths: pd.DataFrame
+    warnings: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def measure(self, name: str, level: float | None = None, *, column: str = "value") -> float:
+        """One figure of ``measures``: ``measure("VaR", 0.99)``, ``measure("EL", column="se")``."""
+        m = self.measures
+        row = m[(m["measure"] == name) & ((m["level"].isna()) if level is None else (m["level"] == level))]
+        if len(row) != 1:
+            raise KeyError(f"no measure {name!r} at level {level!r}")
+        return float(row[column].iloc[0])
+
+    def firm_rows(self) -> Iterator[dict[str, Any]]:
+        """Per-firm write-back rows: ``uscc`` and the ``stress_*`` properties (NaN as ``None``)."""
+        cols = ("stress_default_prob", "stress_vulnerability", "stress_systemic_impact", "stress_mean_loss")
+        values = {c: self.firms[c].to_numpy(dtype=np.float64) for c in cols}
+        for i, uscc in enumerate(self.firms["uscc"].astype(str).tolist()):
+            yield {"uscc": uscc, **{c: _num(values[c][i]) for c in cols}}
+
+    def edge_rows(self, top: int = 100) -> Iterator[dict[str, Any]]:
+        """The ``top`` contagion links: ``source`` -> ``target`` is the direction distress flowed."""
+        p = self.paths.head(top)
+        for src, dst, layer, flow in zip(p["source"], p["target"], p["layer"], p["stress_flow"], strict=True):
+            yield {"source": str(src), "target": str(dst), "layer": str(layer), "stress_flow": float(flow)}
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready summary: hashes, seed, runs, version and the headline figures."""
+        figures: dict[str, Any] = {}
+        m = self.measures
+        for name, level, value, se, base in zip(m["measure"], m["level"].to_numpy(dtype=np.float64),
+                                                m["value"], m["se"], m["value_no_contagion"], strict=True):
+            key = str(name) if math.isnan(level) else f"{name}_{round(level * 100)}"
+            figures[key] = {"value": _num(value), "se": _num(se), "no_contagion": _num(base)}
+        amplification = {
+            k: (v["value"] / v["no_contagion"]) if v["value"] is not None and v["no_contagion"] else None
+            for k, v in figures.items()
+        }
+        return {
+            "scenario": self.scenario.name,
+            "scenario_hash": self.scenario_hash,
+            "snapshot_hash": self.snapshot_hash,
+            "as_of": self.as_of.isoformat(),
+            "seed": self.seed,
+            "runs": self.runs,
+            "block_size": self.block_size,
+            "bank_lenders": list(self.bank_lenders),
+            "code_version": self.code_version,
+            "firms": len(self.firms),
+            "measures": figures,
+            "contagion_amplification": amplification,
+            "warnings": list(self.warnings),
+            "timings_s": dict(self.timings),
+        }

@@ -1,0 +1,455 @@
+"""Validate table chunks: good rows go on, bad rows go to quarantine.
+
+A :class:`TableValidator` checks the chunks of ONE table file in order and keeps
+the state that spans chunks (keys seen, the unit check). Each bad value becomes
+one quarantine record ``(file, row, field, value, reason)``; a row with any bad
+value is quarantined whole and the rest continue.
+
+Rules
+-----
+- A required column absent from the file: :class:`~chainrisk.errors.DatasetError`
+  for the whole table (nothing can be validated).
+- Required value missing, unparseable date/number, negative amount, value out of
+  range (shares, utilisation and LGD in [0, 1], ``85%`` read as 0.85, values above
+  1 rejected rather than guessed), unrecognised enum value, invalid USCC
+  (the reason names the expected check character), self-loop (supplier = buyer,
+  guarantor = borrower, creditor = debtor, owner = firm), an end/maturity before
+  the start, financials published before their period end: the row is quarantined.
+- Person ids (``guarantor_type``/``owner_type`` = ``person``) are pseudonymous
+  strings, stored as given and never USCC-validated.
+- USCC position checks (``ingest.uscc.warnings_for``) are warnings, counted, never rejections.
+- Duplicate keys (``TableSpec.key``), among good rows, across chunks: an exact
+  duplicate of an earlier row is dropped and counted; a row with the same key
+  but different values is quarantined with a reason naming the row kept. The
+  FIRST occurrence in file order always wins. Keys are compared through 64-bit
+  hashes, so memory stays at ~100 bytes per distinct key.
+- Unit check: see :data:`UNIT_CHECKS`. When the median of a column, in yuan,
+  falls outside the range plausible for SMEs, a warning names the table, the
+  column and the unit the values look like.
+- Text is kept verbatim (surrounding white space stripped): values only ever
+  travel to Neo4j as query parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chainrisk.errors import DatasetError
+from ingest import validate_rows as vr
+from ingest.manifest import Manifest
+from ingest.reader import RawChunk, find_table_file, iter_raw_chunks
+from ingest.tables import TABLES, Column, TableSpec
+
+__all__ = [
+    "MAX_WARNING_MESSAGES",
+    "QUARANTINE_COLUMNS",
+    "UNIT_CHECKS",
+    "TableValidator",
+    "ValidatedChunk",
+    "validate_table",
+]
+
+log = logging.getLogger(__name__)
+
+#: Columns of every quarantine frame.
+QUARANTINE_COLUMNS: tuple[str, ...] = ("file", "row", "field", "value", "reason")
+
+#: Detailed warning messages kept per table; beyond that they are only counted.
+MAX_WARNING_MESSAGES = 20
+
+#: (table, column) -> plausible range of the column's median, in yuan, for SMEs.
+#: A unit mistake moves the median by 10,000x, out of these ranges from any typical value.
+UNIT_CHECKS: dict[tuple[str, str], tuple[float, float]] = {
+    ("firms", "registered_capital"): (1e4, 1e9),
+    ("financials", "total_assets"): (1e4, 1e10),
+    ("financials", "revenue"): (1e4, 1e10),
+}
+_UNIT_MIN_VALUES = 50  # values gathered before the unit check runs (or at finish)
+_UNIT_MAX_VALUES = 100_000
+
+
+@dataclass
+class ValidatedChunk:
+    """The outcome of validating one chunk.
+
+    Attributes
+    ----------
+    good : pandas.DataFrame
+        Canonical columns in contract order, normalised types, plus ``_row``
+        (source row number, int64) and ``_file`` (file name).
+    quarantine : pandas.DataFrame
+        Columns :data:`QUARANTINE_COLUMNS`, one row per bad value.
+    warnings : list of str
+    """
+
+    good: pd.DataFrame
+    quarantine: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def empty_quarantine() -> pd.DataFrame:
+    """A quarantine frame with no rows."""
+    return pd.DataFrame(
+        {
+            "file": pd.Series(dtype=object),
+            "row": pd.Series(dtype="int64"),
+            "field": pd.Series(dtype=object),
+            "value": pd.Series(dtype=object),
+            "reason": pd.Series(dtype=object),
+        }
+    )
+
+
+def empty_good(spec: TableSpec) -> pd.DataFrame:
+    """A good frame of ``spec`` with no rows (right columns and dtypes)."""
+    idx = pd.RangeIndex(0)
+    cols = {c.name: vr.missing_value(c, idx) for c in spec.columns}
+    cols["_row"] = pd.Series(dtype="int64")
+    cols["_file"] = pd.Series(dtype=object)
+    return pd.DataFrame(cols)
+
+
+class TableValidator:
+    """Validate the chunks of one table file, in order.
+
+    Parameters
+    ----------
+    spec : TableSpec
+    manifest : Manifest
+        Gives the unit factor and the defaults for ``platform`` and ``currency``.
+    file : str
+        File name used in quarantine records and messages.
+
+    Attributes
+    ----------
+    stats : dict
+        ``rows_read, rows_good, rows_quarantined, duplicates_dropped,
+        duplicates_conflicting, warnings`` (counts).
+    warnings : list of str
+        The warning messages (at most :data:`MAX_WARNING_MESSAGES` detailed ones).
+    """
+
+    def __init__(self, spec: TableSpec, manifest: Manifest, *, file: str):
+        self.spec = spec
+        self.manifest = manifest
+        self.file = file
+        self.stats: dict[str, int] = {
+            "rows_read": 0,
+            "rows_good": 0,
+            "rows_quarantined": 0,
+            "duplicates_dropped": 0,
+            "duplicates_conflicting": 0,
+            "warnings": 0,
+        }
+        self.warnings: list[str] = []
+        self._keys: dict[int, tuple[int, int]] = {}  # key hash -> (first row, value hash)
+        self._uscc_cache: dict[str, tuple[str | None, str | None, list[str]]] = {}
+        self._warned_extra = False
+        self._unit_values: dict[str, list[np.ndarray]] = {
+            col: [] for (t, col) in UNIT_CHECKS if t == spec.name
+        }
+        self._unit_done = not self._unit_values
+        self._defaults: dict[str, str | None] = {c.name: c.default for c in spec.columns}
+        if spec.name == "firms":
+            self._defaults["platform"] = manifest.source
+        if spec.name == "loans":
+            self._defaults["currency"] = manifest.currency
+
+    # ------------------------------------------------------------------ warnings
+    def _warn(self, out: list[str], message: str) -> None:
+        self.stats["warnings"] += 1
+        if self.stats["warnings"] <= MAX_WARNING_MESSAGES:
+            out.append(message)
+            self.warnings.append(message)
+        elif self.stats["warnings"] == MAX_WARNING_MESSAGES + 1:
+            note = f"{self.file}: more warnings follow; only counted (see stats)"
+            out.append(note)
+            self.warnings.append(note)
+
+    # ------------------------------------------------------------------ columns
+    def _check_columns(self, frame: pd.DataFrame, out: list[str]) -> None:
+        present = set(map(str, frame.columns))
+        for col in self.spec.columns:
+            if col.required and col.name not in present:
+                raise DatasetError(
+                    f"{self.file}: table {self.spec.name!r} lacks required column {col.name!r} "
+                    f"(found: {', '.join(sorted(present)) or 'none'})"
+                )
+        extra = sorted(present - set(self.spec.column_names))
+        if extra and not self._warned_extra:
+            self._warned_extra = True
+            self._warn(out, f"{self.file}: ignored columns not in the {self.spec.name} contract: {extra}")
+
+    def _parse(
+        self, col: Column, raw: pd.Series, parsed: dict[str, pd.Series], warn_rows: dict[Any, list[str]]
+    ) -> tuple[pd.Series, pd.Series]:
+        factor = self.manifest.unit_factor
+        if col.kind == "uscc" or (col.kind == "id" and col.type_column is not None):
+            codes, reasons, warns = vr.parse_uscc(raw, self._uscc_cache)
+            if col.kind == "id":
+                # persons carry pseudonymous ids: never USCC-validated
+                is_person = parsed[col.type_column or ""] == "person"
+                text = vr.as_text(raw)
+                codes = codes.where(~is_person, text)
+                reasons = reasons.where(~is_person, None)
+                warns = warns.where(~is_person, None)
+            for row, w in warns.dropna().items():
+                warn_rows.setdefault(row, []).extend(f"field {col.name!r}: USCC {x}" for x in w)
+            return codes, reasons
+        if col.kind == "date":
+            return vr.parse_date(raw)
+        if col.kind == "month":
+            return vr.parse_month(raw)
+        if col.kind == "money":
+            return vr.parse_money(raw, factor=factor, min_value=col.min)
+        if col.kind == "float":
+            return vr.parse_number(raw, min_value=col.min, max_value=col.max, percent=col.percent)
+        if col.kind == "int":
+            return vr.parse_int(raw, min_value=col.min, max_value=col.max)
+        if col.kind == "enum":
+            return vr.parse_enum(raw, col.values)
+        if col.kind == "bool":
+            return vr.parse_bool(raw)
+        text = vr.as_text(raw)
+        return text, pd.Series([None] * len(raw), index=raw.index, dtype=object)
+
+    # ------------------------------------------------------------------ main
+    def validate(self, chunk: RawChunk) -> ValidatedChunk:
+        """Validate one chunk; updates :attr:`stats`.
+
+        Raises
+        ------
+        DatasetError
+            A required column is absent (names the file and the column).
+        """
+        frame = chunk.frame
+        out_warnings: list[str] = []
+        problems: list[dict[str, Any]] = [
+            {"file": self.file, "row": row, "field": "", "value": None, "reason": reason}
+            for row, reason in chunk.errors
+        ]
+        self.stats["rows_read"] += len(frame) + len(chunk.errors)
+        bad_rows: set[Any] = {row for row, _ in chunk.errors}
+        if len(frame.columns) == 0 and chunk.errors:
+            self.stats["rows_quarantined"] += len(bad_rows)
+            return ValidatedChunk(empty_good(self.spec), _quarantine_frame(problems), out_warnings)
+        self._check_columns(frame, out_warnings)
+        index = frame.index
+        bad = pd.Series(False, index=index)
+        parsed: dict[str, pd.Series] = {}
+        warn_rows: dict[Any, list[str]] = {}
+        # type columns (enums) before the id columns that depend on them
+        ordered = sorted(self.spec.columns, key=lambda c: c.kind == "id")
+        for col in ordered:
+            if col.name not in frame.columns:
+                default = self._defaults.get(col.name)
+                filled = vr.missing_value(col, index)
+                if default is not None:
+                    filled = pd.Series([default] * len(index), index=index, dtype=object)
+                parsed[col.name] = filled
+                continue
+            raw = frame[col.name]
+            values, reasons = self._parse(col, raw, parsed, warn_rows)
+            text = vr.as_text(raw) if col.kind in ("str", "uscc", "id", "enum") else None
+            missing = (text if text is not None else vr.as_text(raw)).isna()
+            default = self._defaults.get(col.name)
+            if default is not None:
+                values = values.where(~missing, default)
+            elif col.required:
+                reasons = reasons.where(~missing, "required value missing")
+            has = reasons.notna()
+            if has.any():
+                bad |= has
+                for row, reason in reasons[has].items():
+                    problems.append(
+                        {
+                            "file": self.file,
+                            "row": row,
+                            "field": col.name,
+                            "value": vr._to_text(raw.get(row)),
+                            "reason": reason,
+                        }
+                    )
+            parsed[col.name] = values
+        self._row_rules(parsed, bad, problems, frame)
+        for row, msgs in warn_rows.items():
+            if not bad.get(row, False):
+                for m in msgs:
+                    self._warn(out_warnings, f"{self.file} row {row}: {m}")
+        good = pd.DataFrame({name: parsed[name] for name in self.spec.column_names}, index=index)
+        good = good[~bad.to_numpy()]
+        good["_row"] = good.index.astype("int64")
+        good["_file"] = pd.Series([self.file] * len(good), index=good.index, dtype=object)
+        good = self._deduplicate(good, problems)
+        good = good.reset_index(drop=True)
+        bad_rows |= {p["row"] for p in problems}
+        self.stats["rows_quarantined"] += len(bad_rows)
+        self.stats["rows_good"] += len(good)
+        self._unit_check(good, out_warnings, final=False)
+        return ValidatedChunk(good, _quarantine_frame(problems), out_warnings)
+
+    def _row_rules(
+        self,
+        parsed: dict[str, pd.Series],
+        bad: pd.Series,
+        problems: list[dict[str, Any]],
+        frame: pd.DataFrame,
+    ) -> None:
+        """Rules over several columns: self-loops and date order."""
+        spec = self.spec
+        checks: list[tuple[str, pd.Series, str]] = []
+        if spec.self_loop:
+            a, b = spec.self_loop
+            same = parsed[a].notna() & (parsed[a] == parsed[b])
+            checks.append((b, same, f"self-loop: {a} equals {b}"))
+        if spec.order:
+            early, late = spec.order
+            before = parsed[late].notna() & parsed[early].notna() & (parsed[late] < parsed[early])
+            checks.append((late, before, f"{late} is before {early}"))
+        for fld, mask, reason in checks:
+            mask = mask.fillna(False).astype(bool) & ~bad
+            for row in mask[mask].index:
+                value = parsed[fld].get(row)
+                problems.append(
+                    {
+                        "file": self.file,
+                        "row": row,
+                        "field": fld,
+                        "value": vr._to_text(value),
+                        "reason": reason,
+                    }
+                )
+            bad |= mask
+
+    def _deduplicate(self, good: pd.DataFrame, problems: list[dict[str, Any]]) -> pd.DataFrame:
+        """Drop exact duplicates, quarantine conflicting ones; the first occurrence wins."""
+        if good.empty:
+            return good
+        key_cols = list(self.spec.key)
+        value_cols = list(self.spec.column_names)
+        khash = pd.util.hash_pandas_object(good[key_cols], index=False).to_numpy()
+        vhash = pd.util.hash_pandas_object(good[value_cols], index=False).to_numpy()
+        keep = np.ones(len(good), dtype=bool)
+        rows = good["_row"].to_numpy()
+        for i, (k, v) in enumerate(zip(khash.tolist(), vhash.tolist(), strict=True)):
+            first = self._keys.get(k)
+            if first is None:
+                self._keys[k] = (int(rows[i]), v)
+                continue
+            keep[i] = False
+            if first[1] == v:
+                self.stats["duplicates_dropped"] += 1
+            else:
+                self.stats["duplicates_conflicting"] += 1
+                key_text = ", ".join(f"{c}={_show(good[c].iat[i])}" for c in key_cols)
+                problems.append(
+                    {
+                        "file": self.file,
+                        "row": int(rows[i]),
+                        "field": ",".join(key_cols),
+                        "value": key_text,
+                        "reason": f"duplicate key ({key_text}) with values different from row {first[0]}, "
+                        "which is kept (the first occurrence wins)",
+                    }
+                )
+        return good[keep]
+
+    # ------------------------------------------------------------------ unit check
+    def _unit_check(self, good: pd.DataFrame, out: list[str], *, final: bool) -> None:
+        if self._unit_done:
+            return
+        for col, parts in self._unit_values.items():
+            if col in good and sum(len(p) for p in parts) < _UNIT_MAX_VALUES:
+                vals = good[col].to_numpy(dtype="float64")
+                parts.append(vals[np.isfinite(vals) & (vals > 0)])
+        counts = {c: sum(len(p) for p in parts) for c, parts in self._unit_values.items()}
+        if not final and min(counts.values()) < _UNIT_MIN_VALUES:
+            return
+        self._unit_done = True
+        for col, parts in self._unit_values.items():
+            if counts[col] == 0:
+                continue
+            median = float(np.median(np.concatenate(parts)))
+            low, high = UNIT_CHECKS[(self.spec.name, col)]
+            if low <= median <= high:
+                continue
+            unit = self.manifest.unit
+            looks = "wan_yuan (万元)" if median < low else "yuan (元)"
+            self._warn(
+                out,
+                f"table {self.spec.name!r} column {col!r}: median {median:,.0f} yuan under manifest unit "
+                f"{unit!r} is outside the plausible SME range [{low:,.0f}, {high:,.0f}]; the values look "
+                f"like {looks}: check 'unit' in dataset.yaml",
+            )
+        self._unit_values.clear()
+
+    def finish(self) -> list[str]:
+        """Run the checks that need the whole table (the unit check on small tables); return new warnings."""
+        out: list[str] = []
+        if not self._unit_done:
+            self._unit_check(empty_good(self.spec), out, final=True)
+        return out
+
+
+def _show(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return "" if value is None else str(value)
+
+
+def _quarantine_frame(problems: list[dict[str, Any]]) -> pd.DataFrame:
+    if not problems:
+        return empty_quarantine()
+    # explicit object columns: pandas would otherwise turn a missing value into NaN
+    q = pd.DataFrame(
+        {
+            c: pd.Series([p[c] for p in problems], dtype="int64" if c == "row" else object)
+            for c in QUARANTINE_COLUMNS
+        }
+    )
+    return q.sort_values(["row", "field"], kind="stable").reset_index(drop=True)
+
+
+def validate_table(
+    dataset_dir: Path, table: str, manifest: Manifest, *, chunksize: int = 100_000
+) -> Iterator[ValidatedChunk]:
+    """Find, read and validate one table of a dataset folder.
+
+    Yields one :class:`ValidatedChunk` per chunk read, then, when the whole-table
+    checks warn, one more with no rows carrying those warnings. An empty or
+    header-only file yields a single empty chunk whose warning says so. An
+    absent optional table yields nothing.
+
+    Raises
+    ------
+    DatasetError
+        An absent required table, an unreadable file, a missing required column.
+    """
+    spec = TABLES[table]
+    path = find_table_file(Path(dataset_dir), table, manifest)
+    if path is None:
+        if not spec.optional:
+            raise DatasetError(f"{dataset_dir}: required table {table!r} has no file ({table}.csv ...)")
+        return
+    validator = TableValidator(spec, manifest, file=path.name)
+    any_chunk = False
+    for raw in iter_raw_chunks(path, chunksize=chunksize, table=table):
+        any_chunk = True
+        yield validator.validate(raw)
+    if not any_chunk:
+        what = "is empty (0 bytes)" if path.stat().st_size == 0 else "has no data rows"
+        validator.stats["warnings"] += 1
+        msg = f"{path.name}: table {table!r} {what}"
+        validator.warnings.append(msg)
+        yield ValidatedChunk(empty_good(spec), empty_quarantine(), [msg])
+        return
+    tail = validator.finish()
+    if tail:
+        yield ValidatedChunk(empty_good(spec), empty_quarantine(), tail)

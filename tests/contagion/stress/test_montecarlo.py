@@ -1,0 +1,135 @@
+"""run_stress end to end on the 7-firm snapshot: reproducibility, sharding, contagion, outputs."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from contagion.stress import StressPrecisionWarning, parse_scenario, run_stress, write_outputs
+from contagion.stress.montecarlo import prepare, simulate_block
+
+from .conftest import USCC, build_snapshot
+
+SCENARIO = f"""
+name: circle_test
+runs: 1000
+seed: 42
+shocks:
+  - firms: ["{USCC[3]}"]
+equity_haircuts:
+  - region: "3501"
+    fraction: 0.1
+copula: {{rho_sector: 0.2, rho_region: 0.1}}
+contagion:
+  tol: 1.0e-14
+"""
+
+
+def _run(**kw: object) -> object:
+    snap = build_snapshot(equity=30.0)
+    return run_stress(snap, parse_scenario(SCENARIO), progress=False, bank_lenders=["BANK"], **kw)
+
+
+def test_same_seed_same_result_and_other_seed_differs() -> None:
+    a, b = _run(), _run()
+    pd.testing.assert_frame_equal(a.loss_distribution, b.loss_distribution)
+    pd.testing.assert_frame_equal(a.firms, b.firms)
+    c = _run(seed=43)
+    assert not np.array_equal(a.loss_distribution["loss"], c.loss_distribution["loss"])
+    assert a.summary()["seed"] == 42 and c.summary()["seed"] == 43
+
+
+def test_run_alone_equals_run_in_a_batch() -> None:
+    snap = build_snapshot(equity=30.0)
+    model, _ = prepare(snap, parse_scenario(SCENARIO), seed=42, bank_lenders=["BANK"])
+    batch = simulate_block(model, 0, 40)
+    for r in (0, 17, 39):
+        alone = simulate_block(model, r, r + 1)
+        assert alone.loss[0] == pytest.approx(batch.loss[r], abs=1e-12)
+        assert alone.n_defaults[0] == batch.n_defaults[r]
+
+
+def test_block_size_does_not_change_the_runs() -> None:
+    a = _run(block_size=1000)
+    b = _run(block_size=64)
+    np.testing.assert_allclose(a.loss_distribution["loss"], b.loss_distribution["loss"], atol=1e-12, rtol=0)
+    np.testing.assert_allclose(a.firms["stress_default_prob"], b.firms["stress_default_prob"], atol=1e-12)
+
+
+def test_sharded_equals_local() -> None:
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                           dashboard_address=None)
+        with cluster, distributed.Client(cluster) as client:
+            sharded = _run(scheduler=client, block_size=100)
+    local = _run(block_size=100)
+    np.testing.assert_allclose(sharded.loss_distribution.to_numpy(dtype=float),
+                               local.loss_distribution.to_numpy(dtype=float), atol=1e-12, rtol=0)
+    for col in ("stress_default_prob", "stress_mean_loss", "stress_vulnerability"):
+        np.testing.assert_allclose(sharded.firms[col], local.firms[col], atol=1e-12, rtol=0)
+    for name in ("EL", "VaR", "ES"):
+        level = None if name == "EL" else 0.99
+        assert abs(sharded.measure(name, level) - local.measure(name, level)) <= 1e-12
+
+
+def test_contagion_and_shocks() -> None:
+    res = _run()
+    firms = res.firms.set_index("uscc")
+    assert firms.loc[USCC[3], "stress_default_prob"] == 1.0  # shocked to default
+    assert np.isnan(firms.loc[USCC[3], "stress_vulnerability"])  # always initially shocked
+    # firm 4 (guaranteed by 3) and 5 (supplied by 3) take contagion from 3
+    assert firms.loc[USCC[5], "stress_vulnerability"] > 0.0
+    assert res.measure("EL") >= res.measure("EL", column="value_no_contagion")
+    seg = res.segments
+    assert {"region", "industry", "lender", "guarantee_circle", "layer"} <= set(seg.segment_type)
+    layers = seg[seg.segment_type == "layer"].set_index("segment")["mean_loss"]
+    assert layers.sum() == pytest.approx(res.measure("EL"))
+    assert set(res.paths["layer"]) <= {"supply", "guarantee", "trade_credit"}
+    assert (res.paths["stress_flow"].diff().dropna() <= 0).all()
+    first = next(res.edge_rows(top=1))
+    assert set(first) == {"source", "target", "layer", "stress_flow"}
+    rows = list(res.firm_rows())
+    assert len(rows) == 7 and set(rows[0]) == {"uscc", "stress_default_prob", "stress_vulnerability",
+                                                "stress_systemic_impact", "stress_mean_loss"}
+
+
+def test_systemic_impact_is_copied() -> None:
+    res = _run(systemic_impact=np.linspace(0, 0.6, 7))
+    assert res.firms["stress_systemic_impact"].tolist() == pytest.approx(np.linspace(0, 0.6, 7).tolist())
+
+
+def test_too_few_runs_warn_and_are_reported() -> None:
+    with pytest.warns(StressPrecisionWarning):
+        res = _run(runs=200)
+    assert any("unreliable" in w for w in res.warnings)
+    assert res.summary()["warnings"]
+
+
+def test_selector_matching_nothing_names_the_line() -> None:
+    from chainrisk.errors import ScenarioError
+
+    s = parse_scenario("name: x\nruns: 1000\nshocks:\n  - region: '99'\n", file="x.yaml")
+    with pytest.raises(ScenarioError) as info:
+        run_stress(build_snapshot(), s, progress=False, scenario_file="x.yaml")
+    assert info.value.line == 4
+
+
+def test_outputs_written(tmp_path: object) -> None:
+    res = _run()
+    paths = write_outputs(res, tmp_path)  # type: ignore[arg-type]
+    for name in ("firms", "loss_distribution", "segments", "measures", "paths"):
+        frame = pd.read_parquet(paths[name])
+        assert len(frame) > 0
+    assert len(pd.read_parquet(paths["loss_distribution"])) == 1000
+    summary = json.loads(paths["summary"].read_text())
+    assert {"scenario_hash", "snapshot_hash", "seed", "runs", "code_version", "measures"} <= set(summary)
+    assert summary["snapshot_hash"] == build_snapshot(equity=30.0).content_hash()
+    html = paths["report"].read_text()
+    assert html.count("<img") >= 3 and "data:image/png;base64," in html
+    assert "http://" not in html and "https://" not in html

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chainrisk.errors import ScenarioError
+from contagion.stress import load_scenario, parse_scenario, scenario_hash
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "scenarios"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("name: x\nruns: 0\n", 2, "runs"),
+        ("name: x\nshocks:\n  - firms: [A]\n    region: '35'\n", 3, "exactly one selector"),
+        ("name: x\nshocks:\n  - region: '35'\n  - top_k: {k: 3, by: nonsense}\n", 4, "top_k.by"),
+        ("name: x\ncopula:\n  rho_sector: 0.7\n  rho_region: 0.4\n", 2, "below 1"),
+        ("name: x\nequity_haircuts:\n  - all: true\n    fraction: 1.5\n", 4, "fraction"),
+        ("name: x\nunknown_key: 1\n", 2, "Extra inputs"),
+        ("name: x\nname: y\n", 2, "duplicate key"),
+        ("name: x\nshocks: [\n", 3, "not valid YAML"),
+        ("name: x\ncontagion:\n  transmission:\n    supply: 1\n    telepathy: 2\n", 3, "telepathy"),
+        ("runs: 3\n", 1, "name"),
+    ],
+)
+def test_errors_name_file_and_line(text: str, line: int, fragment: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, file="s.yaml")
+    assert info.value.file == "s.yaml"
+    assert info.value.line == line, str(info.value)
+    assert fragment in str(info.value)
+    assert str(info.value).startswith(f"s.yaml:{line}:")
+
+
+def test_codes_keep_their_text_and_parts_their_line() -> None:
+    text = "name: x\nshocks:\n  - region: 010000\n    distress: 0.4\nmacro:\n  region: {35: -2}\n"
+    s = parse_scenario(text)
+    assert s.shocks[0].region == ["010000"]
+    assert s.shocks[0].line == 3
+    assert s.macro.region == {"35": -2.0}
+
+
+def test_hash_is_canonical() -> None:
+    a = parse_scenario("name: x\nseed: 1\n")
+    b = parse_scenario("seed: 1\nname: x\ncontagion: {loss_rate: 0.45}\n")
+    c = parse_scenario("seed: 2\nname: x\n")
+    assert scenario_hash(a) == scenario_hash(b) != scenario_hash(c)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario("/nonexistent/s.yaml")
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_examples_validate(path: Path) -> None:
+    s = load_scenario(path)
+    assert s.name == path.stem
