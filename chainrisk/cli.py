@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 #: Command modules under ``chainrisk.commands``, each with ``register(app)``.
-COMMAND_MODULES: tuple[str, ...] = ("db",)
+COMMAND_MODULES: tuple[str, ...] = ("db", "generate", "ingest", "stress", "demo")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"chainrisk.commands.{_name}").register(app)

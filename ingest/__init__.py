@@ -24,7 +24,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ingest.api import IngestProgress, StrictModeError, load_dataset
+    from ingest.bulk_import import bulk_load
     from ingest.defaults import default_dates
+    from ingest.loader import IngestReport, TableReport
     from ingest.manifest import Manifest, read_manifest
     from ingest.reader import RawChunk, find_table_file, iter_raw_chunks
     from ingest.snapshot import Snapshot
@@ -36,17 +39,23 @@ __all__ = [
     "LOAD_ORDER",
     "TABLES",
     "Column",
+    "IngestProgress",
+    "IngestReport",
     "Manifest",
     "RawChunk",
     "Snapshot",
+    "StrictModeError",
+    "TableReport",
     "TableSpec",
     "TableValidator",
     "ValidatedChunk",
     "assemble_snapshot",
     "build_snapshot",
+    "bulk_load",
     "default_dates",
     "find_table_file",
     "iter_raw_chunks",
+    "load_dataset",
     "read_manifest",
     "read_tables",
     "supply_shares",
@@ -72,6 +81,12 @@ _HOME: dict[str, str] = {
     "read_tables": "ingest.snapshot_build",
     "supply_shares": "ingest.snapshot_build",
     "default_dates": "ingest.defaults",
+    "load_dataset": "ingest.api",
+    "StrictModeError": "ingest.api",
+    "IngestProgress": "ingest.api",
+    "IngestReport": "ingest.loader",
+    "TableReport": "ingest.loader",
+    "bulk_load": "ingest.bulk_import",
 }
 
 

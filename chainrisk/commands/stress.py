@@ -22,10 +22,10 @@ __all__ = ["register", "stress"]
 def _snapshot(dataset: Path | None, from_neo4j: bool, as_of: date | None) -> Any:
     if (dataset is None) == (not from_neo4j):
         raise ConfigError("give exactly one of --dataset DIR or --from-neo4j")
-    day = as_of or date.today()
     if dataset is not None:
         ingest = importlib.import_module("ingest")  # lazily: the builder pulls in the readers
-        return ingest.build_snapshot(dataset, as_of=day)
+        return ingest.build_snapshot(dataset, as_of=as_of)  # None: the manifest's as_of
+    day = as_of or date.today()
     snapshot_io = importlib.import_module("graph.snapshot_io")
     runner_mod = importlib.import_module("graph.runner")
     with runner_mod.GraphRunner.from_settings() as runner:
@@ -53,6 +53,12 @@ def stress(
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/stress"),
     block_size: Annotated[int, typer.Option("--block-size", min=1, help="Runs per contagion call.")] = 250,
+    with_esri: Annotated[
+        bool, typer.Option("--esri/--no-esri", help="Compute each firm's ESRI as its systemic impact.")
+    ] = True,
+    write_back: Annotated[
+        bool, typer.Option("--write-back", help="Write the results to Neo4j as a stress run.")
+    ] = False,
 ) -> None:
     """Run a Monte Carlo stress scenario and write tables, a JSON summary and an HTML report.
 
@@ -68,11 +74,16 @@ def stress(
         except ValueError as exc:
             raise ConfigError(f"--as-of {as_of!r} is not a date YYYY-MM-DD") from exc
     snap = _snapshot(dataset, from_neo4j, day)
+    systemic = None
+    if with_esri:
+        from contagion import esri
+
+        systemic = esri(snap.supply, snap.firms["sector"].to_numpy()).esri
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StressPrecisionWarning)  # shown below from result.warnings
         result = run_stress(snap, spec, runs=runs, seed=seed, scheduler=scheduler,
                             bank_lenders=bank_lender or None, progress=True, block_size=block_size,
-                            scenario_file=str(scenario))
+                            scenario_file=str(scenario), systemic_impact=systemic)
     paths = write_outputs(result, out)
     for w in result.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
@@ -82,6 +93,17 @@ def stress(
         f"VaR99 {result.measure('VaR', 0.99):,.2f}, ES99 {result.measure('ES', 0.99):,.2f}"
     )
     typer.echo(f"report: {paths['report']}")
+    if write_back:
+        from graph.runner import GraphRunner
+        from graph.runs import publish
+
+        with GraphRunner.from_settings() as runner:
+            run = publish(
+                runner, kind="stress", family="stress", parameters=result.summary(), as_of=snap.as_of,
+                firm_rows=result.firm_rows(), edge_rows=result.edge_rows(top=200),
+                summary={"scenario": spec.name, "EL": el, "runs": result.runs},
+            )
+        typer.echo(f"written back to Neo4j as run {run.run_id}")
 
 
 def register(app: typer.Typer) -> None:

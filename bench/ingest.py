@@ -1,0 +1,217 @@
+"""Ingest benchmark: bulk import, incremental MERGE, per-row baseline, re-ingest, peak memory.
+
+Prints figures; never asserts a time. Everything runs against a scratch server
+home of its own (``<work>/neo4j``, free ports), never the development server.
+
+    python bench/ingest.py                 # 100k firms (~3.5M rows), several minutes
+    python bench/ingest.py --quick         # 2k firms, about a minute
+    python bench/ingest.py --firms 20000 --work /tmp/crbench
+
+Figures:
+
+1. MERGE load of the generated dataset into an empty database (``load_dataset``,
+   in a child process whose peak RSS is the "ingest peak memory": the largest
+   table, ``signals``, has ~1.3M rows at 100k firms): relationships/s over the
+   relationship tables, rows/s overall.
+2. Re-ingest of the unchanged dataset: changes and properties set (both 0) and its
+   time against the first load.
+3. Batched MERGE vs one transaction per row on a sample of new supply links, in
+   this process: rows/s each and the ratio.
+4. Bulk first load: import CSVs + ``neo4j-admin database import full`` into the
+   stopped server (entities/s = nodes + relationships over CSV writing + import),
+   then a MERGE re-ingest on top of it (0 changes expected).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from chainrisk.settings import Settings  # noqa: E402
+
+REL_TABLES = ("supply", "receivables", "guarantees", "ownership")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _settings(home: Path) -> Settings:
+    bolt = _free_port()
+    return Settings(
+        _env_file=None, server_home=home, bolt_port=bolt, http_port=_free_port(),
+        neo4j_uri=f"bolt://127.0.0.1:{bolt}", heap="2g", pagecache="1g", transaction_max="1g",
+    )
+
+
+def _env(s: Settings) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "NEO4J_URI": s.neo4j_uri, "CHAINRISK_SERVER_HOME": str(s.server_home),
+            "CHAINRISK_BOLT_PORT": str(s.bolt_port), "CHAINRISK_HTTP_PORT": str(s.http_port)}
+
+
+def _child_load(dataset: str, qdir: str) -> None:
+    """Run one MERGE ingest and print its report and this process's peak RSS as JSON."""
+    from ingest.api import load_dataset
+
+    t = time.monotonic()
+    report = load_dataset(dataset, quarantine_dir=qdir)
+    out = report.to_dict()
+    out["wall_s"] = time.monotonic() - t
+    out["properties_set"] = report.properties_set
+    out["changes"] = report.changes
+    out["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("BENCH-JSON " + json.dumps(out, default=str))
+
+
+def _load_in_child(dataset: Path, s: Settings, qdir: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child-load", str(dataset), "--quarantine-dir", str(qdir)],
+        env=_env(s), capture_output=True, text=True, check=False,
+    )
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH-JSON ")), None)
+    if proc.returncode != 0 or line is None:
+        raise SystemExit(f"child load failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(line.removeprefix("BENCH-JSON "))
+    return result
+
+
+def _rel_rate(rep: dict[str, Any]) -> tuple[int, float]:
+    tabs = rep["tables"]
+    n = sum(tabs[t]["created"] + tabs[t]["updated"] + tabs[t]["unchanged"] for t in REL_TABLES if t in tabs)
+    secs = sum(tabs[t]["seconds"] for t in REL_TABLES if t in tabs)
+    return n, secs
+
+
+def _per_row_vs_batched(s: Settings, dataset: Path, n_batched: int, n_single: int) -> dict[str, float]:
+    """Same query, same process: batched UNWIND vs one transaction per row, on new supply links."""
+    import pandas as pd
+
+    from graph.runner import GraphRunner
+    from ingest.cypher_load import GRAPH_TABLES
+    from ingest.loader import prepare_rows
+
+    frame = pd.read_parquet(dataset / "supply.parquet").head(n_batched + n_single)
+    frame["start"] = pd.to_datetime(frame["start"]) + timedelta(days=1)  # new identities: fresh links
+    frame["end"] = pd.to_datetime(frame["end"])
+    rows = prepare_rows(frame, "supply", source="bench")
+    q = GRAPH_TABLES["supply"].query
+    with GraphRunner.from_settings(s) as g:
+        params = {"source": "bench", "run_id": "bench", "now": pd.Timestamp.now(tz="UTC").to_pydatetime()}
+        t = time.perf_counter()
+        for i in range(0, n_batched, 10_000):
+            g.write(q, {**params, "rows": rows[i : min(i + 10_000, n_batched)]})
+        batched = n_batched / (time.perf_counter() - t)
+        t = time.perf_counter()
+        for r in rows[n_batched : n_batched + n_single]:
+            g.write(q, {**params, "rows": [r]})
+        single = n_single / (time.perf_counter() - t)
+    return {"batched_rows_s": batched, "single_rows_s": single, "ratio": batched / single}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--firms", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--months", type=int, default=13, help="generator window (signals rows = firms x months)")
+    ap.add_argument("--quick", action="store_true", help="2,000 firms")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/chainrisk-bench-ingest"))
+    ap.add_argument("--child-load", help=argparse.SUPPRESS)
+    ap.add_argument("--quarantine-dir", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child_load:
+        _child_load(args.child_load, args.quarantine_dir)
+        return
+
+    from graph import server
+    from graph.runner import GraphRunner
+    from graph.schema import ensure_schema
+    from ingest.bulk_import import admin_arguments, write_import_csvs
+    from ingest.generate import generate
+
+    firms = 2_000 if args.quick else args.firms
+    work = args.work
+    dataset = work / f"g{firms}-s{args.seed}-m{args.months}"
+    if not (dataset / "dataset.yaml").exists():
+        t = time.monotonic()
+        summary = generate(dataset, firms=firms, seed=args.seed, months=args.months)
+        print(f"generated {firms:,} firms, {summary.supply_links:,} supply and {summary.guarantee_links:,} "
+              f"guarantee links in {time.monotonic() - t:.1f} s -> {dataset}")
+    s = _settings(work / "neo4j")
+    server.stop_server(s)
+    import shutil
+
+    shutil.rmtree(work / "neo4j", ignore_errors=True)
+    qdir = work / "quarantine"
+    try:
+        # 1. MERGE load into an empty database, in a child process (peak RSS)
+        server.start_server(s)
+        first = _load_in_child(dataset, s, qdir)
+        n_rel, rel_s = _rel_rate(first)
+        rows = first["totals"]["read"] - first["totals"]["quarantined"]
+        rate = rows / first["wall_s"]
+        print(f"\n[MERGE load] {rows:,} rows in {first['wall_s']:.1f} s = {rate:,.0f} rows/s; "
+              f"relationship tables {n_rel:,} rows in {rel_s:.1f} s = {n_rel / rel_s:,.0f} rels/s")
+        for name, tr in first["tables"].items():
+            print(f"  {name:<12} {tr['created']:>9,} created {tr['externals']:>7,} externals "
+                  f"{tr['quarantined']:>6,} quarantined {tr['seconds']:7.1f} s")
+        print(f"[memory] ingest child process peak RSS {first['maxrss_mib']:,.0f} MiB "
+              f"(largest table: signals, {first['tables'].get('signals', {}).get('read', 0):,} rows)")
+
+        # 2. re-ingest unchanged
+        again = _load_in_child(dataset, s, qdir)
+        print(f"[re-ingest unchanged] changes={again['changes']} properties_set={again['properties_set']} "
+              f"in {again['wall_s']:.1f} s ({again['wall_s'] / first['wall_s']:.0%} of the first load); "
+              f"peak RSS {again['maxrss_mib']:,.0f} MiB")
+
+        # 3. batched vs one transaction per row, same process
+        nb, ns = (2_000, 200) if args.quick else (50_000, 1_000)
+        cmp_ = _per_row_vs_batched(s, dataset, nb, ns)
+        print(f"[batched vs per-row] batched {cmp_['batched_rows_s']:,.0f} rels/s, one tx per row "
+              f"{cmp_['single_rows_s']:,.0f} rels/s: ratio {cmp_['ratio']:,.0f}x")
+        server.stop_server(s)
+
+        # 4. bulk first load (server stopped, database replaced)
+        t = time.monotonic()
+        plan = write_import_csvs(dataset, work / "import-csv", quarantine_dir=qdir)
+        csv_s = time.monotonic() - t
+        t = time.monotonic()
+        proc = server.run_admin(s, admin_arguments(plan, s.neo4j_database, overwrite=True), heap="2g")
+        imp_s = time.monotonic() - t
+        if proc.returncode != 0:
+            raise SystemExit(f"import failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
+        done = [ln.strip() for ln in proc.stdout.splitlines() if "IMPORT DONE" in ln]
+        print(f"[bulk import] {plan.entities:,} entities: CSVs {csv_s:.1f} s + neo4j-admin {imp_s:.1f} s "
+              f"= {plan.entities / (csv_s + imp_s):,.0f} entities/s ({plan.entities / imp_s:,.0f}/s importer "
+              f"alone, JVM start included; {done[0] if done else ''})")
+        single = cmp_["single_rows_s"]
+        print(f"[bulk vs per-row] {plan.entities / (csv_s + imp_s) / single:,.0f}x")
+        server.start_server(s)
+        with GraphRunner.from_settings(s) as g:
+            t = time.monotonic()
+            ensure_schema(g)
+            print(f"[bulk] schema applied after import in {time.monotonic() - t:.1f} s")
+        after = _load_in_child(dataset, s, qdir)
+        print(f"[MERGE after bulk] changes={after['changes']} properties_set={after['properties_set']} "
+              f"in {after['wall_s']:.1f} s")
+    finally:
+        server.stop_server(s)
+        shutil.rmtree(work / "import-csv", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,449 @@
+"""The Cypher of an incremental load: one literal ``MERGE`` query per table.
+
+How a batch is written
+----------------------
+Each table's query receives ``$rows``, a list of
+``{k: identity key, h: row hash, p: {property: value}, a: start id, b: end id, t: 'firm'|'person'}``
+and the run-level parameters ``$source``, ``$run_id`` and ``$now``. It
+
+1. ``MERGE``\\ s the node or relationship on its constrained key (nodes: the label's
+   unique key; relationships: the endpoints plus a ``key`` property, see below);
+2. keeps only rows whose stored ``row_hash`` differs from the row's (or that were
+   closed by a ``full`` load and have come back), so an unchanged row costs one
+   index lookup and **writes nothing**;
+3. ``SET``\\ s the properties, ``row_hash``, ``source``, ``ingest_run`` and ``ingested_at``;
+4. returns ``count(*) AS written``.
+
+The counts of a table then follow without reading anything first:
+``created`` is the query's ``nodes_created`` (node tables) or ``relationships_created``
+(relationship tables) counter, ``updated = written - created`` and
+``unchanged = rows - written``. This works because endpoints are created by a
+separate, earlier statement (:data:`ENSURE_FIRMS` ...), whose ``nodes_created`` is
+the number of external counterparties; the load query itself only ``MATCH``\\ es them.
+
+Relationship identity
+---------------------
+Neo4j cannot ``MERGE`` on a null property, and several identity columns are
+optional, so every fact relationship carries a ``key`` string that, with its two
+endpoints, identifies it (``""`` stands for a missing part):
+
+============  =================================  ======================
+relationship  endpoints                          ``key``
+============  =================================  ======================
+SUPPLIES      supplier -> buyer                  ``start``
+OWES          debtor -> creditor                 ``as_of``
+GUARANTEES    guarantor (Firm|Person) -> borrower ``loan_id|start``
+OWNS          owner (Firm|Person) -> firm        ``start``
+============  =================================  ======================
+
+Dates in keys are ``YYYY-MM-DD``; months in node keys are ``YYYY-MM``.
+
+Closing (``full`` mode)
+-----------------------
+``CLOSE_READ`` streams the identities of a relationship type's open links
+(``end IS NULL``) from this source; those the dataset no longer contains get
+``end = $as_of`` and ``closed_by = $run_id`` through ``CLOSE`` (by element id),
+and are never deleted. A closed link that reappears is reopened by the load query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, LiteralString
+
+__all__ = [
+    "CLOSABLE",
+    "ENSURE_FIRMS",
+    "ENSURE_PERSONS",
+    "ENSURE_PLATFORMS",
+    "GRAPH_TABLES",
+    "GraphTable",
+]
+
+# ----------------------------------------------------------------- endpoints
+#: External counterparties: a Firm created here holds only what is known (its USCC).
+ENSURE_FIRMS: LiteralString = (
+    "UNWIND $ids AS id "
+    "MERGE (f:Firm {uscc: id}) "
+    "ON CREATE SET f.external = true, f.source = $source, f.ingest_run = $run_id, f.ingested_at = $now"
+)
+ENSURE_PERSONS: LiteralString = (
+    "UNWIND $ids AS id "
+    "MERGE (p:Person {person_id: id}) "
+    "ON CREATE SET p.source = $source, p.ingest_run = $run_id, p.ingested_at = $now"
+)
+ENSURE_PLATFORMS: LiteralString = (
+    "UNWIND $ids AS id "
+    "MERGE (p:Platform {platform_id: id}) "
+    "ON CREATE SET p.source = $source, p.ingest_run = $run_id, p.ingested_at = $now"
+)
+
+# ------------------------------------------------------------------- node tables
+_FIRMS: LiteralString = """
+UNWIND $rows AS row
+MERGE (n:Firm {uscc: row.k})
+WITH n, row WHERE n.row_hash IS NULL OR n.row_hash <> row.h
+SET n += row.p, n.external = false, n.row_hash = row.h,
+    n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  OPTIONAL MATCH (n)-[old:ON_PLATFORM]->(p:Platform)
+  WHERE p.platform_id <> coalesce(row.p.platform, '')
+  DELETE old
+}
+CALL (n, row) {
+  MATCH (p:Platform {platform_id: row.p.platform})
+  MERGE (n)-[e:ON_PLATFORM]->(p)
+  ON CREATE SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_FINANCIALS: LiteralString = """
+UNWIND $rows AS row
+MERGE (n:Financials {key: row.k})
+WITH n, row WHERE n.row_hash IS NULL OR n.row_hash <> row.h
+SET n += row.p, n.row_hash = row.h, n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  MATCH (f:Firm {uscc: row.a})
+  MERGE (f)-[e:REPORTED]->(n)
+  ON CREATE SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_LOANS: LiteralString = """
+UNWIND $rows AS row
+MERGE (n:Loan {loan_id: row.k})
+WITH n, row WHERE n.row_hash IS NULL OR n.row_hash <> row.h
+SET n += row.p, n.row_hash = row.h, n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  OPTIONAL MATCH (old:Firm)-[ob:BORROWED]->(n) WHERE old.uscc <> row.a
+  DELETE ob
+}
+CALL (n, row) {
+  MATCH (f:Firm {uscc: row.a})
+  MERGE (f)-[e:BORROWED]->(n)
+  ON CREATE SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_LOAN_STATUS: LiteralString = """
+UNWIND $rows AS row
+MERGE (n:LoanStatus {key: row.k})
+WITH n, row WHERE n.row_hash IS NULL OR n.row_hash <> row.h
+SET n += row.p, n.row_hash = row.h, n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  MATCH (l:Loan {loan_id: row.a})
+  MERGE (l)-[e:HAS_STATUS]->(n)
+  ON CREATE SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_EVENTS: LiteralString = """
+UNWIND $rows AS row
+MERGE (n:Event {key: row.k})
+WITH n, row WHERE n.row_hash IS NULL OR n.row_hash <> row.h
+SET n += row.p, n.row_hash = row.h, n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  MATCH (f:Firm {uscc: row.a})
+  MERGE (f)-[e:HAS_EVENT]->(n)
+  ON CREATE SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_SIGNALS: LiteralString = """
+UNWIND $rows AS row
+MERGE (n:Signal {key: row.k})
+WITH n, row WHERE n.row_hash IS NULL OR n.row_hash <> row.h
+SET n += row.p, n.row_hash = row.h, n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  MATCH (f:Firm {uscc: row.a})
+  MERGE (f)-[e:HAS_SIGNAL]->(n)
+  ON CREATE SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+# ----------------------------------------------------------- relationship tables
+_SUPPLY: LiteralString = """
+UNWIND $rows AS row
+MATCH (a:Firm {uscc: row.a})
+MATCH (b:Firm {uscc: row.b})
+MERGE (a)-[r:SUPPLIES {key: row.k}]->(b)
+WITH r, row WHERE r.row_hash IS NULL OR r.row_hash <> row.h OR r.closed_by IS NOT NULL
+SET r += row.p, r.row_hash = row.h, r.closed_by = null,
+    r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
+RETURN count(*) AS written
+"""
+
+_RECEIVABLES: LiteralString = """
+UNWIND $rows AS row
+MATCH (a:Firm {uscc: row.a})
+MATCH (b:Firm {uscc: row.b})
+MERGE (a)-[r:OWES {key: row.k}]->(b)
+WITH r, row WHERE r.row_hash IS NULL OR r.row_hash <> row.h
+SET r += row.p, r.row_hash = row.h, r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
+RETURN count(*) AS written
+"""
+
+_GUARANTEES: LiteralString = """
+UNWIND $rows AS row
+MATCH (b:Firm {uscc: row.b})
+OPTIONAL MATCH (gf:Firm {uscc: row.a})
+OPTIONAL MATCH (gp:Person {person_id: row.a})
+WITH row, b, CASE row.t WHEN 'person' THEN gp ELSE gf END AS a
+MERGE (a)-[r:GUARANTEES {key: row.k}]->(b)
+WITH r, row WHERE r.row_hash IS NULL OR r.row_hash <> row.h OR r.closed_by IS NOT NULL
+SET r += row.p, r.row_hash = row.h, r.closed_by = null,
+    r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
+RETURN count(*) AS written
+"""
+
+_OWNERSHIP: LiteralString = """
+UNWIND $rows AS row
+MATCH (b:Firm {uscc: row.b})
+OPTIONAL MATCH (of:Firm {uscc: row.a})
+OPTIONAL MATCH (op:Person {person_id: row.a})
+WITH row, b, CASE row.t WHEN 'person' THEN op ELSE of END AS a
+MERGE (a)-[r:OWNS {key: row.k}]->(b)
+WITH r, row WHERE r.row_hash IS NULL OR r.row_hash <> row.h OR r.closed_by IS NOT NULL
+SET r += row.p, r.row_hash = row.h, r.closed_by = null,
+    r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
+RETURN count(*) AS written
+"""
+
+# ------------------------------------------------------------------- closing
+_CLOSE_READ_SUPPLY: LiteralString = (
+    "MATCH (a:Firm)-[r:SUPPLIES]->(b:Firm) WHERE r.end IS NULL AND r.source = $source "
+    "RETURN elementId(r) AS id, a.uscc AS a, b.uscc AS b, r.key AS k"
+)
+_CLOSE_READ_GUARANTEES: LiteralString = (
+    "MATCH (a)-[r:GUARANTEES]->(b:Firm) WHERE r.end IS NULL AND r.source = $source "
+    "RETURN elementId(r) AS id, coalesce(a.uscc, a.person_id) AS a, b.uscc AS b, r.key AS k"
+)
+_CLOSE_READ_OWNERSHIP: LiteralString = (
+    "MATCH (a)-[r:OWNS]->(b:Firm) WHERE r.end IS NULL AND r.source = $source "
+    "RETURN elementId(r) AS id, coalesce(a.uscc, a.person_id) AS a, b.uscc AS b, r.key AS k"
+)
+_CLOSE_SUPPLY: LiteralString = (
+    "UNWIND $ids AS id MATCH ()-[r:SUPPLIES]->() WHERE elementId(r) = id "
+    "SET r.end = $as_of, r.closed_by = $run_id, r.ingest_run = $run_id, r.ingested_at = $now "
+    "RETURN count(*) AS closed"
+)
+_CLOSE_GUARANTEES: LiteralString = (
+    "UNWIND $ids AS id MATCH ()-[r:GUARANTEES]->() WHERE elementId(r) = id "
+    "SET r.end = $as_of, r.closed_by = $run_id, r.ingest_run = $run_id, r.ingested_at = $now "
+    "RETURN count(*) AS closed"
+)
+_CLOSE_OWNERSHIP: LiteralString = (
+    "UNWIND $ids AS id MATCH ()-[r:OWNS]->() WHERE elementId(r) = id "
+    "SET r.end = $as_of, r.closed_by = $run_id, r.ingest_run = $run_id, r.ingested_at = $now "
+    "RETURN count(*) AS closed"
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A column naming a node the row's query ``MATCH``\\ es: ``kind`` says which label.
+
+    ``kind`` is ``firm`` (a USCC column), ``platform``, ``loan`` (never created: a
+    status of an unknown loan is stored without its ``HAS_STATUS`` link), or
+    ``party`` (a Firm or a Person, decided per row by ``type_column``).
+    """
+
+    column: str
+    kind: Literal["firm", "platform", "loan", "party"]
+    type_column: str | None = None
+
+
+@dataclass(frozen=True)
+class GraphTable:
+    """How one validated table maps onto the graph.
+
+    Attributes
+    ----------
+    table : str
+        Table name (``ingest.tables.TABLES`` key).
+    query : LiteralString
+        The load query (see the module docstring for its row shape).
+    created_counter : {"nodes_created", "relationships_created"}
+        The query counter that counts created facts.
+    key : tuple of str
+        Columns joined with ``|`` into ``row.k`` (dates ISO, ``month`` columns ``YYYY-MM``).
+    start, end : Endpoint or None
+        Columns sent as ``row.a`` / ``row.b`` (and ``row.t`` from ``start.type_column``).
+    props : tuple of str
+        Columns stored as properties (``row.p``).
+    close_read, close : LiteralString or None
+        Closing queries for ``full`` loads; ``None`` for facts that are never closed.
+    """
+
+    table: str
+    query: LiteralString
+    created_counter: Literal["nodes_created", "relationships_created"]
+    key: tuple[str, ...]
+    start: Endpoint | None
+    end: Endpoint | None
+    props: tuple[str, ...]
+    close_read: LiteralString | None = None
+    close: LiteralString | None = None
+
+    @property
+    def is_relationship(self) -> bool:
+        return self.created_counter == "relationships_created"
+
+
+_F: Literal["firm"] = "firm"
+GRAPH_TABLES: dict[str, GraphTable] = {
+    "firms": GraphTable(
+        "firms",
+        _FIRMS,
+        "nodes_created",
+        ("uscc",),
+        Endpoint("platform", "platform"),
+        None,
+        (
+            "uscc",
+            "name",
+            "industry",
+            "sector",
+            "region",
+            "size_class",
+            "founded",
+            "employees",
+            "registered_capital",
+            "platform",
+        ),
+    ),
+    "financials": GraphTable(
+        "financials",
+        _FINANCIALS,
+        "nodes_created",
+        ("uscc", "period_end"),
+        Endpoint("uscc", _F),
+        None,
+        (
+            "uscc",
+            "period_end",
+            "published",
+            "total_assets",
+            "total_liabilities",
+            "equity",
+            "revenue",
+            "operating_cf",
+            "investing_cf",
+            "financing_cf",
+        ),
+    ),
+    "supply": GraphTable(
+        "supply",
+        _SUPPLY,
+        "relationships_created",
+        ("start",),
+        Endpoint("supplier_uscc", _F),
+        Endpoint("buyer_uscc", _F),
+        ("annual_value", "start", "end"),
+        _CLOSE_READ_SUPPLY,
+        _CLOSE_SUPPLY,
+    ),
+    "receivables": GraphTable(
+        # debtor -> creditor: the debtor OWES the creditor
+        "receivables",
+        _RECEIVABLES,
+        "relationships_created",
+        ("as_of",),
+        Endpoint("debtor_uscc", _F),
+        Endpoint("creditor_uscc", _F),
+        ("amount", "as_of", "days_outstanding"),
+    ),
+    "loans": GraphTable(
+        "loans",
+        _LOANS,
+        "nodes_created",
+        ("loan_id",),
+        Endpoint("borrower_uscc", _F),
+        None,
+        (
+            "loan_id",
+            "borrower_uscc",
+            "lender",
+            "principal",
+            "limit",
+            "currency",
+            "start",
+            "maturity",
+            "collateral_type",
+            "collateral_value",
+            "lgd",
+        ),
+    ),
+    "loan_status": GraphTable(
+        "loan_status",
+        _LOAN_STATUS,
+        "nodes_created",
+        ("loan_id", "month"),
+        Endpoint("loan_id", "loan"),
+        None,
+        ("loan_id", "month", "outstanding", "days_overdue", "classification"),
+    ),
+    "guarantees": GraphTable(
+        "guarantees",
+        _GUARANTEES,
+        "relationships_created",
+        ("loan_id", "start"),
+        Endpoint("guarantor_id", "party", "guarantor_type"),
+        Endpoint("borrower_uscc", _F),
+        ("guarantor_type", "loan_id", "amount", "start", "end"),
+        _CLOSE_READ_GUARANTEES,
+        _CLOSE_GUARANTEES,
+    ),
+    "ownership": GraphTable(
+        "ownership",
+        _OWNERSHIP,
+        "relationships_created",
+        ("start",),
+        Endpoint("owner_id", "party", "owner_type"),
+        Endpoint("firm_uscc", _F),
+        ("owner_type", "share", "start", "end"),
+        _CLOSE_READ_OWNERSHIP,
+        _CLOSE_OWNERSHIP,
+    ),
+    "events": GraphTable(
+        "events",
+        _EVENTS,
+        "nodes_created",
+        ("uscc", "date", "type"),
+        Endpoint("uscc", _F),
+        None,
+        ("uscc", "date", "type", "amount", "description"),
+    ),
+    "signals": GraphTable(
+        "signals",
+        _SIGNALS,
+        "nodes_created",
+        ("uscc", "month"),
+        Endpoint("uscc", _F),
+        None,
+        (
+            "uscc",
+            "month",
+            "electricity_kwh",
+            "equipment_utilization",
+            "orders",
+            "invoices",
+            "receivable_days",
+        ),
+    ),
+}
+
+#: Tables whose links a ``full`` load closes when the dataset no longer has them.
+CLOSABLE: tuple[str, ...] = tuple(t for t, g in GRAPH_TABLES.items() if g.close is not None)

@@ -1,0 +1,336 @@
+"""Load validated table chunks into Neo4j with ``MERGE``, counting what changed.
+
+:class:`TableLoader` takes one table's validated chunks one at a time (so memory
+stays bounded by the chunk size, whatever the file size), turns each into
+driver-ready rows (:func:`prepare_rows`), creates missing counterparties first
+(external firms, persons, platforms: their ``nodes_created`` counter is the
+report's *externals*), then runs the table's literal query from
+:mod:`ingest.cypher_load` in batches of ``batch_size`` rows, one transaction each.
+In ``full`` mode it remembers a 64-bit hash of each link identity it saw and, at
+the end, closes the open links of this source that the dataset no longer holds.
+
+The report types (:class:`TableReport`, :class:`IngestReport`) live here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any, LiteralString
+
+import numpy as np
+import pandas as pd
+
+from graph.runner import GraphRunner, WriteCounters
+from ingest.cypher_load import (
+    ENSURE_FIRMS,
+    ENSURE_PERSONS,
+    ENSURE_PLATFORMS,
+    GRAPH_TABLES,
+    Endpoint,
+    GraphTable,
+)
+from ingest.row_hash import date_strings, key_hashes, native_column, native_records, row_hashes
+from ingest.tables import TABLES
+
+__all__ = [
+    "IngestReport",
+    "LoadContext",
+    "TableLoader",
+    "TableReport",
+    "key_strings",
+    "prepare_rows",
+]
+
+
+# ------------------------------------------------------------------- reports
+@dataclass
+class TableReport:
+    """What ingest did to one table.
+
+    ``created`` is what the issue calls *loaded*: facts new to the graph.
+    ``externals`` counts counterparties created as ``Firm {external: true}``.
+    ``closed`` counts links a ``full`` load ended because the dataset dropped them.
+    """
+
+    table: str
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    externals: int = 0
+    closed: int = 0
+    #: Properties the table's writes set (0 when nothing changed).
+    properties_set: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> int:
+        """Rows that passed validation (created + updated + unchanged)."""
+        return self.created + self.updated + self.unchanged
+
+
+@dataclass
+class IngestReport:
+    """The outcome of one ingest: per-table counts plus the run's identity."""
+
+    dataset: str
+    source: str
+    as_of: date
+    mode: str
+    run_id: str | None
+    dry_run: bool = False
+    bulk: bool = False
+    quarantine_dir: str = ""
+    tables: dict[str, TableReport] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def _sum(self, name: str) -> int:
+        return int(sum(getattr(t, name) for t in self.tables.values()))
+
+    @property
+    def quarantined(self) -> int:
+        """Rows quarantined over all tables."""
+        return self._sum("quarantined")
+
+    @property
+    def changes(self) -> int:
+        """Facts created, updated or closed, plus externals created (0: the graph did not change)."""
+        return sum(self._sum(n) for n in ("created", "updated", "closed", "externals"))
+
+    @property
+    def properties_set(self) -> int:
+        return self._sum("properties_set")
+
+    def totals(self) -> dict[str, int]:
+        """Sums over tables of each count."""
+        names = ("read", "created", "updated", "unchanged", "quarantined", "externals", "closed")
+        return {n: self._sum(n) for n in names}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (stored as the ingest run's summary)."""
+        return {
+            "dataset": self.dataset,
+            "source": self.source,
+            "as_of": self.as_of.isoformat(),
+            "mode": self.mode,
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "bulk": self.bulk,
+            "seconds": round(self.seconds, 3),
+            "totals": self.totals(),
+            "tables": {k: {**asdict(v), "seconds": round(v.seconds, 3)} for k, v in self.tables.items()},
+        }
+
+
+# ------------------------------------------------------------------ row shapes
+def key_strings(df: pd.DataFrame, table: str, columns: Sequence[str]) -> list[str]:
+    """``|``-joined identity keys: dates ``YYYY-MM-DD``, months ``YYYY-MM``, missing ``""``.
+
+    >>> df = pd.DataFrame({"loan_id": ["L1"], "month": pd.to_datetime(["2024-06-01"])})
+    >>> key_strings(df, "loan_status", ("loan_id", "month"))
+    ['L1|2024-06']
+    """
+    spec = TABLES[table]
+    parts: list[list[str]] = []
+    for c in columns:
+        kind = spec.column(c).kind
+        s = df[c] if c in df.columns else pd.Series([None] * len(df), index=df.index)
+        if kind in ("date", "month"):
+            texts = [t or "" for t in date_strings(s, na="")]
+            parts.append([t[:7] for t in texts] if kind == "month" else texts)
+        else:
+            parts.append(["" if v is None else str(v) for v in native_column(s)])
+    if len(parts) == 1:
+        return parts[0]
+    return ["|".join(p) for p in zip(*parts, strict=True)]
+
+
+def _ids(df: pd.DataFrame, ep: Endpoint | None) -> list[Any]:
+    if ep is None or ep.column not in df.columns:
+        return [None] * len(df)
+    return native_column(df[ep.column])
+
+
+def prepare_rows(df: pd.DataFrame, table: str, *, source: str) -> list[dict[str, Any]]:
+    """Driver-ready rows ``{k, h, p, a, b, t}`` for one validated chunk of ``table``.
+
+    >>> df = pd.DataFrame({"supplier_uscc": ["A"], "buyer_uscc": ["B"], "annual_value": [2.0],
+    ...                    "start": pd.to_datetime(["2023-01-01"]), "end": pd.to_datetime([None])})
+    >>> r = prepare_rows(df, "supply", source="p1")[0]
+    >>> r["k"], r["a"], r["b"], r["p"]["annual_value"], r["p"]["end"]
+    ('2023-01-01', 'A', 'B', 2.0, None)
+    """
+    gt = GRAPH_TABLES[table]
+    keys = key_strings(df, table, gt.key)
+    hashes = row_hashes(df, TABLES[table].column_names, source=source)
+    props = native_records(df, gt.props)
+    a, b = _ids(df, gt.start), _ids(df, gt.end)
+    if gt.start is not None and gt.start.type_column and gt.start.type_column in df.columns:
+        t = native_column(df[gt.start.type_column])
+    else:
+        t = [None] * len(df)
+    return [
+        {"k": k, "h": h, "p": p, "a": ai, "b": bi, "t": ti}
+        for k, h, p, ai, bi, ti in zip(keys, hashes, props, a, b, t, strict=True)
+    ]
+
+
+# -------------------------------------------------------------------- loading
+@dataclass
+class LoadContext:
+    """Run-level values every query of one ingest shares."""
+
+    runner: GraphRunner
+    run_id: str
+    source: str
+    as_of: date
+    mode: str
+    now: datetime
+    batch_size: int
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"source": self.source, "run_id": self.run_id, "now": self.now}
+
+
+def _slices(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class TableLoader:
+    """Load one table chunk by chunk; call :meth:`finish` after the last chunk.
+
+    Parameters
+    ----------
+    ctx : LoadContext
+    table : str
+        A key of :data:`ingest.cypher_load.GRAPH_TABLES`.
+    report : TableReport
+        Updated in place (``read`` and ``quarantined`` are the caller's to fill).
+    on_rows : callable, optional
+        Called with the number of rows of each written batch (progress bars).
+    """
+
+    def __init__(
+        self,
+        ctx: LoadContext,
+        table: str,
+        report: TableReport,
+        *,
+        on_rows: Callable[[int], None] | None = None,
+    ):
+        self.ctx = ctx
+        self.table = table
+        self.gt: GraphTable = GRAPH_TABLES[table]
+        self.report = report
+        self.on_rows = on_rows
+        self._seen: list[np.ndarray] = []
+        #: Closing is skipped when a row of this table could not be read: it may be the "missing" link.
+        self.close_enabled = ctx.mode == "full" and self.gt.close is not None
+
+    def _write(self, query: LiteralString, params: Mapping[str, Any]) -> WriteCounters:
+        c = self.ctx.runner.write(query, {**self.ctx.params, **params})
+        self.report.properties_set += c.properties_set
+        return c
+
+    def _ensure(self, query: LiteralString, ids: set[str]) -> int:
+        created = 0
+        for part in _slices(sorted(ids), self.ctx.batch_size):
+            created += self._write(query, {"ids": list(part)}).nodes_created
+        return created
+
+    def _ensure_endpoints(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        for side, ep in (("a", self.gt.start), ("b", self.gt.end)):
+            if ep is None or ep.kind == "loan":
+                continue
+            if ep.kind == "platform":
+                self._ensure(ENSURE_PLATFORMS, {r[side] for r in rows if r[side] is not None})
+            elif ep.kind == "firm" and self.table != "firms":
+                self.report.externals += self._ensure(
+                    ENSURE_FIRMS, {r[side] for r in rows if r[side] is not None}
+                )
+            elif ep.kind == "party":
+                firms = {r[side] for r in rows if r[side] is not None and r["t"] != "person"}
+                persons = {r[side] for r in rows if r[side] is not None and r["t"] == "person"}
+                self.report.externals += self._ensure(ENSURE_FIRMS, firms)
+                self._ensure(ENSURE_PERSONS, persons)
+
+    def load_chunk(self, good: pd.DataFrame) -> None:
+        """Write the good rows of one validated chunk (all of its batches) before returning."""
+        if good.empty:
+            return
+        rows = prepare_rows(good, self.table, source=self.ctx.source)
+        if self.close_enabled:
+            self._seen.append(
+                key_hashes([[str(r["a"]) for r in rows], [str(r["b"]) for r in rows], [r["k"] for r in rows]])
+            )
+        for batch in _slices(rows, self.ctx.batch_size):
+            self._ensure_endpoints(batch)
+            c = self._write(self.gt.query, {"rows": list(batch)})
+            written = int(c.returned[0]["written"]) if c.returned else 0
+            created = int(getattr(c, self.gt.created_counter))
+            self.report.created += created
+            self.report.updated += written - created
+            self.report.unchanged += len(batch) - written
+            if self.on_rows is not None:
+                self.on_rows(len(batch))
+
+    def disable_closing(self, why: str) -> None:
+        """Do not close links of this table at :meth:`finish` (and say why in the report)."""
+        if self.close_enabled:
+            self.report.warnings.append(f"links not closed: {why}")
+        self.close_enabled = False
+
+    def finish(self) -> None:
+        """In ``full`` mode, close this source's open links that the dataset no longer contains."""
+        if not self.close_enabled or self.gt.close_read is None or self.gt.close is None:
+            return
+        seen = np.unique(np.concatenate(self._seen)) if self._seen else np.empty(0, dtype=np.uint64)
+        self._seen = []
+        to_close = _missing_links(self.ctx.runner, self.gt.close_read, {"source": self.ctx.source}, seen)
+        for part in _slices(to_close, self.ctx.batch_size):
+            c = self._write(self.gt.close, {"ids": list(part), "as_of": self.ctx.as_of})
+            self.report.closed += int(c.returned[0]["closed"]) if c.returned else 0
+
+
+def _missing_links(
+    runner: GraphRunner,
+    query: LiteralString,
+    params: Mapping[str, Any],
+    seen: np.ndarray,
+    *,
+    chunk: int = 50_000,
+) -> list[str]:
+    """Element ids of links ``query`` streams whose ``(a, b, k)`` hash is not in sorted ``seen``.
+
+    The records are streamed and hashed ``chunk`` at a time, so memory holds the
+    hashes and the (usually few) ids to close, never all open links at once.
+    """
+
+    def work(tx: Any) -> list[str]:
+        out: list[str] = []
+        buf: list[tuple[str, str, str, str]] = []
+
+        def flush() -> None:
+            if not buf:
+                return
+            ids, a, b, k = zip(*buf, strict=True)
+            h = key_hashes([[str(x) for x in a], [str(x) for x in b], [x or "" for x in k]])
+            gone = ~np.isin(h, seen, assume_unique=False)
+            out.extend(i for i, g in zip(ids, gone.tolist(), strict=True) if g)
+            buf.clear()
+
+        for rec in tx.run(query, dict(params)):
+            buf.append((rec["id"], rec["a"], rec["b"], rec["k"]))
+            if len(buf) >= chunk:
+                flush()
+        flush()
+        return out
+
+    return runner.execute_read(work)
+

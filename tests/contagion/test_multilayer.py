@@ -1,0 +1,123 @@
+"""Multi-layer contagion: layer construction and attributed propagation."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from chainrisk.errors import InvalidModelInput
+from contagion import build_layers, debtrank, propagate
+from ingest.snapshot import Snapshot
+
+
+def snapshot(equity: list[float], supply: list[list[float]], guarantees=None, receivables=None) -> Snapshot:  # type: ignore[no-untyped-def]
+    n = len(equity)
+    zero = [[0.0] * n for _ in range(n)]
+    return Snapshot(
+        as_of=datetime.date(2024, 6, 30),
+        firms=pd.DataFrame({"uscc": [f"U{i}" for i in range(n)], "equity": equity}),
+        supply=sp.csr_matrix(np.array(supply, dtype=float)),
+        guarantees=sp.csr_matrix(np.array(guarantees or zero, dtype=float)),
+        receivables=sp.csr_matrix(np.array(receivables or zero, dtype=float)),
+        loans=pd.DataFrame(),
+        guarantee_contracts=pd.DataFrame(),
+    )
+
+
+def test_build_layers_conversions() -> None:
+    snap = snapshot(
+        [100.0, 50.0, 20.0],
+        supply=[[0, 200, 0], [0, 0, 100], [0, 0, 0]],
+        guarantees=[[0, 0, 80], [0, 0, 0], [0, 0, 0]],
+        receivables=[[0, 0, 0], [40, 0, 0], [0, 0, 0]],
+    )
+    layers = build_layers(snap, loss_rate=0.5, supply_margin=0.1)
+    assert set(layers) == {"supply", "guarantee", "trade_credit"}
+    # supply: 0 sells 200 to 1 -> W[0,1] = 0.1*200/100 = 0.2 (supplier side), W[1,0] = 0.1*200/50 = 0.4
+    # (buyer side); 1 sells 100 to 2 -> W[1,2] = 0.1*100/50 = 0.2, W[2,1] = min(1, 0.1*100/20) = 0.5
+    np.testing.assert_allclose(layers["supply"].toarray(), [[0, 0.2, 0], [0.4, 0, 0.2], [0, 0.5, 0]])
+    np.testing.assert_allclose(
+        layers["guarantee"].toarray(), [[0, 0, 0.4], [0, 0, 0], [0, 0, 0]]
+    )  # .5*80/100
+    np.testing.assert_allclose(
+        layers["trade_credit"].toarray(), [[0, 0, 0], [0.4, 0, 0], [0, 0, 0]]
+    )  # .5*40/50
+    assert all(sp.isspmatrix_csr(m) and m.dtype == np.float64 for m in layers.values())
+
+
+def test_build_layers_cap_and_equity_rule() -> None:
+    snap = snapshot(
+        [10.0, 0.0, np.nan, -5.0], supply=[[0, 1000, 1, 1], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]]
+    )
+    w = build_layers(snap)["supply"].toarray()
+    assert w[0, 1] == 1.0  # 0.1 * (1000 + 1) / 10 capped at 1
+    # zero, unknown and negative equity: no buffer, any positive exposure is total
+    assert (
+        w[1].tolist() == [1.0, 0, 0, 0]
+        and w[2].tolist() == [1.0, 0, 0, 0]
+        and w[3].tolist() == [1.0, 0, 0, 0]
+    )
+    assert np.isfinite(w).all()
+
+
+def test_build_layers_names_the_uscc() -> None:
+    snap = snapshot([1.0, 1.0], supply=[[0, 1], [0, 0]], guarantees=[[0, 0], [np.nan, 0]])
+    with pytest.raises(InvalidModelInput, match="U1"):
+        build_layers(snap)
+
+
+def test_hand_example_and_attribution() -> None:
+    sup = sp.csr_matrix([[0, 0.5, 0], [0, 0, 0], [0, 0, 0]])
+    gua = sp.csr_matrix([[0, 0.25, 0], [0, 0, 0.5], [0, 0, 0]])
+    r = propagate(
+        {"supply": sup, "guarantee": gua}, np.array([0.0, 0.0, 1.0]), equity=np.array([10.0, 4.0, 1.0])
+    )
+    # round 1: firm 1 gets 0.5 * 1 through guarantees
+    # round 2: firm 0 gets 0.5 * 0.5 = 0.25 (supply) + 0.25 * 0.5 = 0.125 (guarantee) = 0.375
+    np.testing.assert_allclose(r.distress[:, 0], [0.375, 0.5, 1.0])
+    np.testing.assert_allclose(r.loss_by_layer["supply"][:, 0], [2.5, 0.0, 0.0])  # 0.25 * equity 10
+    np.testing.assert_allclose(r.loss_by_layer["guarantee"][:, 0], [1.25, 2.0, 0.0])  # 0.125*10, 0.5*4
+    assert r.defaulted[:, 0].tolist() == [False, False, True]
+    assert r.converged and r.rounds == 3
+
+
+def test_attribution_sums_to_total_loss_with_caps() -> None:
+    rng = np.random.default_rng(7)
+    n, k = 40, 9
+    layers = {name: sp.random(n, n, density=0.1, random_state=rng, format="csr") * 0.8 for name in "abc"}
+    shock = rng.random((n, k)) * (rng.random((n, k)) < 0.2)
+    equity = rng.random(n) * 100
+    r = propagate(layers, shock, transmission={"a": 1.0, "b": 0.5}, equity=equity, default_threshold=0.9)
+    assert (r.distress == 1.0).any()  # caps were hit
+    total = sum(r.loss_by_layer.values())
+    np.testing.assert_allclose(total, (r.distress - shock) * equity[:, None], atol=1e-9)
+    assert r.defaulted.tolist() == (r.distress >= 0.9).tolist()
+    # same distress as differential DebtRank on the weighted sum
+    w = layers["a"] + 0.5 * layers["b"] + layers["c"]
+    np.testing.assert_allclose(r.distress, debtrank(w, shock, variant="differential").distress, atol=1e-12)
+
+
+def test_zero_transmission_silences_a_layer() -> None:
+    sup = sp.csr_matrix([[0, 0.5, 0], [0, 0, 0], [0, 0, 0]])
+    gua = sp.csr_matrix([[0, 0.25, 0], [0, 0, 0.5], [0, 0, 0]])
+    r = propagate(
+        {"supply": sup, "guarantee": gua}, np.array([0.0, 0.9, 0.0]), transmission={"guarantee": 0.0}
+    )
+    assert not r.loss_by_layer["guarantee"].any()
+    np.testing.assert_allclose(r.distress[:, 0], [0.45, 0.9, 0.0])
+
+
+def test_bad_inputs() -> None:
+    w = {"supply": sp.csr_matrix((3, 3))}
+    with pytest.raises(InvalidModelInput, match="firm 1"):
+        propagate(w, np.zeros(3), equity=np.array([1.0, np.nan, 1.0]))
+    with pytest.raises(InvalidModelInput, match="firm 2"):
+        propagate(w, np.zeros(3), equity=np.array([1.0, 1.0, -1.0]))
+    with pytest.raises(InvalidModelInput, match="unknown layer"):
+        propagate(w, np.zeros(3), transmission={"ownership": 1.0})
+    with pytest.raises(InvalidModelInput, match="3 x 3"):
+        propagate({"a": sp.csr_matrix((3, 3)), "b": sp.csr_matrix((2, 2))}, np.zeros(3))
