@@ -4,9 +4,9 @@ Neo4j connection variables keep the names the Neo4j tools use (``NEO4J_URI``,
 ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``); everything else
 chainrisk owns is prefixed ``CHAINRISK_``.
 
->>> s = Settings(_env_file=None, neo4j_password="secret")
+>>> s = Settings(_env_file=None, neo4j_uri="bolt://db.internal:7687", neo4j_password="secret")
 >>> s.neo4j_uri
-'bolt://127.0.0.1:7687'
+'bolt://db.internal:7687'
 >>> "secret" in repr(s)
 False
 """

@@ -1,13 +1,15 @@
 """The narrow seam between chainrisk and the Neo4j driver.
 
-This module (with ``graph.errors_map``) is the only place that imports ``neo4j``.
+This module is the only one in chainrisk that imports the ``neo4j`` driver.
 Queries are ``LiteralString`` so that a type checker rejects Cypher assembled at
 run time; values travel only as parameters; every query carries a timeout and
 metadata; driver errors become :mod:`chainrisk.errors` here, once.
 
->>> from graph.runner import GraphRunner            # doctest: +SKIP
->>> with GraphRunner.from_settings() as g:          # doctest: +SKIP
-...     g.read("MATCH (f:Firm {uscc: $u}) RETURN f.name AS name", {"u": "91350100M000100Y43"})
+Example::
+
+    from graph.runner import GraphRunner
+    with GraphRunner.from_settings() as g:
+        g.read("MATCH (f:Firm {uscc: $u}) RETURN f.name AS name", {"u": "91350100M000100Y43"})
 """
 
 from __future__ import annotations

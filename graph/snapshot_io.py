@@ -12,8 +12,10 @@ links a ``full`` load closed carry ``end`` (the closing run's ``as_of``), so
 they are inactive from then on; external counterparties are read as what they
 are (firms only known from links), i.e. not as rows of ``firms``.
 
->>> from graph.snapshot_io import read_snapshot          # doctest: +SKIP
->>> snap = read_snapshot(runner, as_of=date(2024, 6, 30))  # doctest: +SKIP
+Example::
+
+    from graph.snapshot_io import read_snapshot
+    snap = read_snapshot(runner, as_of=date(2024, 6, 30))
 """
 
 from __future__ import annotations

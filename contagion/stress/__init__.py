@@ -1,9 +1,11 @@
 """Batch stress tests of a bank's SME portfolio: correlated defaults, multi-layer contagion, bank loss.
 
->>> from contagion.stress import load_scenario, run_stress, write_outputs   # doctest: +SKIP
->>> scenario = load_scenario("examples/scenarios/regional_downturn.yaml")    # doctest: +SKIP
->>> result = run_stress(snapshot, scenario)                                   # doctest: +SKIP
->>> write_outputs(result, "out/stress")                                       # doctest: +SKIP
+Example::
+
+    from contagion.stress import load_scenario, run_stress, write_outputs
+    scenario = load_scenario("examples/scenarios/regional_downturn.yaml")
+    result = run_stress(snapshot, scenario)
+    write_outputs(result, "out/stress")
 
 Modules: :mod:`~contagion.stress.scenario` (YAML schema), :mod:`~contagion.stress.default_probability`,
 :mod:`~contagion.stress.copula`, :mod:`~contagion.stress.shocks`, :mod:`~contagion.stress.loss`,
