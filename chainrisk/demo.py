@@ -97,7 +97,7 @@ def run_demo(
             f"{snapshot.guarantees.nnz} guarantee links")
 
         t0 = time.monotonic()
-        structure = guarantee_structure(runner)
+        structure = guarantee_structure(runner, as_of=as_of)
         step("gds_guarantee_structure", t0)
         circles = structure[structure["circle"] >= 0]
         result.figures["guarantee"] = {

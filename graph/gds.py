@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any, LiteralString
 
 import pandas as pd
@@ -90,83 +91,97 @@ def gds_client(runner: GraphRunner) -> Any:
 
 @contextmanager
 def projected(
-    runner: GraphRunner, relationship: str, *, weight: LiteralString | None = None,
-    orientation: LiteralString = "NATURAL",
-) -> Iterator[str]:
-    """Project ``(:Firm)-[relationship]->(:Firm)`` (active links only) and drop it afterwards.
+    runner: GraphRunner, relationship: str, *, as_of: date | None = None,
+    weight: LiteralString | None = None, orientation: LiteralString = "NATURAL",
+) -> Iterator[str | None]:
+    """Project ``(:Firm)-[relationship]->(:Firm)`` as of a date and drop it afterwards.
 
-    Yields the projected graph's name. Only links without an ``end`` (still active) are
-    projected, through a Cypher projection so the filter runs in the database.
+    Yields the projected graph's name, or ``None`` when no link is active (GDS cannot
+    project an empty graph). A link is active on ``as_of`` (default: today) when it
+    started on or before it and has not ended by it, the same rule as the snapshot's; the
+    filter runs in the database through a Cypher projection.
     """
     rel = _PROJECTIONS.get(relationship)
     if rel is None:
         raise GraphError(f"no projection for relationship {relationship!r}; known: {sorted(_PROJECTIONS)}")
     name = f"chainrisk-{rel.lower()}-{uuid.uuid4().hex[:10]}"
-    runner.read(
-        "MATCH (a:Firm)-[r]->(b:Firm) WHERE type(r) = $rel AND r.end IS NULL "
+    rows = runner.read(
+        "MATCH (a:Firm)-[r]->(b:Firm) WHERE type(r) = $rel "
+        "  AND (r.start IS NULL OR r.start <= $as_of) AND (r.end IS NULL OR r.end > $as_of) "
         "WITH gds.graph.project($name, a, b, "
         "  {relationshipProperties: {weight: coalesce(toFloat(r[$weight]), 1.0)}}, "
         "  {undirectedRelationshipTypes: CASE $orientation WHEN 'UNDIRECTED' THEN ['*'] ELSE [] END}"
-        ") AS g RETURN g.nodeCount AS nodes, g.relationshipCount AS rels",
-        {"rel": rel, "name": name, "weight": weight or "", "orientation": orientation},
+        ") AS g RETURN g.graphName AS graph",
+        {"rel": rel, "name": name, "weight": weight or "", "orientation": orientation,
+         "as_of": as_of or date.today()},
     )
+    if not rows or rows[0]["graph"] is None:
+        yield None
+        return
     try:
         yield name
     finally:
         runner.read("CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName", {"name": name})
 
 
-def _stream(runner: GraphRunner, query: LiteralString, params: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame(runner.read(query, params))
+def _stream(runner: GraphRunner, query: LiteralString, params: dict[str, Any],
+            columns: list[str]) -> pd.DataFrame:
+    if params.get("g") is None:  # nothing was projected
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(runner.read(query, params), columns=columns)
 
 
-def pagerank(runner: GraphRunner, relationship: str = "SUPPLIES", *, damping: float = 0.85,
+def pagerank(runner: GraphRunner, relationship: str = "SUPPLIES", *, as_of: date | None = None,
+             damping: float = 0.85,
              weighted: bool = False, max_iterations: int = 200, tolerance: float = 1e-10) -> pd.DataFrame:
     """PageRank of every firm on the active ``relationship`` links: columns ``uscc, score``.
 
     GDS's unnormalised form, :math:`PR(v) = (1-d) + d \\sum_{u \\to v} PR(u) / k^{out}_u`
     (sinks do not redistribute their mass), iterated to ``tolerance``.
     """
-    with projected(runner, relationship, weight="annual_value" if weighted else None) as g:
+    with projected(runner, relationship, as_of=as_of, weight="annual_value" if weighted else None) as g:
         return _stream(
             runner,
             "CALL gds.pageRank.stream($g, {dampingFactor: $d, maxIterations: $it, tolerance: $tol, "
             "relationshipWeightProperty: CASE WHEN $w THEN 'weight' ELSE null END}) YIELD nodeId, score "
             "RETURN gds.util.asNode(nodeId).uscc AS uscc, score ORDER BY uscc",
             {"g": g, "d": damping, "w": weighted, "it": max_iterations, "tol": tolerance},
+            ["uscc", "score"],
         )
 
 
-def wcc(runner: GraphRunner, relationship: str = "GUARANTEES") -> pd.DataFrame:
+def wcc(runner: GraphRunner, relationship: str = "GUARANTEES", *, as_of: date | None = None) -> pd.DataFrame:
     """Weakly connected components: columns ``uscc, component`` (guarantee groups)."""
-    with projected(runner, relationship) as g:
+    with projected(runner, relationship, as_of=as_of) as g:
         return _stream(
             runner,
             "CALL gds.wcc.stream($g) YIELD nodeId, componentId "
             "RETURN gds.util.asNode(nodeId).uscc AS uscc, componentId AS component ORDER BY uscc",
             {"g": g},
+            ["uscc", "component"],
         )
 
 
-def scc(runner: GraphRunner, relationship: str = "GUARANTEES") -> pd.DataFrame:
+def scc(runner: GraphRunner, relationship: str = "GUARANTEES", *, as_of: date | None = None) -> pd.DataFrame:
     """Strongly connected components: columns ``uscc, component`` (guarantee circles)."""
-    with projected(runner, relationship) as g:
+    with projected(runner, relationship, as_of=as_of) as g:
         return _stream(
             runner,
             "CALL gds.scc.stream($g) YIELD nodeId, componentId "
             "RETURN gds.util.asNode(nodeId).uscc AS uscc, componentId AS component ORDER BY uscc",
             {"g": g},
+            ["uscc", "component"],
         )
 
 
-def guarantee_structure(runner: GraphRunner) -> pd.DataFrame:
+def guarantee_structure(runner: GraphRunner, *, as_of: date | None = None) -> pd.DataFrame:
     """Per firm in the guarantee network: its group (WCC), circle (SCC) and their sizes.
 
     A *group* (担保圈 in the broad sense) is a weakly connected component; a *circle* is a
     strongly connected component of two or more firms that guarantee each other through a cycle.
     """
-    groups = wcc(runner)
-    circles = scc(runner)
+    groups = wcc(runner, as_of=as_of)
+    circles = scc(runner, as_of=as_of)
     df = groups.merge(circles, on="uscc", suffixes=("_group", "_circle"))
     df = df.rename(columns={"component_group": "group", "component_circle": "circle"})
     df["group_size"] = df.groupby("group")["uscc"].transform("size")
@@ -175,14 +190,15 @@ def guarantee_structure(runner: GraphRunner) -> pd.DataFrame:
     return df
 
 
-def fastrp_embeddings(runner: GraphRunner, relationship: str = "SUPPLIES", *, dimension: int = 16,
-                      seed: int = 42) -> pd.DataFrame:
+def fastrp_embeddings(runner: GraphRunner, relationship: str = "SUPPLIES", *, as_of: date | None = None,
+                      dimension: int = 16, seed: int = 42) -> pd.DataFrame:
     """FastRP node embeddings (undirected view), columns ``uscc, embedding``; seeded."""
-    with projected(runner, relationship, orientation="UNDIRECTED") as g:
+    with projected(runner, relationship, as_of=as_of, orientation="UNDIRECTED") as g:
         return _stream(
             runner,
             "CALL gds.fastRP.stream($g, {embeddingDimension: $dim, randomSeed: $seed}) "
             "YIELD nodeId, embedding "
             "RETURN gds.util.asNode(nodeId).uscc AS uscc, embedding ORDER BY uscc",
             {"g": g, "dim": dimension, "seed": seed},
+            ["uscc", "embedding"],
         )

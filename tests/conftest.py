@@ -39,13 +39,19 @@ def graph_runner() -> Iterator[object]:
 
 
 def _wipe(runner: object) -> None:
-    """Delete every node in batches (constraints and indexes stay)."""
-    while True:
-        c = runner.write(  # type: ignore[attr-defined]
-            "MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS deleted"
-        )
-        if not c.returned or c.returned[0]["deleted"] == 0:
-            return
+    """Delete everything in batches (constraints and indexes stay).
+
+    Relationships go first, so a hub node (a platform with every firm on it) is never
+    deleted together with all its relationships in one transaction.
+    """
+    for query in (
+        "MATCH ()-[r]->() WITH r LIMIT 50000 DELETE r RETURN count(*) AS deleted",
+        "MATCH (n) WITH n LIMIT 50000 DETACH DELETE n RETURN count(*) AS deleted",
+    ):
+        while True:
+            c = runner.write(query)  # type: ignore[attr-defined]
+            if not c.returned or c.returned[0]["deleted"] == 0:
+                break
 
 
 @pytest.fixture()

@@ -64,3 +64,19 @@ def test_graphdatascience_client_connects_to_open_gds(graph_runner: GraphRunner)
 
     client = gds_client(graph_runner)
     assert str(client.server_version()).startswith("2.13.")
+
+
+def test_projection_is_as_of_a_date(guarantee_graph: GraphRunner) -> None:
+    """Before the H->G link ended (2024-01-01) G and H guaranteed each other: a circle."""
+    from datetime import date
+
+    df = guarantee_structure(guarantee_graph, as_of=date(2023, 6, 1)).set_index("uscc")
+    assert df.loc["G", "circle"] >= 0 and df.loc["G", "circle"] == df.loc["H", "circle"]
+
+
+def test_nothing_active_gives_empty_frames(clean_graph: GraphRunner) -> None:
+    clean_graph.write(
+        "CREATE (:Firm {uscc: 'A'})-[:GUARANTEES {end: date('2020-01-01')}]->(:Firm {uscc: 'B'})"
+    )
+    assert guarantee_structure(clean_graph).empty
+    assert list(pagerank(clean_graph, "GUARANTEES").columns) == ["uscc", "score"]
