@@ -21,6 +21,10 @@ Row numbers (the ``row`` of every quarantine record and ``_row`` of validated fr
 
 ``RawChunk.frame`` is indexed by these row numbers; ``first_row`` is the first of them.
 
+A CSV record with more or fewer fields than the header is not in ``frame``: it is
+one of ``RawChunk.errors``, ``(row, "expected N fields, found M")``, which the
+validator quarantines; the other rows keep their numbers.
+
 Memory is bounded by ``chunksize`` whatever the file size: CSV is read with
 pandas' chunked reader, Parquet by ``pyarrow`` record batches, JSON Lines line by
 line. Only a ``.parquet.gz`` file is first decompressed to a temporary file,
@@ -30,16 +34,21 @@ because Parquet needs random access.
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
+import io
 import json
 import logging
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+import warnings
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -261,9 +270,62 @@ def _renamed(frame: pd.DataFrame, path: Path, table: str) -> pd.DataFrame:
     return frame.rename(columns=map_headers(frame.columns, table, file=str(path)))
 
 
+_BAD_LINE_RE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
+
+
+def _field_count_reason(expected: int, found: int) -> str:
+    return f"expected {expected} fields, found {found}"
+
+
+def _bad_field_counts(path: Path, gz: bool, encoding: str) -> Generator[tuple[int, str], None, None]:
+    """``(row, reason)`` of every CSV record whose number of fields differs from the header's.
+
+    pandas' C parser pads a short record with missing values and truncates a
+    long first record, so these records are found by a streaming pass of
+    :mod:`csv` (C-implemented; only field counts are kept). Blank records, and
+    short records whose fields are all empty, are not reported: they are
+    skipped like blank lines.
+    """
+    with _open_bytes(path, gz) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
+        records = csv.reader(text)
+        header = next(records, None)
+        if header is None:
+            return
+        expected = len(header)
+        for row, rec in enumerate(records, start=2):
+            found = len(rec)
+            if found != expected and (found > expected or any(rec)):
+                yield row, _field_count_reason(expected, found)
+
+
+def _row_numbers(start: int, n: int, skipped: list[int]) -> tuple[pd.Index, int]:
+    """The ``n`` row numbers from ``start`` on that are not in ``skipped`` (sorted); and the next one."""
+    if not skipped:
+        return pd.RangeIndex(start, start + n), start + n
+    nums = np.arange(start, start + n + len(skipped), dtype=np.int64)
+    nums = nums[~np.isin(nums, np.asarray(skipped, dtype=np.int64))][:n]
+    nxt = int(nums[-1]) + 1 if n else start
+    return pd.Index(nums), nxt
+
+
 def _iter_csv(path: Path, gz: bool, head: bytes, chunksize: int, table: str) -> Iterator[RawChunk]:
+    """Stream a CSV file; records with the wrong number of fields become ``RawChunk.errors``.
+
+    pandas' C parser reads the file (``on_bad_lines="warn"``: a record with
+    too many fields is skipped and reported, by record number, in a
+    ``ParserWarning``, which keeps the row numbers of the others right);
+    the records to quarantine, short ones (which the C parser pads) included,
+    come from :func:`_bad_field_counts` read in step with it. Both are quarantined
+    with the reason ``expected N fields, found M``; every other row loads.
+    """
     encoding = detect_encoding(head)
     next_row = 2  # the header is row 1
+    pending_long: list[int] = []  # rows pandas skipped (too long), not yet passed
+    skipped: dict[int, str] = {}  # rows pandas skipped, not yet matched by the csv pass
+    short = _bad_field_counts(path, gz, encoding)
+    short_next: tuple[int, str] | None = None
+    short_done = False
+    columns: list[str] = []
     try:
         reader = pd.read_csv(
             path,
@@ -274,21 +336,67 @@ def _iter_csv(path: Path, gz: bool, head: bytes, chunksize: int, table: str) -> 
             encoding=encoding,
             compression="gzip" if gz else None,
             chunksize=chunksize,
+            index_col=False,  # a long first record must not turn into an index
+            on_bad_lines="warn",
         )
         with reader:
-            for frame in reader:
-                frame.index = pd.RangeIndex(next_row, next_row + len(frame))
-                next_row += len(frame)
-                # blank lines come through as all-missing rows; drop them here
-                frame = frame.dropna(how="all")
-                if len(frame):
-                    yield RawChunk(_renamed(frame, path, table), int(frame.index[0]), path)
+            while True:
+                errors: list[tuple[int, str]] = []
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", pd.errors.ParserWarning)
+                    frame = next(reader, None)
+                for w in caught:
+                    if not issubclass(w.category, pd.errors.ParserWarning):
+                        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                        continue
+                    for m in _BAD_LINE_RE.finditer(str(w.message)):
+                        pending_long.append(int(m.group(1)))
+                        skipped[int(m.group(1))] = _field_count_reason(int(m.group(2)), int(m.group(3)))
+                pending_long.sort()
+                n = 0 if frame is None else len(frame)
+                index, next_row = _row_numbers(next_row, n, pending_long)
+                last = next_row - 1 if frame is not None else None
+                pending_long = [r for r in pending_long if r >= next_row]
+                # short rows up to the last row of this chunk (all of them at the end)
+                drop: list[int] = []
+                while not short_done:
+                    if short_next is None:
+                        short_next = next(short, None)
+                        if short_next is None:
+                            short_done = True
+                            break
+                    if last is not None and short_next[0] > last:
+                        break
+                    drop.append(short_next[0])
+                    errors.append(short_next)
+                    skipped.pop(short_next[0], None)
+                    short_next = None
+                # a record pandas skipped that the csv pass did not flag (the two disagree)
+                done = [r for r in skipped if last is None or r <= last]
+                errors.extend((r, skipped.pop(r)) for r in done)
+                if frame is not None:
+                    frame.index = index
+                    if drop:
+                        frame = frame.drop(index=[r for r in drop if r in frame.index])
+                    # blank lines come through as all-missing rows; drop them here
+                    frame = frame.dropna(how="all")
+                if (frame is not None and len(frame)) or errors:
+                    errors.sort()
+                    if frame is None:
+                        frame = pd.DataFrame(columns=columns, dtype=object)
+                    first = int(frame.index[0]) if len(frame) else errors[0][0]
+                    yield RawChunk(_renamed(frame, path, table), first, path, errors)
+                if frame is None:
+                    break
+                columns = [str(c) for c in frame.columns]
     except pd.errors.EmptyDataError:
         log.warning("%s has no header", path)
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}: not decodable as {encoding}: {exc}") from exc
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, csv.Error) as exc:
         raise DatasetError(f"{path}: malformed CSV: {exc}") from exc
+    finally:
+        short.close()
 
 
 def _iter_parquet(path: Path, gz: bool, chunksize: int, table: str) -> Iterator[RawChunk]:

@@ -245,10 +245,10 @@ def assemble_snapshot(tables: Mapping[str, pd.DataFrame], *, as_of: date, curren
     firms["guarantee_ratio"] = ratio
 
     dd = default_dates(events, status_all, loans, as_of=as_of)
-    firms["default_date"] = pd.Series(
-        dd.reindex(pd.Index(firms["uscc"], dtype=object)).to_numpy(),
-        index=firms.index,
-        dtype="datetime64[ns]",
+    # built through to_datetime, whatever dtype an empty result (nobody defaulted yet) comes in
+    dates = dd.reindex(pd.Index(firms["uscc"], dtype=object)).to_numpy()
+    firms["default_date"] = pd.Series(pd.to_datetime(dates, errors="coerce"), index=firms.index).astype(
+        "datetime64[ns]"
     )
     firms["defaulted"] = firms["default_date"].notna().astype(bool)
     firms = firms.loc[:, list(FIRM_COLUMNS)]

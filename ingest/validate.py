@@ -87,11 +87,22 @@ class ValidatedChunk:
     quarantine : pandas.DataFrame
         Columns :data:`QUARANTINE_COLUMNS`, one row per bad value.
     warnings : list of str
+    rows_quarantined : int
+        Rows of this chunk quarantined (a row with several bad values counts once).
+    duplicates_dropped : int
+        Rows of this chunk dropped as exact duplicates of an earlier row.
+        Per chunk, rows read = ``len(good) + rows_quarantined + duplicates_dropped``.
+    stats : dict of str to int
+        The validator's running totals (:attr:`TableValidator.stats`) after this chunk;
+        empty for a chunk not made by a validator.
     """
 
     good: pd.DataFrame
     quarantine: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    rows_quarantined: int = 0
+    duplicates_dropped: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
 
 
 def empty_quarantine() -> pd.DataFrame:
@@ -237,9 +248,17 @@ class TableValidator:
         ]
         self.stats["rows_read"] += len(frame) + len(chunk.errors)
         bad_rows: set[Any] = {row for row, _ in chunk.errors}
-        if len(frame.columns) == 0 and chunk.errors:
+        if len(frame) == 0 and chunk.errors:
+            if len(frame.columns):
+                self._check_columns(frame, out_warnings)
             self.stats["rows_quarantined"] += len(bad_rows)
-            return ValidatedChunk(empty_good(self.spec), _quarantine_frame(problems), out_warnings)
+            return ValidatedChunk(
+                empty_good(self.spec),
+                _quarantine_frame(problems),
+                out_warnings,
+                rows_quarantined=len(bad_rows),
+                stats=dict(self.stats),
+            )
         self._check_columns(frame, out_warnings)
         index = frame.index
         bad = pd.Series(False, index=index)
@@ -257,8 +276,8 @@ class TableValidator:
                 continue
             raw = frame[col.name]
             values, reasons = self._parse(col, raw, parsed, warn_rows)
-            text = vr.as_text(raw) if col.kind in ("str", "uscc", "id", "enum") else None
-            missing = (text if text is not None else vr.as_text(raw)).isna()
+            # every parser leaves a value missing without a reason exactly when the raw value is missing
+            missing = values.isna() & reasons.isna()
             default = self._defaults.get(col.name)
             if default is not None:
                 values = values.where(~missing, default)
@@ -287,13 +306,21 @@ class TableValidator:
         good = good[~bad.to_numpy()]
         good["_row"] = good.index.astype("int64")
         good["_file"] = pd.Series([self.file] * len(good), index=good.index, dtype=object)
+        dropped_before = self.stats["duplicates_dropped"]
         good = self._deduplicate(good, problems)
         good = good.reset_index(drop=True)
         bad_rows |= {p["row"] for p in problems}
         self.stats["rows_quarantined"] += len(bad_rows)
         self.stats["rows_good"] += len(good)
         self._unit_check(good, out_warnings, final=False)
-        return ValidatedChunk(good, _quarantine_frame(problems), out_warnings)
+        return ValidatedChunk(
+            good,
+            _quarantine_frame(problems),
+            out_warnings,
+            rows_quarantined=len(bad_rows),
+            duplicates_dropped=self.stats["duplicates_dropped"] - dropped_before,
+            stats=dict(self.stats),
+        )
 
     def _row_rules(
         self,
@@ -448,8 +475,8 @@ def validate_table(
         validator.stats["warnings"] += 1
         msg = f"{path.name}: table {table!r} {what}"
         validator.warnings.append(msg)
-        yield ValidatedChunk(empty_good(spec), empty_quarantine(), [msg])
+        yield ValidatedChunk(empty_good(spec), empty_quarantine(), [msg], stats=dict(validator.stats))
         return
     tail = validator.finish()
     if tail:
-        yield ValidatedChunk(empty_good(spec), empty_quarantine(), tail)
+        yield ValidatedChunk(empty_good(spec), empty_quarantine(), tail, stats=dict(validator.stats))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ __all__ = [
     "parse_month",
     "parse_number",
     "parse_uscc",
+    "uscc_valid_mask",
 ]
 
 #: Aliases of enum values (keys normalised: lower case, spaces and hyphens -> "_").
@@ -161,28 +162,76 @@ def _reasons(index: pd.Index) -> pd.Series:
     return pd.Series([None] * len(index), index=index, dtype=object)
 
 
+#: Character code (ASCII) -> USCC value, -1 for characters outside the alphabet; lower case accepted.
+_USCC_LUT: np.ndarray = np.full(128, -1, dtype=np.int64)
+for _i, _ch in enumerate(uscc_mod.ALPHABET):
+    _USCC_LUT[ord(_ch)] = _i
+    _USCC_LUT[ord(_ch.lower())] = _i
+_USCC_WEIGHTS: np.ndarray = np.asarray(uscc_mod.WEIGHTS, dtype=np.int64)
+
+
+def uscc_valid_mask(codes: Sequence[str]) -> np.ndarray:
+    """Which of ``codes`` are valid USCCs (case-insensitive), vectorised.
+
+    Same answer as :func:`ingest.uscc.is_valid` for stripped ``str`` codes: the
+    characters are mapped to their values through a lookup table, the check
+    character is the weights' dot product mod 31. Codes that are not 18 ASCII
+    characters are invalid.
+
+    >>> uscc_valid_mask(["91350100M000100Y43", "91350100m000100y43", "91350100M000100Y44", "9135"]).tolist()
+    [True, True, False, False]
+    """
+    n = len(codes)
+    ok = np.zeros(n, dtype=bool)
+    if n == 0:
+        return ok
+    arr = np.asarray(codes, dtype=object).astype("U")
+    if arr.dtype.itemsize // 4 < 18:  # every code is shorter than 18 characters
+        return ok
+    sized = np.char.str_len(arr) == 18
+    if not sized.any():
+        return ok
+    chars = arr[sized].astype("U18").view(np.uint32).reshape(-1, 18)
+    ascii_ = (chars < 128).all(axis=1)
+    vals = _USCC_LUT[np.where(chars < 128, chars, 0)]
+    in_alphabet = ascii_ & (vals >= 0).all(axis=1)
+    check = (31 - (vals[:, :17] @ _USCC_WEIGHTS) % 31) % 31
+    ok[np.flatnonzero(sized)] = in_alphabet & (vals[:, 17] == check)
+    return ok
+
+
 def parse_uscc(
     raw: pd.Series, cache: dict[str, tuple[str | None, str | None, list[str]]] | None = None
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Validate USCCs: ``(upper-case codes, reasons, position warnings)``.
 
+    Each distinct code is checked once (:func:`uscc_valid_mask`, vectorised);
+    the reason of an invalid code comes from :func:`ingest.uscc.validate`.
     ``cache`` maps a raw code to ``(code, reason, warnings)`` so repeated codes
     (a buyer on thousands of rows) are checked once, across chunks too.
     """
     cache = {} if cache is None else cache
     positions, uniques = pd.factorize(as_text(raw))
-    results: list[tuple[str | None, str | None, list[str] | None]] = []
-    for t in uniques.tolist():
-        hit = cache.get(t)
-        if hit is None:
-            try:
-                code = uscc_mod.validate(t)
-                hit = (code, None, uscc_mod.warnings_for(code))
-            except InvalidUSCC as exc:
-                hit = (None, f"invalid USCC: {exc}", [])
+    texts: list[str] = uniques.tolist()
+    hits: list[tuple[str | None, str | None, list[str]] | None] = [cache.get(t) for t in texts]
+    todo = [i for i, h in enumerate(hits) if h is None]
+    if todo:
+        fresh = [texts[i] for i in todo]
+        valid = uscc_valid_mask(fresh)
+        for i, t, good in zip(todo, fresh, valid.tolist(), strict=True):
+            if good:
+                code = t.upper()
+                hit: tuple[str | None, str | None, list[str]] = (code, None, uscc_mod.warnings_for(code))
+            else:
+                try:
+                    code = uscc_mod.validate(t)  # the reference names the problem
+                    hit = (code, None, uscc_mod.warnings_for(code))
+                except InvalidUSCC as exc:
+                    hit = (None, f"invalid USCC: {exc}", [])
+            hits[i] = hit
             if len(cache) < 1_000_000:  # bound the cache on huge files
                 cache[t] = hit
-        results.append((hit[0], hit[1], hit[2] or None))
+    results = [(h[0], h[1], h[2] or None) for h in hits if h is not None]
     results.append((None, None, None))  # position -1: a missing value
     idx = raw.index
     cols = [np.array([r[k] for r in results], dtype=object)[positions] for k in range(3)]
@@ -237,7 +286,10 @@ def _parse_date_text(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_month(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Months as the first day of the month (``datetime64[ns]``)."""
-    text = as_text(raw)
+    return _by_unique(as_text(raw), _parse_month_text)
+
+
+def _parse_month_text(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     ymd = _ymd(text, (_MONTH_RE, _MONTH_COMPACT_RE), 2)
     full = _ymd(text, (_DATE_RE, _DATE_COMPACT_RE), 3)
     use_full = ymd["year"].isna() & full["year"].notna()

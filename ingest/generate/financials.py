@@ -12,7 +12,7 @@ agree with each other and with the default process:
   further after it;
 - events: ``default`` on the default day, ``overdue_90`` when a borrower's loans pass 90
   days, ``enforcement`` and ``bankruptcy`` for some defaulted firms later, and a few
-  ``admin_penalty`` events that are not defaults.
+  ``penalty`` events that are not defaults.
 
 >>> ramp(np.array([-7, -6, -3, 0, 2]), np.array([True] * 5)).round(2).tolist()
 [1.0, 1.0, 0.75, 0.5, 0.35]
@@ -34,7 +34,7 @@ _TURNOVER = np.array([0.8, 1.0, 1.1, 2.0])
 #: Sign of (operating, investing, financing) cash flow per stage; 0 = either.
 _SIGNS = np.array([[-1, -1, 1], [1, -1, 1], [1, -1, -1], [-1, 1, 0]])
 _KWH_PER_ASSET = np.array([0.004, 0.003, 0.002, 0.0004])  # kWh a month per yuan of assets
-EVENT_TYPES: tuple[str, ...] = ("default", "overdue_90", "enforcement", "bankruptcy", "admin_penalty")
+EVENT_TYPES: tuple[str, ...] = ("default", "overdue_90", "enforcement", "bankruptcy", "penalty")
 
 
 def ramp(rel: np.ndarray, defaulted: np.ndarray) -> np.ndarray:

@@ -166,3 +166,46 @@ def test_find_table_file_explicit_and_ambiguous(tmp_path):
 def test_detect_encoding_tolerates_cut_multibyte():
     data = "企业名称".encode()
     assert detect_encoding(data[:-1]) == "utf-8-sig"
+
+
+# --------------------------------------------------------------------------- wrong field counts
+BAD_COUNTS = 'a,b,c\n1,2,3\n4,5\n\n6,7,8,9\n"x\ny",1,2\n1,2,\n10,11,12,13,14,15\n,,\nlast,1,2\n'
+
+
+@pytest.mark.parametrize("chunksize", [1, 2, 3, 100])
+def test_wrong_field_counts_become_row_errors(tmp_path, chunksize):
+    path = tmp_path / "t.csv"
+    path.write_text(BAD_COUNTS, encoding="utf-8")
+    chunks = list(iter_raw_chunks(path, chunksize=chunksize))
+    rows = [r for c in chunks for r in c.frame.index.tolist()]
+    errors = [e for c in chunks for e in c.errors]
+    # header = row 1; the blank line (row 4) and the all-empty row (row 9) are skipped silently
+    assert rows == [2, 6, 7, 10]
+    assert [c.frame.loc[r, "a"] for c in chunks for r in c.frame.index] == ["1", "x\ny", "1", "last"]
+    assert sorted(errors) == [
+        (3, "expected 3 fields, found 2"),
+        (5, "expected 3 fields, found 4"),
+        (8, "expected 3 fields, found 6"),
+    ]
+
+
+@pytest.mark.parametrize("chunksize", [1, 2, 10])
+def test_long_first_row_and_last_row(tmp_path, chunksize):
+    # pandas would read a long first data row as an index, or truncate it: it must be quarantined
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress(b"a,b,c\n1,2,3,4\n5,6,7\n8\n9,9,9,9\n"))
+    chunks = list(iter_raw_chunks(path, chunksize=chunksize))
+    assert [r for c in chunks for r in c.frame.index.tolist()] == [3]
+    assert sorted(e for c in chunks for e in c.errors) == [
+        (2, "expected 3 fields, found 4"),
+        (4, "expected 3 fields, found 1"),
+        (5, "expected 3 fields, found 4"),
+    ]
+
+
+def test_gbk_file_with_bad_field_count(tmp_path):
+    path = tmp_path / "firms.csv"
+    path.write_bytes(f"统一社会信用代码,企业名称\n{code(1)},甲公司,多余\n{code(2)},乙公司\n".encode("gbk"))
+    (chunk,) = list(iter_raw_chunks(path))
+    assert chunk.frame["name"].tolist() == ["乙公司"] and chunk.frame.index.tolist() == [3]
+    assert chunk.errors == [(2, "expected 2 fields, found 3")]

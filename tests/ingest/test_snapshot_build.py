@@ -287,3 +287,62 @@ def test_public_names():
     assert ingest.__all__ == sorted(ingest.__all__, key=kind)
     for name in ingest.__all__:
         assert getattr(ingest, name) is not None
+
+
+# --------------------------------------------------------------------------- sparse data
+def _assert_well_formed(s) -> None:  # type: ignore[no-untyped-def]
+    assert tuple(s.firms.columns) == FIRM_COLUMNS
+    assert tuple(s.loans.columns) == LOAN_COLUMNS
+    assert tuple(s.guarantee_contracts.columns) == GUARANTEE_COLUMNS
+    for m in (s.supply, s.guarantees, s.receivables):
+        assert m.shape == (s.n, s.n) and m.dtype == np.float64
+    assert s.firms["defaulted"].dtype == bool
+    assert s.firms["default_date"].dtype == "datetime64[ns]"
+    s.content_hash()
+
+
+@pytest.mark.parametrize("as_of", [date(2020, 1, 1), date(2023, 6, 30), date(2024, 5, 31)])
+def test_early_as_of_nothing_defaulted(dataset, as_of):
+    s = build_snapshot(dataset, as_of=as_of)
+    _assert_well_formed(s)
+    assert not s.firms["defaulted"].any() and s.firms["default_date"].isna().all()
+
+
+@pytest.mark.parametrize("table", ["events", "loans", "loan_status", "guarantees", "supply", "receivables"])
+def test_absent_table(dataset, table):
+    (dataset / f"{table}.csv").unlink()
+    s = build_snapshot(dataset)
+    _assert_well_formed(s)
+    if table == "loans":
+        assert s.loans.empty and not s.firms["defaulted"].any()  # the only default came from a loan
+    if table == "guarantees":
+        assert s.guarantees.nnz == 0 and s.guarantee_contracts.empty
+    if table == "supply":
+        assert s.supply.nnz == 0
+
+
+@pytest.mark.parametrize("table", ["events", "loans", "guarantees", "supply"])
+def test_header_only_table(dataset, table):
+    header = pd.read_csv(dataset / f"{table}.csv", nrows=0).columns
+    (dataset / f"{table}.csv").write_text(",".join(header) + "\n", encoding="utf-8")
+    s = build_snapshot(dataset)
+    _assert_well_formed(s)
+
+
+def test_only_firms_nothing_else():
+    firms = pd.DataFrame({"uscc": [B, A], "name": ["b", "a"]})
+    s = assemble_snapshot({"firms": firms}, as_of=date(2024, 6, 30))
+    _assert_well_formed(s)
+    assert s.n == 2 and s.supply.nnz == 0 and s.loans.empty and s.events.empty
+    e = assemble_snapshot({"firms": firms.iloc[:0]}, as_of=date(2024, 6, 30))
+    _assert_well_formed(e)
+    assert e.n == 0 and e.supply.shape == (0, 0)
+    assert supply_shares(e).empty
+
+
+def test_events_all_later_than_as_of():
+    firms = pd.DataFrame({"uscc": [A, B], "name": ["a", "b"]})
+    events = pd.DataFrame({"uscc": [A], "date": ["2024-08-01"], "type": ["default"]})
+    s = assemble_snapshot({"firms": firms, "events": events}, as_of=date(2024, 6, 30))
+    _assert_well_formed(s)
+    assert not s.firms["defaulted"].any() and s.events.empty

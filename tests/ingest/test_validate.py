@@ -305,3 +305,73 @@ def test_all_missing_optional_columns():
     assert vc.good["end"].isna().all() and str(vc.good["end"].dtype) == "datetime64[ns]"
     vc, _ = validate("firms", [firm(1, founded=None, size_class=None)])
     assert len(vc.good) == 1 and vc.good["size_class"].tolist() == [None]
+
+
+# --------------------------------------------------------------------------- wrong field counts
+@pytest.mark.parametrize("chunksize", [1, 2, 100])
+def test_rows_with_wrong_field_count_quarantined_rest_loads(tmp_path, chunksize):
+    from ingest.manifest import read_manifest
+
+    write_manifest(tmp_path)
+    lines = [
+        "uscc,name,region",
+        f"{code(1)},a,350100",
+        f"{code(2)},b,350100,extra",  # too many separators
+        f"{code(3)},c",  # too few
+        f"{code(4)},d,350100",
+    ]
+    (tmp_path / "firms.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    chunks = list(validate_table(tmp_path, "firms", read_manifest(tmp_path), chunksize=chunksize))
+    good = pd.concat([c.good for c in chunks])
+    q = pd.concat([c.quarantine for c in chunks])
+    assert good["uscc"].tolist() == [code(1), code(4)] and good["_row"].tolist() == [2, 5]
+    assert q[["file", "row", "field", "reason"]].values.tolist() == [
+        ["firms.csv", 3, "", "expected 3 fields, found 4"],
+        ["firms.csv", 4, "", "expected 3 fields, found 2"],
+    ]
+    assert chunks[-1].stats["rows_read"] == 4 and chunks[-1].stats["rows_quarantined"] == 2
+
+
+# --------------------------------------------------------------------------- per-chunk counts
+def test_chunk_counts_add_up_to_rows_read():
+    v = TableValidator(TABLES["firms"], manifest(), file="firms.csv")
+    a = v.validate(chunk([firm(1), firm(2), firm(1), {"uscc": "bad", "name": "x"}], first_row=2))
+    b = v.validate(chunk([firm(2), firm(1), {"uscc": code(3), "name": None}], first_row=6))
+    assert (a.duplicates_dropped, a.rows_quarantined, len(a.good)) == (1, 1, 2)
+    assert (b.duplicates_dropped, b.rows_quarantined, len(b.good)) == (2, 1, 0)
+    for c, read in ((a, 4), (b, 3)):
+        assert len(c.good) + c.rows_quarantined + c.duplicates_dropped == read
+    assert a.stats["duplicates_dropped"] == 1 and b.stats == v.stats and b.stats["duplicates_dropped"] == 3
+    assert b.stats["rows_read"] == b.stats["rows_good"] + b.stats["rows_quarantined"] + 3
+
+
+# --------------------------------------------------------------------------- vectorised USCC
+def test_vectorised_uscc_agrees_with_reference():
+    import numpy as np
+
+    from ingest import uscc
+    from ingest.validate_rows import uscc_valid_mask
+
+    rng = np.random.default_rng(7)
+    letters = list(uscc.ALPHABET) + list("IOSVZ") + list("abcdefghjkz") + ["-", " ", "é", "中"]
+    codes: list[str] = []
+    for _ in range(3000):
+        valid = uscc.make("".join(rng.choice(list(uscc.ALPHABET), 17)))
+        kind = rng.integers(0, 6)
+        if kind == 0:
+            codes.append(valid)
+        elif kind == 1:
+            codes.append(valid.lower())
+        elif kind == 2:  # one character replaced (forbidden letters, lower case, others)
+            i = int(rng.integers(0, 18))
+            codes.append(valid[:i] + str(rng.choice(letters)) + valid[i + 1 :])
+        elif kind == 3:  # wrong check character
+            codes.append(valid[:17] + str(rng.choice(list(uscc.ALPHABET))))
+        elif kind == 4:  # wrong length
+            codes.append(valid[: int(rng.integers(0, 18))] + valid[: int(rng.integers(0, 3))] * 2)
+        else:
+            codes.append("".join(rng.choice(letters, 18)))
+    expected = [uscc.is_valid(c) for c in codes]
+    assert 0.2 < np.mean(expected) < 0.8
+    assert uscc_valid_mask(codes).tolist() == expected
+    assert uscc_valid_mask([]).tolist() == [] and uscc_valid_mask(["91350100M000100Y4"]).tolist() == [False]
