@@ -7,18 +7,21 @@ The steps, in order:
 3. record a ``(:Run {kind: 'ingest'})`` (``graph.runs.start_run``);
 4. for each table in ``ingest.tables.LOAD_ORDER``: validate it chunk by chunk
    (``ingest.validate.validate_table``), append each chunk's bad rows to
-   ``<quarantine_dir>/<table>.quarantine.csv`` (``ingest.quarantine``) and write its good rows
-   (:class:`ingest.loader.TableLoader`) before reading the next chunk;
+   ``<quarantine_dir>/<table>.quarantine.csv`` (``ingest.quarantine``) and hand its good rows
+   to :class:`ingest.loader.TableLoader`, which writes them in a background thread while
+   the next chunk is validated (at most one chunk in flight); a table whose label or
+   relationship type is empty is written with ``CREATE`` instead of ``MERGE``;
    in ``full`` mode, close the links the dataset dropped;
 5. commit the run with the report as its summary, or mark it failed and re-raise.
 
 With ``dry_run`` only steps 1 and 4's validation and quarantine files happen: no
 connection is opened and nothing is written to the graph.
 
->>> from ingest.api import load_dataset                             # doctest: +SKIP
->>> report = load_dataset("data/sample", strict=True)               # doctest: +SKIP
->>> report.totals()["quarantined"]                                  # doctest: +SKIP
-0
+Example (needs a running server)::
+
+    from ingest.api import load_dataset
+    report = load_dataset("data/sample", strict=True)
+    report.totals()["quarantined"]   # 0
 """
 
 from __future__ import annotations
@@ -264,12 +267,17 @@ def _one_table(
     if file is None and TABLES[table].optional:
         return
     tr = report.tables.setdefault(table, TableReport(table))
-    loader = TableLoader(ctx, table, tr) if ctx is not None else None
+    # pipelined: the server writes chunk i while this thread validates and prepares chunk i + 1
+    loader = TableLoader(ctx, table, tr, pipeline=True) if ctx is not None else None
     if progress is not None:
         progress.start(table, estimate_rows(file))
-    _validate_into(
-        validate_table(path, table, manifest, chunksize=chunksize), table, tr, quarantine, loader, progress
-    )
+    try:
+        chunks = validate_table(path, table, manifest, chunksize=chunksize)
+        _validate_into(chunks, table, tr, quarantine, loader, progress)
+    except BaseException:
+        if loader is not None:
+            loader.abort()
+        raise
     if loader is not None:
         if tr.quarantined:
             loader.disable_closing(f"{tr.quarantined} row(s) of {table} were quarantined")

@@ -38,6 +38,20 @@ OWNS          owner (Firm|Person) -> firm        ``start``
 
 Dates in keys are ``YYYY-MM-DD``; months in node keys are ``YYYY-MM``.
 
+First loads: ``CREATE`` instead of ``MERGE``
+--------------------------------------------
+``MERGE`` on a relationship expands every relationship of one endpoint to look
+for an existing one with the same ``key``; on hub firms that is most of the
+server's time. When a table starts and its label (node tables) or relationship
+type (relationship tables) holds **nothing at all** (``count_query``, answered
+from Neo4j's count store in constant time), nothing can be matched, so the
+loader runs ``create_query`` instead: same row shape, same properties, same
+``written`` column, ``CREATE`` for the fact and its link to its parent. This is
+safe because validation drops duplicate keys across all chunks of a table (its
+``TableSpec.key`` covers the graph identity: endpoints plus ``key``), and node
+labels have a uniqueness constraint besides. It assumes no other writer loads
+the same label or type concurrently (one ingest at a time, as the CLI runs it).
+
 Closing (``full`` mode)
 -----------------------
 ``CLOSE_READ`` streams the identities of a relationship type's open links
@@ -221,6 +235,138 @@ SET r += row.p, r.row_hash = row.h, r.closed_by = null,
 RETURN count(*) AS written
 """
 
+# ------------------------------------------------- first-load (CREATE) variants
+_FIRMS_CREATE: LiteralString = """
+UNWIND $rows AS row
+CREATE (n:Firm {uscc: row.k})
+SET n += row.p, n.external = false, n.row_hash = row.h,
+    n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  MATCH (p:Platform {platform_id: row.p.platform})
+  CREATE (n)-[e:ON_PLATFORM]->(p)
+  SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_FINANCIALS_CREATE: LiteralString = """
+UNWIND $rows AS row
+CREATE (n:Financials {key: row.k})
+SET n += row.p, n.row_hash = row.h, n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  MATCH (f:Firm {uscc: row.a})
+  CREATE (f)-[e:REPORTED]->(n)
+  SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_LOANS_CREATE: LiteralString = """
+UNWIND $rows AS row
+CREATE (n:Loan {loan_id: row.k})
+SET n += row.p, n.row_hash = row.h, n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  MATCH (f:Firm {uscc: row.a})
+  CREATE (f)-[e:BORROWED]->(n)
+  SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_LOAN_STATUS_CREATE: LiteralString = """
+UNWIND $rows AS row
+CREATE (n:LoanStatus {key: row.k})
+SET n += row.p, n.row_hash = row.h, n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  MATCH (l:Loan {loan_id: row.a})
+  CREATE (l)-[e:HAS_STATUS]->(n)
+  SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_EVENTS_CREATE: LiteralString = """
+UNWIND $rows AS row
+CREATE (n:Event {key: row.k})
+SET n += row.p, n.row_hash = row.h, n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  MATCH (f:Firm {uscc: row.a})
+  CREATE (f)-[e:HAS_EVENT]->(n)
+  SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_SIGNALS_CREATE: LiteralString = """
+UNWIND $rows AS row
+CREATE (n:Signal {key: row.k})
+SET n += row.p, n.row_hash = row.h, n.source = $source, n.ingest_run = $run_id, n.ingested_at = $now
+WITH n, row
+CALL (n, row) {
+  MATCH (f:Firm {uscc: row.a})
+  CREATE (f)-[e:HAS_SIGNAL]->(n)
+  SET e.source = $source, e.ingest_run = $run_id, e.ingested_at = $now
+}
+RETURN count(*) AS written
+"""
+
+_SUPPLY_CREATE: LiteralString = """
+UNWIND $rows AS row
+MATCH (a:Firm {uscc: row.a})
+MATCH (b:Firm {uscc: row.b})
+CREATE (a)-[r:SUPPLIES {key: row.k}]->(b)
+SET r += row.p, r.row_hash = row.h, r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
+RETURN count(*) AS written
+"""
+
+_RECEIVABLES_CREATE: LiteralString = """
+UNWIND $rows AS row
+MATCH (a:Firm {uscc: row.a})
+MATCH (b:Firm {uscc: row.b})
+CREATE (a)-[r:OWES {key: row.k}]->(b)
+SET r += row.p, r.row_hash = row.h, r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
+RETURN count(*) AS written
+"""
+
+_GUARANTEES_CREATE: LiteralString = """
+UNWIND $rows AS row
+MATCH (b:Firm {uscc: row.b})
+OPTIONAL MATCH (gf:Firm {uscc: row.a})
+OPTIONAL MATCH (gp:Person {person_id: row.a})
+WITH row, b, CASE row.t WHEN 'person' THEN gp ELSE gf END AS a
+CREATE (a)-[r:GUARANTEES {key: row.k}]->(b)
+SET r += row.p, r.row_hash = row.h, r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
+RETURN count(*) AS written
+"""
+
+_OWNERSHIP_CREATE: LiteralString = """
+UNWIND $rows AS row
+MATCH (b:Firm {uscc: row.b})
+OPTIONAL MATCH (of:Firm {uscc: row.a})
+OPTIONAL MATCH (op:Person {person_id: row.a})
+WITH row, b, CASE row.t WHEN 'person' THEN op ELSE of END AS a
+CREATE (a)-[r:OWNS {key: row.k}]->(b)
+SET r += row.p, r.row_hash = row.h, r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
+RETURN count(*) AS written
+"""
+
+# ------------------------------------------ emptiness checks (count store, O(1))
+_COUNT_FIRM: LiteralString = "MATCH (n:Firm) RETURN count(n) AS n"
+_COUNT_FINANCIALS: LiteralString = "MATCH (n:Financials) RETURN count(n) AS n"
+_COUNT_LOAN: LiteralString = "MATCH (n:Loan) RETURN count(n) AS n"
+_COUNT_LOAN_STATUS: LiteralString = "MATCH (n:LoanStatus) RETURN count(n) AS n"
+_COUNT_EVENT: LiteralString = "MATCH (n:Event) RETURN count(n) AS n"
+_COUNT_SIGNAL: LiteralString = "MATCH (n:Signal) RETURN count(n) AS n"
+_COUNT_SUPPLIES: LiteralString = "MATCH ()-[r:SUPPLIES]->() RETURN count(r) AS n"
+_COUNT_OWES: LiteralString = "MATCH ()-[r:OWES]->() RETURN count(r) AS n"
+_COUNT_GUARANTEES: LiteralString = "MATCH ()-[r:GUARANTEES]->() RETURN count(r) AS n"
+_COUNT_OWNS: LiteralString = "MATCH ()-[r:OWNS]->() RETURN count(r) AS n"
+
 # ------------------------------------------------------------------- closing
 _CLOSE_READ_SUPPLY: LiteralString = (
     "MATCH (a:Firm)-[r:SUPPLIES]->(b:Firm) WHERE r.end IS NULL AND r.source = $source "
@@ -283,6 +429,10 @@ class GraphTable:
         Columns sent as ``row.a`` / ``row.b`` (and ``row.t`` from ``start.type_column``).
     props : tuple of str
         Columns stored as properties (``row.p``).
+    count_query : LiteralString
+        Counts the table's label or relationship type (count store): 0 means a first load.
+    create_query : LiteralString
+        The ``CREATE`` variant of ``query``, run when ``count_query`` answered 0.
     close_read, close : LiteralString or None
         Closing queries for ``full`` loads; ``None`` for facts that are never closed.
     """
@@ -294,6 +444,8 @@ class GraphTable:
     start: Endpoint | None
     end: Endpoint | None
     props: tuple[str, ...]
+    count_query: LiteralString
+    create_query: LiteralString
     close_read: LiteralString | None = None
     close: LiteralString | None = None
 
@@ -323,6 +475,8 @@ GRAPH_TABLES: dict[str, GraphTable] = {
             "registered_capital",
             "platform",
         ),
+        _COUNT_FIRM,
+        _FIRMS_CREATE,
     ),
     "financials": GraphTable(
         "financials",
@@ -343,6 +497,8 @@ GRAPH_TABLES: dict[str, GraphTable] = {
             "investing_cf",
             "financing_cf",
         ),
+        _COUNT_FINANCIALS,
+        _FINANCIALS_CREATE,
     ),
     "supply": GraphTable(
         "supply",
@@ -352,6 +508,8 @@ GRAPH_TABLES: dict[str, GraphTable] = {
         Endpoint("supplier_uscc", _F),
         Endpoint("buyer_uscc", _F),
         ("annual_value", "start", "end"),
+        _COUNT_SUPPLIES,
+        _SUPPLY_CREATE,
         _CLOSE_READ_SUPPLY,
         _CLOSE_SUPPLY,
     ),
@@ -364,6 +522,8 @@ GRAPH_TABLES: dict[str, GraphTable] = {
         Endpoint("debtor_uscc", _F),
         Endpoint("creditor_uscc", _F),
         ("amount", "as_of", "days_outstanding"),
+        _COUNT_OWES,
+        _RECEIVABLES_CREATE,
     ),
     "loans": GraphTable(
         "loans",
@@ -385,6 +545,8 @@ GRAPH_TABLES: dict[str, GraphTable] = {
             "collateral_value",
             "lgd",
         ),
+        _COUNT_LOAN,
+        _LOANS_CREATE,
     ),
     "loan_status": GraphTable(
         "loan_status",
@@ -394,6 +556,8 @@ GRAPH_TABLES: dict[str, GraphTable] = {
         Endpoint("loan_id", "loan"),
         None,
         ("loan_id", "month", "outstanding", "days_overdue", "classification"),
+        _COUNT_LOAN_STATUS,
+        _LOAN_STATUS_CREATE,
     ),
     "guarantees": GraphTable(
         "guarantees",
@@ -403,6 +567,8 @@ GRAPH_TABLES: dict[str, GraphTable] = {
         Endpoint("guarantor_id", "party", "guarantor_type"),
         Endpoint("borrower_uscc", _F),
         ("guarantor_type", "loan_id", "amount", "start", "end"),
+        _COUNT_GUARANTEES,
+        _GUARANTEES_CREATE,
         _CLOSE_READ_GUARANTEES,
         _CLOSE_GUARANTEES,
     ),
@@ -414,6 +580,8 @@ GRAPH_TABLES: dict[str, GraphTable] = {
         Endpoint("owner_id", "party", "owner_type"),
         Endpoint("firm_uscc", _F),
         ("owner_type", "share", "start", "end"),
+        _COUNT_OWNS,
+        _OWNERSHIP_CREATE,
         _CLOSE_READ_OWNERSHIP,
         _CLOSE_OWNERSHIP,
     ),
@@ -425,6 +593,8 @@ GRAPH_TABLES: dict[str, GraphTable] = {
         Endpoint("uscc", _F),
         None,
         ("uscc", "date", "type", "amount", "description"),
+        _COUNT_EVENT,
+        _EVENTS_CREATE,
     ),
     "signals": GraphTable(
         "signals",
@@ -442,6 +612,8 @@ GRAPH_TABLES: dict[str, GraphTable] = {
             "invoices",
             "receivable_days",
         ),
+        _COUNT_SIGNAL,
+        _SIGNALS_CREATE,
     ),
 }
 

@@ -6,6 +6,13 @@ driver-ready rows (:func:`prepare_rows`), creates missing counterparties first
 (external firms, persons, platforms: their ``nodes_created`` counter is the
 report's *externals*), then runs the table's literal query from
 :mod:`ingest.cypher_load` in batches of ``batch_size`` rows, one transaction each.
+Before its first write it asks whether the table's label or relationship type is
+empty (``GraphTable.count_query``, O(1)); if so this is a first load and the
+``CREATE`` variant (``GraphTable.create_query``) replaces ``MERGE`` for the whole
+table (why that is safe: :mod:`ingest.cypher_load`).
+With ``pipeline=True`` the writes of a chunk run in one background thread while
+the caller validates and prepares the next chunk (the server works on the other
+core); at most one chunk is in flight, so memory stays bounded by two chunks.
 In ``full`` mode it remembers a 64-bit hash of each link identity it saw and, at
 the end, closes the open links of this source that the dataset no longer holds.
 
@@ -15,6 +22,7 @@ The report types (:class:`TableReport`, :class:`IngestReport`) live here too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, LiteralString
@@ -213,7 +221,12 @@ class TableLoader:
     report : TableReport
         Updated in place (``read`` and ``quarantined`` are the caller's to fill).
     on_rows : callable, optional
-        Called with the number of rows of each written batch (progress bars).
+        Called with the number of rows of each written batch (progress bars; from the
+        writer thread when ``pipeline``).
+    pipeline : bool
+        Write each chunk in a background thread while the caller prepares the next one;
+        :meth:`load_chunk` then returns before the chunk is written, and :meth:`finish`
+        (or :meth:`abort`) waits for it. Counts are complete only after :meth:`finish`.
     """
 
     def __init__(
@@ -223,6 +236,7 @@ class TableLoader:
         report: TableReport,
         *,
         on_rows: Callable[[int], None] | None = None,
+        pipeline: bool = False,
     ):
         self.ctx = ctx
         self.table = table
@@ -232,6 +246,25 @@ class TableLoader:
         self._seen: list[np.ndarray] = []
         #: Closing is skipped when a row of this table could not be read: it may be the "missing" link.
         self.close_enabled = ctx.mode == "full" and self.gt.close is not None
+        #: The load query, chosen before the first write (``MERGE``, or ``CREATE`` into an empty label/type).
+        self._query: LiteralString | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"load-{table}") if pipeline else None
+        self._pending: Future[None] | None = None
+
+    @property
+    def first_load(self) -> bool:
+        """Whether the table is written with ``CREATE`` (its label or type was empty).
+
+        Decided before the first write; ``False`` until then.
+        """
+        return self._query is not None and self._query is self.gt.create_query
+
+    def _load_query(self) -> LiteralString:
+        if self._query is None:
+            rows = self.ctx.runner.read(self.gt.count_query)
+            empty = bool(rows) and int(rows[0].get("n", 1)) == 0
+            self._query = self.gt.create_query if empty else self.gt.query
+        return self._query
 
     def _write(self, query: LiteralString, params: Mapping[str, Any]) -> WriteCounters:
         c = self.ctx.runner.write(query, {**self.ctx.params, **params})
@@ -261,7 +294,12 @@ class TableLoader:
                 self._ensure(ENSURE_PERSONS, persons)
 
     def load_chunk(self, good: pd.DataFrame) -> None:
-        """Write the good rows of one validated chunk (all of its batches) before returning."""
+        """Write the good rows of one validated chunk (all of its batches).
+
+        Without ``pipeline`` the rows are written before this returns; with it, this
+        waits for the previous chunk's writes (re-raising their error), then hands this
+        chunk to the writer thread and returns.
+        """
         if good.empty:
             return
         rows = prepare_rows(good, self.table, source=self.ctx.source)
@@ -269,9 +307,37 @@ class TableLoader:
             self._seen.append(
                 key_hashes([[str(r["a"]) for r in rows], [str(r["b"]) for r in rows], [r["k"] for r in rows]])
             )
+        if self._pool is None:
+            self._write_rows(rows)
+            return
+        self._wait()
+        self._pending = self._pool.submit(self._write_rows, rows)
+
+    def _wait(self) -> None:
+        """Wait for the chunk in flight, if any; re-raise its error."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def abort(self) -> None:
+        """Stop after the chunk in flight (its error, if any, is dropped: the caller's matters more)."""
+        try:
+            self._wait()
+        except Exception:  # the caller is already raising its own error
+            pass
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _write_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        query = self._load_query()
         for batch in _slices(rows, self.ctx.batch_size):
             self._ensure_endpoints(batch)
-            c = self._write(self.gt.query, {"rows": list(batch)})
+            c = self._write(query, {"rows": list(batch)})
             written = int(c.returned[0]["written"]) if c.returned else 0
             created = int(getattr(c, self.gt.created_counter))
             self.report.created += created
@@ -287,7 +353,11 @@ class TableLoader:
         self.close_enabled = False
 
     def finish(self) -> None:
-        """In ``full`` mode, close this source's open links that the dataset no longer contains."""
+        """Wait for the writes in flight; in ``full`` mode, close open links the dataset dropped."""
+        try:
+            self._wait()
+        finally:
+            self._shutdown()
         if not self.close_enabled or self.gt.close_read is None or self.gt.close is None:
             return
         seen = np.unique(np.concatenate(self._seen)) if self._seen else np.empty(0, dtype=np.uint64)

@@ -104,6 +104,13 @@ def _table(frame: pd.DataFrame, digits: int = 4) -> str:
 
 
 def render_html(result: StressResult) -> str:
+    """The self-contained HTML report (plots inline as PNG)."""
+    with warnings.catch_warnings():  # CJK names without a CJK font draw as boxes; not worth a warning
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        return _render_html(result)
+
+
+def _render_html(result: StressResult) -> str:
     """The self-contained HTML report (inline PNG images, no external resources)."""
     s = result.summary()
     esc = html.escape

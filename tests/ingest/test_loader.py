@@ -186,6 +186,8 @@ class FakeRunner:
         self.new, self.changed = new, changed
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.open_links = open_links or []
+        self.empty = False
+        self.reads: list[str] = []
 
     def write(self, query: str, params: dict[str, Any]) -> _Counters:
         self.calls.append((query, params))
@@ -200,6 +202,11 @@ class FakeRunner:
         if "as_of" in params:
             return _Counters(properties_set=len(params["ids"]), returned=[{"closed": len(params["ids"])}])
         return _Counters()
+
+    def read(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The emptiness check: ``empty`` says whether the label/type holds nothing (a first load)."""
+        self.reads.append(query)
+        return [{"n": 0 if self.empty else 1}]
 
     def execute_read(self, work: Any) -> Any:
         links = self.open_links
@@ -316,3 +323,47 @@ def test_tiny_dataset_validates_clean(tmp_path: Path, table: str) -> None:
     report = load_dataset(write_dataset(tmp_path / "ds"), dry_run=True)
     assert report.tables[table].read == TINY_ROWS[table]
     assert report.tables[table].quarantined == 0
+
+
+def test_an_empty_label_or_type_is_loaded_with_create() -> None:
+    runner = FakeRunner(new={"2022-01-01"}, changed=set())
+    runner.empty = True
+    loader = TableLoader(_ctx(runner), "supply", TableReport("supply"))
+    loader.load_chunk(_supply_frame())
+    loads = [q for q, p in runner.calls if "rows" in p]
+    assert loader.first_load and loads == [GRAPH_TABLES["supply"].create_query] * 2
+    runner = FakeRunner(new=set(), changed=set())  # something there already: MERGE
+    loader = TableLoader(_ctx(runner), "supply", TableReport("supply"))
+    loader.load_chunk(_supply_frame())
+    assert not loader.first_load
+    assert {q for q, p in runner.calls if "rows" in p} == {GRAPH_TABLES["supply"].query}
+
+
+def test_create_variants_keep_the_row_shape_and_the_written_column() -> None:
+    for gt in GRAPH_TABLES.values():
+        q = gt.create_query
+        assert q.lstrip().startswith("UNWIND $rows AS row") and "RETURN count(*) AS written" in q
+        assert "MERGE" not in q and set(re.findall(r"'([^']*)'", q)) <= {"person", ""}
+        assert "count(" in gt.count_query and "$" not in gt.count_query
+
+
+def test_pipelined_loading_counts_the_same_after_finish() -> None:
+    runner = FakeRunner(new={"2022-01-01"}, changed=set())
+    report = TableReport("supply")
+    loader = TableLoader(_ctx(runner), "supply", report, pipeline=True)
+    loader.load_chunk(_supply_frame(2))
+    loader.load_chunk(_supply_frame(4).iloc[2:])
+    loader.finish()
+    assert (report.created, report.updated, report.unchanged) == (4, 0, 0)
+
+
+def test_pipelined_loading_reraises_the_writer_error() -> None:
+    class Failing(FakeRunner):
+        def write(self, query: str, params: dict[str, Any]) -> _Counters:
+            raise RuntimeError("server down")
+
+    failing = Failing(new=set(), changed=set())
+    loader = TableLoader(_ctx(failing), "supply", TableReport("supply"), pipeline=True)
+    loader.load_chunk(_supply_frame())
+    with pytest.raises(RuntimeError, match="server down"):
+        loader.finish()
