@@ -12,8 +12,6 @@ The bank is lender ``BANK``; firm 6 borrows only from ``OTHER``.
 
 from __future__ import annotations
 
-import importlib
-import sys
 from datetime import date
 
 import numpy as np
@@ -23,13 +21,6 @@ import scipy.sparse as sp
 
 from ingest.snapshot import Snapshot
 from ingest.uscc import make
-
-try:  # the real engine when it has landed, else the private reference of these tests
-    importlib.import_module("contagion.multilayer")
-except ImportError:
-    from tests.contagion.stress import _reference_multilayer
-
-    sys.modules["contagion.multilayer"] = _reference_multilayer
 
 USCC = [make(f"91350100MA{i:07d}") for i in range(7)]
 
