@@ -54,7 +54,7 @@ def run_demo(
     """Run the whole path on a generated platform of ``firms`` firms; return what it measured."""
     import numpy as np
 
-    from contagion import esri
+    from contagion import snapshot_esri
     from contagion.stress import load_scenario, run_stress, write_outputs
     from graph.gds import guarantee_structure
     from graph.runner import GraphRunner
@@ -109,7 +109,7 @@ def run_demo(
         say(f"4/7 guarantee network (GDS WCC/SCC): {result.figures['guarantee']}")
 
         t0 = time.monotonic()
-        systemic = esri(snapshot.supply, snapshot.firms["sector"].to_numpy()).esri
+        systemic = snapshot_esri(snapshot).esri
         step("esri", t0)
         top = np.argsort(-systemic)[:5]
         result.figures["esri_top5"] = {

@@ -10,7 +10,7 @@
 
 from contagion.clearing import ClearingResult, eisenberg_noe
 from contagion.debtrank import DebtRankResult, debtrank, impact_matrix
-from contagion.esri import ESRIResult, SupplyShockResult, esri, supply_shock
+from contagion.esri import ESRIResult, SupplyShockResult, esri, snapshot_esri, supply_shock
 from contagion.guarantee import GuaranteeResult, guarantee_cascade
 from contagion.multilayer import MultiLayerResult, build_layers, propagate
 
@@ -28,5 +28,6 @@ __all__ = [
     "guarantee_cascade",
     "impact_matrix",
     "propagate",
+    "snapshot_esri",
     "supply_shock",
 ]

@@ -39,12 +39,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from chainrisk.errors import ConvergenceError, InvalidModelInput
+from contagion._kernels import differential_round, retire_columns, row_chunks, spmm_into, start_block
 from contagion._validate import as_csr, as_scenarios, as_vector, is_sparse
-
-try:  # the kernel behind ``csr @ dense``, called directly to reuse the output buffer
-    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
-except ImportError:  # pragma: no cover - scipy moved its private kernel
-    _csr_matvecs = None
 
 __all__ = ["DebtRankResult", "debtrank", "impact_matrix"]
 
@@ -234,17 +230,10 @@ def block_width(n: int, k: int) -> int:
 
 
 def spmm(w: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out[...] = w @ x`` for C-ordered dense ``x`` and ``out``, without allocating."""
-    if _csr_matvecs is None:  # pragma: no cover
-        out[...] = w @ x
-        return out
+    """``out[...] = w @ x`` for C-ordered ``x`` and ``out``, without allocating (``_kernels.spmm_into``)."""
     if not out.flags.c_contiguous:
         raise ValueError("spmm needs a C-ordered output buffer")
-    x = np.ascontiguousarray(x)
-    out.fill(0.0)
-    n_row, n_col = w.shape
-    _csr_matvecs(n_row, n_col, x.shape[1], w.indptr, w.indices, w.data, x.reshape(-1), out.reshape(-1))
-    return out
+    return spmm_into(w, np.ascontiguousarray(x, dtype=np.float64), out)
 
 
 def differential(
@@ -263,26 +252,96 @@ def differential(
     Returns ``(h, attributions or None, rounds, residual, scenario_rounds)``;
     ``residual`` is 0.0 when every scenario converged, else the largest last increment.
     """
-    mats = [w] if isinstance(w, sp.spmatrix | sp.sparray) else list(w)
-    attribute = not isinstance(w, sp.spmatrix | sp.sparray)
+    if isinstance(w, sp.spmatrix | sp.sparray):
+        return (*_differential_one(w, h1, tol=tol, max_rounds=max_rounds, block=block),)
+    return _differential_attributed(list(w), h1, tol=tol, max_rounds=max_rounds, block=block)
+
+
+def _differential_one(
+    w: sp.csr_matrix, h1: np.ndarray, *, tol: float, max_rounds: int, block: int | None
+) -> tuple[np.ndarray, None, int, float, int]:
+    """Single-matrix differential DebtRank with the fused round of :mod:`contagion._kernels`.
+
+    Per block of scenarios, rows whose increment is zero in every scenario of
+    the block (outside the frontier) are skipped. A converged scenario is
+    written out at once; it stays in the block (its slot is ignored) until at
+    most half the block is live, then the block is compacted. Three n x b
+    buffers are allocated once per call and reused: a first touch of fresh
+    memory costs about as much as a round.
+    """
+    n, k = h1.shape
+    out = np.empty_like(h1)
+    b = block or max(1, min(k, 128, (1 << 25) // max(n, 1)))  # 128 columns measured ~10% faster than 64
+    bounds = row_chunks(w.indptr)
+    chunk_max = np.empty((bounds.size - 1, b))
+    bufs = [np.empty(n * b) for _ in range(3)]  # h, dh and the next dh, in turns
+    active, active_next = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    colmax0 = h1.max(axis=0, initial=0.0)
+    rounds_all, residual, work = 0, 0.0, 0
+
+    def view(i: int, width: int) -> np.ndarray:
+        return bufs[i][: n * width].reshape(n, width)
+
+    for start in range(0, k, b):
+        cols = np.arange(start, min(start + b, k))  # scenario in each slot of the block
+        ih, idh, inext = 0, 1, 2
+        h, dh = view(ih, cols.size), view(idh, cols.size)
+        start_block(h1, cols, h, dh, active)
+        colmax = colmax0[cols]
+        alive = np.ones(cols.size, dtype=bool)  # slots whose scenario still runs
+        t = 0
+        while True:
+            done = alive & (colmax < tol)
+            if t == max_rounds and (alive & ~done).any():
+                residual = max(residual, float(colmax[alive & ~done].max()))
+                done = alive.copy()
+            if done.any():  # write finished scenarios out; compact when at most half the slots run
+                alive &= ~done
+                dead = np.flatnonzero(done)
+                keep = np.flatnonzero(alive)
+                if keep.size == 0:
+                    retire_columns(h, dead, out, cols[dead])
+                    break
+                if 2 * keep.size <= alive.size:  # h into the free buffer, then dh into h's old one
+                    retire_columns(h, dead, out, cols[dead], keep=keep, into=view(inext, keep.size))
+                    retire_columns(dh, dead[:0], out, dead[:0], keep=keep, into=view(ih, keep.size))
+                    ih, idh, inext = inext, ih, idh
+                    h, dh = view(ih, keep.size), view(idh, keep.size)
+                    cols, colmax, alive = cols[keep], colmax[keep], alive[keep]
+                else:
+                    retire_columns(h, dead, out, cols[dead])
+            dh_next = view(inext, cols.size)
+            colmax = differential_round(w, h, dh, active, dh_next, active_next, chunk_max, bounds)
+            dh, idh, inext = dh_next, inext, idh
+            active, active_next = active_next, active
+            t += 1
+            work += int(alive.sum())
+            rounds_all = max(rounds_all, t)
+    return out, None, rounds_all, residual, work
+
+
+def _differential_attributed(
+    mats: list[sp.csr_matrix], h1: np.ndarray, *, tol: float, max_rounds: int, block: int | None
+) -> tuple[np.ndarray, list[np.ndarray], int, float, int]:
+    """Differential DebtRank on a sum of matrices, attributing each increment to the terms."""
     n, k = h1.shape
     out = h1.copy()
-    acc_out = [np.zeros((n, k)) for _ in mats] if attribute else None
+    acc_out = [np.zeros((n, k)) for _ in mats]
     b = block or block_width(n, k)
     rounds_all, residual, work = 0, 0.0, 0
     for start in range(0, k, b):
         cols = np.arange(start, min(start + b, k))
         h = np.array(h1[:, cols], order="C")
         dh = h.copy()
-        acc = [np.zeros_like(h) for _ in mats] if attribute else []
+        acc = [np.zeros_like(h) for _ in mats]
         live = dh.max(axis=0, initial=0.0) >= tol
         y, tmp = np.empty_like(h), np.empty_like(h)
-        parts = [np.empty_like(h) for _ in mats] if attribute else []
+        parts = [np.empty_like(h) for _ in mats]
         t = 0
         while True:
             if not live.all():  # freeze converged scenarios and drop them from the block
                 out[:, cols[~live]] = h[:, ~live]
-                for a_out, a in zip(acc_out or [], acc, strict=False):
+                for a_out, a in zip(acc_out, acc, strict=True):
                     a_out[:, cols[~live]] = a[:, ~live]
                 cols = cols[live]
                 h, dh = np.array(h[:, live], order="C"), np.array(dh[:, live], order="C")
@@ -292,26 +351,22 @@ def differential(
             if t == max_rounds:
                 residual = max(residual, float(dh.max()))
                 out[:, cols] = h
-                for a_out, a in zip(acc_out or [], acc, strict=False):
+                for a_out, a in zip(acc_out, acc, strict=True):
                     a_out[:, cols] = a
                 break
             if y.shape != h.shape:
                 y, tmp = np.empty_like(h), np.empty_like(h)
-                parts = [np.empty_like(h) for _ in mats] if attribute else []
-            if attribute:
-                for m, part in zip(mats, parts, strict=True):
-                    spmm(m, dh, part)
-                np.sum(parts, axis=0, out=y)
-            else:
-                spmm(mats[0], dh, y)
+                parts = [np.empty_like(h) for _ in mats]
+            for m, part in zip(mats, parts, strict=True):
+                spmm(m, dh, part)
+            np.sum(parts, axis=0, out=y)
             np.add(h, y, out=tmp)
             np.minimum(tmp, 1.0, out=tmp)
             np.subtract(tmp, h, out=dh)
             h, tmp = tmp, h
-            if attribute:
-                share = np.divide(dh, y, out=np.zeros_like(y), where=y > 0)
-                for a, part in zip(acc, parts, strict=True):
-                    a += part * share
+            share = np.divide(dh, y, out=np.zeros_like(y), where=y > 0)
+            for a, part in zip(acc, parts, strict=True):
+                a += part * share
             t += 1
             work += cols.size
             rounds_all = max(rounds_all, t)

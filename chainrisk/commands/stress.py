@@ -76,9 +76,9 @@ def stress(
     snap = _snapshot(dataset, from_neo4j, day)
     systemic = None
     if with_esri:
-        from contagion import esri
+        from contagion import snapshot_esri
 
-        systemic = esri(snap.supply, snap.firms["sector"].to_numpy()).esri
+        systemic = snapshot_esri(snap).esri
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StressPrecisionWarning)  # shown below from result.warnings
         result = run_stress(snap, spec, runs=runs, seed=seed, scheduler=scheduler,

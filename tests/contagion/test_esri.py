@@ -120,3 +120,136 @@ def test_bad_inputs() -> None:
         supply_shock(W, SECTORS, [1.0, 2.0, 1.0])
     with pytest.raises(InvalidModelInput, match="firm 0"):
         esri(np.array([[np.nan, 1.0, 0], [0, 0, 0], [0, 0, 0]]), SECTORS)
+
+
+def test_missing_sector_is_its_own_sector() -> None:
+    """Off-platform counterparties have no sector; they must not break the sector grouping."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from contagion import esri
+
+    supply = sp.csr_matrix(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]))
+    with_none = esri(supply, np.array(["C", None, "C"], dtype=object)).esri
+    with_label = esri(supply, np.array(["C", "", "C"], dtype=object)).esri
+    np.testing.assert_allclose(with_none, with_label)
+
+
+# Outside the network: 0 sells 12 in all (6 to final demand), 1 sells 2 (all in the network), 2 sells 4
+# (all outside); 1 buys 4 (all from 0), 2 buys 8 (4 from the network, 4 from outside).
+SALES = [12.0, 2.0, 4.0]
+INPUTS = [0.0, 4.0, 8.0]
+
+
+def test_outside_sales_and_inputs_dampen_by_hand() -> None:
+    r = esri(W, SECTORS, weights="uniform", total_sales=SALES, total_inputs=INPUTS)
+    # 0 fails: 1 loses its only input (4 of 4); 2 loses 2 + 2 of its 8 inputs: (1 + 1 + 1/2) / 3
+    # 1 fails: 0 loses 4 of its 12 sales; 2 loses 2 of 8 inputs:              (1/3 + 1 + 1/4) / 3
+    # 2 fails: 1 loses its 2 of 2 sales; 0 loses 2 (to 2) + 4 (to 1) of 12:     (1/2 + 1 + 1) / 3
+    np.testing.assert_allclose(r.esri, [5 / 6, (1 / 3 + 1 + 1 / 4) / 3, 5 / 6])
+    np.testing.assert_allclose(r.downstream, [5 / 6, (1 + 1 / 4) / 3, 1 / 3])
+    np.testing.assert_allclose(r.upstream, [1 / 3, (1 / 3 + 1) / 3, 5 / 6])
+    # without them (the closed-network model): (2/3 + 1 + 1/2) / 3 for firm 1
+    assert r.esri[1] < esri(W, SECTORS, weights="uniform").esri[1]
+
+
+def test_essential_inputs_use_the_sector_share() -> None:
+    # 1 fails: sector b is essential for 2 and all of 2's sector-b input came from 1, so 2 stops although
+    # half of its inputs come from outside the network (they are not sector b); 0 loses 4 of 12 sales
+    r = esri(W, SECTORS, essential="leontief", weights="uniform", total_sales=SALES, total_inputs=INPUTS)
+    np.testing.assert_allclose(r.esri[1], (1 / 3 + 1 + 1) / 3)
+
+
+def test_closed_cycle_no_longer_collapses() -> None:
+    # 0 -> 1 -> 2 -> 0, 1 each: without outside trade any failure stops all three
+    w = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(esri(w, SECTORS, tol=1e-12).esri, 1.0)
+    # half of every firm's sales and inputs outside: 0 fails; downstream 1 loses 1/2, 2 then 1/2 * 1/2;
+    # upstream 2 loses 1/2 (its sales to 0), 1 then 1/2 * 1/2: both lose max(1/2, 1/4) = 1/2
+    r = supply_shock(w, SECTORS, [0.0, 1.0, 1.0], total_sales=2.0, total_inputs=2.0, tol=1e-14)
+    np.testing.assert_allclose(r.downstream, [0.0, 0.5, 0.75])
+    np.testing.assert_allclose(r.upstream, [0.0, 0.75, 0.5])
+    np.testing.assert_allclose(r.loss, [1.0, 0.5, 0.5])
+    for exact in (True, False):
+        e = esri(w, SECTORS, total_sales=2.0, total_inputs=2.0, tol=1e-12, exact=exact)
+        np.testing.assert_allclose(e.esri, (1 + 0.5 + 0.5) / 3, atol=1e-10)
+
+
+def test_none_and_totals_at_or_below_strength_are_the_closed_model() -> None:
+    rng = np.random.default_rng(8)
+    w = sp.random(40, 40, density=0.1, random_state=rng, format="lil")
+    w[30:, :] = 0.0  # leaks, so that the closed model settles (see test_frontier_matches_exact)
+    w[:, :10] = 0.0
+    w = sp.csr_matrix(w)
+    sectors = rng.integers(0, 4, 40)
+    ref = esri(w, sectors, essential="leontief", tol=1e-12, exact=True)
+    s_out, s_in = np.asarray(w.sum(axis=1)).ravel(), np.asarray(w.sum(axis=0)).ravel()
+    low = np.where(rng.random(40) < 0.5, np.nan, rng.random(40) * s_out)  # NaN or below in-network sales
+    for sales, inputs in ((None, None), (s_out, s_in), (low, np.zeros(40)), (np.full(40, np.nan), None)):
+        r = esri(
+            w, sectors, essential="leontief", tol=1e-12, exact=True, total_sales=sales, total_inputs=inputs
+        )
+        np.testing.assert_allclose(r.esri, ref.esri, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-12)
+
+
+def test_clamping_rule() -> None:
+    # below in-network sales -> raised to them (0 sells 6 in the network), NaN -> in-network value
+    r = esri(W, SECTORS, total_sales=[1.0, 5.0, np.nan], total_inputs=[np.nan, 0.0, 10.0])
+    np.testing.assert_allclose(r.total_sales, [6.0, 5.0, 0.0])
+    np.testing.assert_allclose(r.total_inputs, [0.0, 4.0, 10.0])
+    with pytest.raises(InvalidModelInput, match="total_sales: firm 1 "):
+        esri(W, SECTORS, total_sales=[12.0, -1.0, 4.0])
+    with pytest.raises(InvalidModelInput, match="total_inputs: firm 2 "):
+        supply_shock(W, SECTORS, [1.0, 0.0, 1.0], total_inputs=[0.0, 4.0, np.inf])
+    with pytest.raises(InvalidModelInput, match="total_sales must have length 3"):
+        esri(W, SECTORS, total_sales=[1.0, 2.0])
+
+
+def test_weights_follow_total_sales() -> None:
+    # 2 sells nothing in the network but 4 outside: it now counts in the network's output
+    r = esri(W, SECTORS, total_sales=SALES, total_inputs=INPUTS)
+    np.testing.assert_allclose(r.weights, np.array(SALES) / 18)
+    np.testing.assert_allclose(r.esri[1], (12 * (1 / 3) + 2 * 1 + 4 * (1 / 4)) / 18)
+    np.testing.assert_allclose(
+        esri(W, SECTORS, total_sales=SALES, weights="out_strength").weights, [0.75, 0.25, 0]
+    )
+    with pytest.raises(InvalidModelInput, match="unknown weights"):
+        esri(W, SECTORS, weights="revenue")
+
+
+@pytest.mark.parametrize("essential", ["linear", "leontief"])
+def test_frontier_matches_exact_with_outside_trade(essential: str) -> None:
+    rng = np.random.default_rng(6)
+    w = sp.random(80, 80, density=0.08, random_state=rng, format="csr")  # cycles everywhere
+    sectors = rng.integers(0, 5, 80)
+    s_out, s_in = np.asarray(w.sum(axis=1)).ravel(), np.asarray(w.sum(axis=0)).ravel()
+    kw = {"total_sales": s_out * rng.uniform(1.2, 3.0, 80), "total_inputs": s_in * rng.uniform(1.2, 3.0, 80)}
+    exact = esri(w, sectors, essential=essential, exact=True, tol=1e-13, **kw)
+    fast = esri(w, sectors, essential=essential, tol=1e-9, block=16, **kw)
+    np.testing.assert_allclose(fast.esri, exact.esri, atol=1e-7)
+    coarse = esri(w, sectors, essential=essential, tol=1e-3, **kw)
+    assert (coarse.esri <= exact.esri + 1e-12).all()  # the frontier only underestimates
+    assert np.abs(coarse.esri - exact.esri).max() < 2e-2
+
+
+def test_snapshot_esri_uses_annualised_revenue() -> None:
+    """The snapshot adapter feeds 4 x quarterly revenue as total sales (outside trade dampens)."""
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+
+    from contagion import esri, snapshot_esri
+
+    supply = sp.csr_matrix(np.array([[0.0, 4.0, 0.0], [0.0, 0.0, 4.0], [0.0, 0.0, 0.0]]))
+    firms = pd.DataFrame({"sector": ["C", "C", "C"], "revenue": [2.0, 2.0, np.nan]})
+
+    class _Snap:
+        pass
+
+    snap = _Snap()
+    snap.supply, snap.firms = supply, firms  # type: ignore[attr-defined]
+    got = snapshot_esri(snap, tol=1e-12).esri
+    rev = np.array([8.0, 8.0, np.nan])
+    want = esri(supply, firms["sector"].to_numpy(), total_sales=rev, total_inputs=0.75 * rev, tol=1e-12).esri
+    np.testing.assert_allclose(got, want)

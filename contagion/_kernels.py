@@ -1,0 +1,263 @@
+r"""Compiled sparse kernels shared by the contagion models (private).
+
+Two kernels over a CSR matrix :math:`W` (n x m) and row-major (C-ordered)
+float64 dense blocks whose columns are scenarios:
+
+- :func:`spmm_into` writes :math:`Y = W X` into a caller's buffer;
+- :func:`differential_round` advances differential DebtRank one round in place,
+  :math:`h \leftarrow \min(1, h + W \Delta h)`, fused with the new increments,
+  their per-column maxima and the rows where they are non-zero (the frontier).
+
+Both run on every core with numba (``parallel=True``, rows split into chunks of
+equal non-zeros, each row written by one thread only, so no races) when numba is
+installed, and fall back to scipy's single-threaded kernel when it is not:
+:data:`BACKEND` says which. The results are the same bit for bit either way and
+the same as ``W @ X``: every output entry is summed over the row's non-zeros in
+their stored order, without fused multiply-adds, and the compiled round skips
+only products with an all-zero row of :math:`\Delta h`, which add exactly zero.
+Numba compiles on first use (a few seconds) and caches the machine code in
+``__pycache__``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+try:  # the kernel behind ``csr @ dense``, called directly to reuse the output buffer
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - scipy moved its private kernel
+    _csr_matvecs = None
+
+
+def _optional_numba() -> Any:
+    try:
+        return importlib.import_module("numba")
+    except ImportError:  # pragma: no cover - exercised where numba is not installed
+        return None
+
+
+numba: Any = _optional_numba()
+
+__all__ = ["BACKEND", "differential_round", "retire_columns", "row_chunks", "spmm_into", "start_block"]
+
+#: ``"numba"`` when the compiled multi-threaded kernels are in use, else ``"scipy"``.
+BACKEND = "numba" if numba is not None else "scipy"
+
+
+def row_chunks(indptr: np.ndarray, parts: int | None = None) -> np.ndarray:
+    """Row boundaries splitting a CSR matrix into ``parts`` chunks of about equal non-zeros.
+
+    ``parts`` defaults to sixteen per thread; the compiled kernels hand chunks
+    out one at a time, so threads stay balanced on heavy-tailed degrees and
+    when another process takes a core for a while. Returns ``parts + 1``
+    increasing int64 row indices from 0 to n.
+    """
+    n = indptr.size - 1
+    if parts is None:
+        parts = 16 * (numba.get_num_threads() if numba is not None else 1)
+    targets = np.linspace(0, indptr[-1], max(1, parts) + 1)
+    bounds = np.searchsorted(indptr, targets, side="left").astype(np.int64)
+    bounds[0], bounds[-1] = 0, n
+    return np.maximum.accumulate(np.minimum(bounds, n))
+
+
+def _check_block(name: str, a: np.ndarray, rows: int, k: int) -> None:
+    if a.dtype != np.float64 or a.ndim != 2 or a.shape != (rows, k) or not a.flags.c_contiguous:
+        raise ValueError(
+            f"{name} must be a C-ordered float64 array of shape {(rows, k)}, got {a.dtype} {a.shape}"
+        )
+
+
+def spmm_into(w: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[...] = w @ x`` without allocating; ``x`` (m x k) and ``out`` (n x k) C-ordered float64.
+
+    ``w`` is CSR (n x m) with int32 or int64 indices. Returns ``out``.
+    """
+    n, m = w.shape
+    if x.ndim != 2:
+        raise ValueError(f"x must be 2-D, got shape {x.shape}")
+    k = x.shape[1]
+    _check_block("x", x, m, k)
+    _check_block("out", out, n, k)
+    if numba is not None:
+        _spmm_nb(row_chunks(w.indptr), w.indptr, w.indices, w.data, x, out)
+    elif _csr_matvecs is not None:  # pragma: no cover - without numba
+        out.fill(0.0)
+        _csr_matvecs(n, m, k, w.indptr, w.indices, w.data, x.reshape(-1), out.reshape(-1))
+    else:  # pragma: no cover
+        out[...] = w @ x
+    return out
+
+
+def differential_round(
+    w: sp.csr_matrix,
+    h: np.ndarray,
+    dh: np.ndarray,
+    active: np.ndarray,
+    dh_next: np.ndarray,
+    active_next: np.ndarray,
+    chunk_max: np.ndarray,
+    bounds: np.ndarray,
+) -> np.ndarray:
+    r"""One round of differential DebtRank on a block of scenarios, in place.
+
+    ``h, dh, dh_next`` are C-ordered float64 n x k; ``active[j]`` must be True
+    wherever row j of ``dh`` has a non-zero (rows where it is False are never
+    read, so they may hold stale values). Computes :math:`y = W \Delta h`, then
+    ``h_new = min(1, h + y)``, ``dh_next = h_new - h`` and ``h = h_new`` on the
+    rows that receive anything (elsewhere ``dh_next`` is not written and
+    ``active_next`` is False), ``active_next[i] = any(dh_next[i] != 0)``.
+    ``chunk_max`` (at least ``len(bounds) - 1`` rows by k) receives per-chunk
+    column maxima of the new increments; ``bounds`` comes from :func:`row_chunks`.
+    Returns the column maxima of ``dh_next`` (length k).
+    """
+    k = h.shape[1]
+    parts = bounds.size - 1
+    if numba is not None:
+        _round_nb(bounds, w.indptr, w.indices, w.data, h, dh, active, dh_next, active_next, chunk_max)
+        return chunk_max[:parts, :k].max(axis=0, initial=0.0)
+    y = spmm_into(w, dh, np.empty_like(h))  # pragma: no cover - without numba
+    new = np.minimum(h + y, 1.0)  # pragma: no cover
+    np.subtract(new, h, out=dh_next)  # pragma: no cover
+    h[...] = new  # pragma: no cover
+    active_next[...] = dh_next.any(axis=1)  # pragma: no cover
+    return dh_next.max(axis=0, initial=0.0)  # pragma: no cover
+
+
+def start_block(h1: np.ndarray, cols: np.ndarray, h: np.ndarray, dh: np.ndarray, active: np.ndarray) -> None:
+    """``h[...] = dh[...] = h1[:, cols]`` and ``active[i] = any(h1[i, cols] != 0)``, in one pass."""
+    _check_block("h", h, h1.shape[0], cols.size)
+    _check_block("dh", dh, h1.shape[0], cols.size)
+    if numba is not None:
+        _start_nb(h1, cols.astype(np.int64), h, dh, active)
+    else:  # pragma: no cover - without numba
+        np.take(h1, cols, axis=1, out=h)
+        dh[...] = h
+        np.any(h, axis=1, out=active)
+
+
+def retire_columns(
+    h: np.ndarray,
+    dead: np.ndarray,
+    out: np.ndarray,
+    out_cols: np.ndarray,
+    *,
+    keep: np.ndarray | None = None,
+    into: np.ndarray | None = None,
+) -> None:
+    """``out[:, out_cols] = h[:, dead]`` and, given ``keep``, ``into[...] = h[:, keep]``, in one pass.
+
+    Writes finished scenarios out and compacts the running ones of a block.
+    """
+    if keep is None or into is None:
+        keep, into = np.empty(0, np.int64), h
+    else:
+        _check_block("into", into, h.shape[0], keep.size)
+    if numba is not None:
+        _retire_nb(h, dead.astype(np.int64), out, out_cols.astype(np.int64), keep.astype(np.int64), into)
+    else:  # pragma: no cover - without numba
+        out[:, out_cols] = h[:, dead]
+        if keep.size:
+            np.take(h, keep, axis=1, out=into)
+
+
+def _jit(fn: Any) -> Any:
+    """Compile ``fn`` for all threads; each call hands out its ``prange`` chunks one at a time."""
+    if numba is None:  # pragma: no cover
+        return fn
+    compiled = numba.njit(parallel=True, fastmath=False, cache=True, nogil=True)(fn)
+
+    def call(*args: Any) -> Any:
+        with numba.parallel_chunksize(1):
+            return compiled(*args)
+
+    return call
+
+
+def _spmm_nb_py(bounds, indptr, indices, data, x, out):  # pragma: no cover - compiled
+    k = x.shape[1]
+    for c in numba.prange(bounds.size - 1):
+        acc = np.empty(k)
+        for i in range(bounds[c], bounds[c + 1]):
+            if k == 1:  # SpMV: accumulate in a register
+                s = 0.0
+                for p in range(indptr[i], indptr[i + 1]):
+                    s += data[p] * x[indices[p], 0]
+                out[i, 0] = s
+                continue
+            for q in range(k):
+                acc[q] = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                a = data[p]
+                j = indices[p]
+                for q in range(k):
+                    acc[q] += a * x[j, q]
+            for q in range(k):
+                out[i, q] = acc[q]
+
+
+def _round_nb_py(
+    bounds, indptr, indices, data, h, dh, active, dh_next, active_next, chunk_max
+):  # pragma: no cover - compiled
+    k = h.shape[1]
+    for c in numba.prange(bounds.size - 1):
+        acc = np.empty(k)
+        for q in range(k):
+            chunk_max[c, q] = 0.0
+        for i in range(bounds[c], bounds[c + 1]):
+            hit = False
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                if active[j]:
+                    if not hit:
+                        for q in range(k):
+                            acc[q] = 0.0
+                        hit = True
+                    a = data[p]
+                    for q in range(k):
+                        acc[q] += a * dh[j, q]
+            if not hit:
+                active_next[i] = False
+                continue
+            nz = False
+            for q in range(k):
+                old = h[i, q]
+                new = old + acc[q]
+                if new > 1.0:
+                    new = 1.0
+                d = new - old
+                h[i, q] = new
+                dh_next[i, q] = d
+                if d > chunk_max[c, q]:
+                    chunk_max[c, q] = d
+                nz = nz or d != 0.0
+            active_next[i] = nz
+
+
+def _start_nb_py(h1, cols, h, dh, active):  # pragma: no cover - compiled
+    for i in numba.prange(h1.shape[0]):
+        nz = False
+        for q in range(cols.size):
+            v = h1[i, cols[q]]
+            h[i, q] = v
+            dh[i, q] = v
+            nz = nz or v != 0.0
+        active[i] = nz
+
+
+def _retire_nb_py(h, dead, out, out_cols, keep, into):  # pragma: no cover - compiled
+    for i in numba.prange(h.shape[0]):
+        for q in range(dead.size):
+            out[i, out_cols[q]] = h[i, dead[q]]
+        for q in range(keep.size):
+            into[i, q] = h[i, keep[q]]
+
+
+_spmm_nb = _jit(_spmm_nb_py)
+_start_nb = _jit(_start_nb_py)
+_retire_nb = _jit(_retire_nb_py)
+_round_nb = _jit(_round_nb_py)
