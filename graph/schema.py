@@ -6,11 +6,11 @@ creates what is missing and is idempotent (``IF NOT EXISTS``).
 
 Data model (see ``docs/data-model.md`` for the reasoning)::
 
-    (:Firm {uscc})-[:SUPPLIES {start, end, annual_value, ...}]->(:Firm)
-    (:Firm|Person)-[:GUARANTEES {loan_id, amount, start, end}]->(:Firm)  guarantor -> borrower
+    (:Firm {uscc})-[:SUPPLIES {uid, key, start, end, annual_value, ...}]->(:Firm)
+    (:Firm|Person)-[:GUARANTEES {uid, key, loan_id, amount, start, end}]->(:Firm)  guarantor -> borrower
     (:Firm)-[:BORROWED]->(:Loan {loan_id})-[:HAS_STATUS]->(:LoanStatus {key, month, ...})
-    (:Firm)-[:OWES {amount, as_of}]->(:Firm)            debtor -> creditor (trade credit)
-    (:Person|Firm)-[:OWNS {share, start, end}]->(:Firm)
+    (:Firm)-[:OWES {uid, key, amount, as_of}]->(:Firm)  debtor -> creditor (trade credit)
+    (:Person|Firm)-[:OWNS {uid, key, share, start, end}]->(:Firm)
     (:Firm)-[:ON_PLATFORM]->(:Platform {platform_id})
     (:Firm)-[:REPORTED]->(:Financials {key, period_end, published, ...})
     (:Firm)-[:HAS_SIGNAL]->(:Signal {key, month, ...})
@@ -75,7 +75,7 @@ class RelType(StrEnum):
     STRESS_FLOW = "STRESS_FLOW"
 
 
-#: Uniqueness constraints: (name, Cypher). Keys of every MERGE are constrained.
+#: Uniqueness constraints: (name, Cypher). Keys of every MERGE are constrained (fact relationships: ``uid``).
 CONSTRAINTS: tuple[tuple[str, LiteralString], ...] = (
     ("firm_uscc", "CREATE CONSTRAINT firm_uscc IF NOT EXISTS FOR (n:Firm) REQUIRE n.uscc IS UNIQUE"),
     ("loan_id", "CREATE CONSTRAINT loan_id IF NOT EXISTS FOR (n:Loan) REQUIRE n.loan_id IS UNIQUE"),
@@ -93,6 +93,13 @@ CONSTRAINTS: tuple[tuple[str, LiteralString], ...] = (
     ("current_family",
      "CREATE CONSTRAINT current_family IF NOT EXISTS FOR (n:Current) REQUIRE n.family IS UNIQUE"),
     ("meta_key", "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (n:ChainriskMeta) REQUIRE n.key IS UNIQUE"),
+    # fact relationships: uid = "<start id>|<end id>|<key>" (ingest.cypher_load); MERGE seeks it
+    ("supplies_uid",
+     "CREATE CONSTRAINT supplies_uid IF NOT EXISTS FOR ()-[r:SUPPLIES]-() REQUIRE r.uid IS UNIQUE"),
+    ("guarantees_uid",
+     "CREATE CONSTRAINT guarantees_uid IF NOT EXISTS FOR ()-[r:GUARANTEES]-() REQUIRE r.uid IS UNIQUE"),
+    ("owns_uid", "CREATE CONSTRAINT owns_uid IF NOT EXISTS FOR ()-[r:OWNS]-() REQUIRE r.uid IS UNIQUE"),
+    ("owes_uid", "CREATE CONSTRAINT owes_uid IF NOT EXISTS FOR ()-[r:OWES]-() REQUIRE r.uid IS UNIQUE"),
 )
 
 #: Secondary indexes for the analysts' usual filters.
@@ -130,7 +137,7 @@ def apply_schema(runner: GraphRunner) -> int:
 
 
 #: Bumped whenever CONSTRAINTS or INDEXES change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _existing_names(runner: GraphRunner) -> set[str]:

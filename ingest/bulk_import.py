@@ -8,7 +8,7 @@ first load; later loads go through :func:`ingest.api.load_dataset` (``MERGE``).
 
 The CSVs come from the same validated chunks and the same row shapes
 (:func:`ingest.loader.prepare_rows`) as the ``MERGE`` path, so every node and
-relationship gets the same properties, ``key`` and ``row_hash``: re-ingesting the
+relationship gets the same properties, ``key``, ``uid`` and ``row_hash``: re-ingesting the
 same dataset with ``MERGE`` afterwards reports zero changes. The import also
 holds the ``(:ChainriskMeta {key: 'schema'})`` marker (so ``ensure_schema``
 recognises the database as chainrisk's) and the committed ``(:Run)`` of this
@@ -338,8 +338,8 @@ def _write_rows(
         (persons if party == "person" else referenced).update(r["a"] for r in part)
         referenced.update(r["b"] for r in part)
         files.write(f"{table}_{party}", "relationships", rel,
-                    [f":START_ID({start})", ":END_ID(Firm)", "key", *header_props, *_PROVENANCE],
-                    ([r["a"], r["b"], r["k"], *(_cell(r["p"][c]) for c in gt.props), r["h"], *tail]
+                    [f":START_ID({start})", ":END_ID(Firm)", "key", "uid", *header_props, *_PROVENANCE],
+                    ([r["a"], r["b"], r["k"], r["u"], *(_cell(r["p"][c]) for c in gt.props), r["h"], *tail]
                      for r in part))
 
 

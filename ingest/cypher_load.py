@@ -4,10 +4,11 @@ How a batch is written
 ----------------------
 Each table's query receives ``$rows``, a list of
 ``{k: identity key, h: row hash, p: {property: value}, a: start id, b: end id, t: 'firm'|'person'}``
+(relationship tables add ``u``, the link's ``uid``, see below)
 and the run-level parameters ``$source``, ``$run_id`` and ``$now``. It
 
 1. ``MERGE``\\ s the node or relationship on its constrained key (nodes: the label's
-   unique key; relationships: the endpoints plus a ``key`` property, see below);
+   unique key; relationships: the ``uid`` property, see below);
 2. keeps only rows whose stored ``row_hash`` differs from the row's (or that were
    closed by a ``full`` load and have come back), so an unchanged row costs one
    index lookup and **writes nothing**;
@@ -38,11 +39,21 @@ OWNS          owner (Firm|Person) -> firm        ``start``
 
 Dates in keys are ``YYYY-MM-DD``; months in node keys are ``YYYY-MM``.
 
+Each such relationship also carries ``uid = "<start id>|<end id>|<key>"`` (start id:
+the USCC of a Firm or the ``person_id`` of a Person; end id: the USCC), e.g.
+``"91350100M000100Y43|91110000600037341X|2023-01-01"``. USCCs hold no ``|`` (a
+pseudonymous person id might: two links whose uids then coincide are refused by the
+constraint, never merged into one). ``graph.schema`` makes
+``uid`` unique per relationship type (schema version 2), so ``MERGE (a)-[r:T {uid:
+row.u}]->(b)`` is an index seek (``DirectedRelationshipUniqueIndexSeek``) instead
+of an expansion of every relationship of one endpoint; ``key`` stays as a property.
+Links written before schema version 2 get their ``uid`` from ``uid_fill`` (the
+same text, computed in Cypher) before a table's first ``MERGE`` or closing.
+
 First loads: ``CREATE`` instead of ``MERGE``
 --------------------------------------------
-``MERGE`` on a relationship expands every relationship of one endpoint to look
-for an existing one with the same ``key``; on hub firms that is most of the
-server's time. When a table starts and its label (node tables) or relationship
+A ``MERGE`` still pays an index lookup and a lock per row (and, on node tables,
+the link to its parent). When a table starts and its label (node tables) or relationship
 type (relationship tables) holds **nothing at all** (``count_query``, answered
 from Neo4j's count store in constant time), nothing can be matched, so the
 loader runs ``create_query`` instead: same row shape, same properties, same
@@ -54,9 +65,9 @@ the same label or type concurrently (one ingest at a time, as the CLI runs it).
 
 Closing (``full`` mode)
 -----------------------
-``CLOSE_READ`` streams the identities of a relationship type's open links
-(``end IS NULL``) from this source; those the dataset no longer contains get
-``end = $as_of`` and ``closed_by = $run_id`` through ``CLOSE`` (by element id),
+``CLOSE_READ`` streams the ``uid`` of a relationship type's open links
+(``end IS NULL``) from this source, without reading their endpoints; those the
+dataset no longer contains get ``end = $as_of`` and ``closed_by = $run_id`` through ``CLOSE`` (by element id),
 and are never deleted. A closed link that reappears is reopened by the load query.
 """
 
@@ -192,7 +203,8 @@ _SUPPLY: LiteralString = """
 UNWIND $rows AS row
 MATCH (a:Firm {uscc: row.a})
 MATCH (b:Firm {uscc: row.b})
-MERGE (a)-[r:SUPPLIES {key: row.k}]->(b)
+MERGE (a)-[r:SUPPLIES {uid: row.u}]->(b)
+ON CREATE SET r.key = row.k
 WITH r, row WHERE r.row_hash IS NULL OR r.row_hash <> row.h OR r.closed_by IS NOT NULL
 SET r += row.p, r.row_hash = row.h, r.closed_by = null,
     r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
@@ -203,7 +215,8 @@ _RECEIVABLES: LiteralString = """
 UNWIND $rows AS row
 MATCH (a:Firm {uscc: row.a})
 MATCH (b:Firm {uscc: row.b})
-MERGE (a)-[r:OWES {key: row.k}]->(b)
+MERGE (a)-[r:OWES {uid: row.u}]->(b)
+ON CREATE SET r.key = row.k
 WITH r, row WHERE r.row_hash IS NULL OR r.row_hash <> row.h
 SET r += row.p, r.row_hash = row.h, r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
 RETURN count(*) AS written
@@ -215,7 +228,8 @@ MATCH (b:Firm {uscc: row.b})
 OPTIONAL MATCH (gf:Firm {uscc: row.a})
 OPTIONAL MATCH (gp:Person {person_id: row.a})
 WITH row, b, CASE row.t WHEN 'person' THEN gp ELSE gf END AS a
-MERGE (a)-[r:GUARANTEES {key: row.k}]->(b)
+MERGE (a)-[r:GUARANTEES {uid: row.u}]->(b)
+ON CREATE SET r.key = row.k
 WITH r, row WHERE r.row_hash IS NULL OR r.row_hash <> row.h OR r.closed_by IS NOT NULL
 SET r += row.p, r.row_hash = row.h, r.closed_by = null,
     r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
@@ -228,7 +242,8 @@ MATCH (b:Firm {uscc: row.b})
 OPTIONAL MATCH (of:Firm {uscc: row.a})
 OPTIONAL MATCH (op:Person {person_id: row.a})
 WITH row, b, CASE row.t WHEN 'person' THEN op ELSE of END AS a
-MERGE (a)-[r:OWNS {key: row.k}]->(b)
+MERGE (a)-[r:OWNS {uid: row.u}]->(b)
+ON CREATE SET r.key = row.k
 WITH r, row WHERE r.row_hash IS NULL OR r.row_hash <> row.h OR r.closed_by IS NOT NULL
 SET r += row.p, r.row_hash = row.h, r.closed_by = null,
     r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
@@ -319,7 +334,7 @@ _SUPPLY_CREATE: LiteralString = """
 UNWIND $rows AS row
 MATCH (a:Firm {uscc: row.a})
 MATCH (b:Firm {uscc: row.b})
-CREATE (a)-[r:SUPPLIES {key: row.k}]->(b)
+CREATE (a)-[r:SUPPLIES {uid: row.u, key: row.k}]->(b)
 SET r += row.p, r.row_hash = row.h, r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
 RETURN count(*) AS written
 """
@@ -328,7 +343,7 @@ _RECEIVABLES_CREATE: LiteralString = """
 UNWIND $rows AS row
 MATCH (a:Firm {uscc: row.a})
 MATCH (b:Firm {uscc: row.b})
-CREATE (a)-[r:OWES {key: row.k}]->(b)
+CREATE (a)-[r:OWES {uid: row.u, key: row.k}]->(b)
 SET r += row.p, r.row_hash = row.h, r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
 RETURN count(*) AS written
 """
@@ -339,7 +354,7 @@ MATCH (b:Firm {uscc: row.b})
 OPTIONAL MATCH (gf:Firm {uscc: row.a})
 OPTIONAL MATCH (gp:Person {person_id: row.a})
 WITH row, b, CASE row.t WHEN 'person' THEN gp ELSE gf END AS a
-CREATE (a)-[r:GUARANTEES {key: row.k}]->(b)
+CREATE (a)-[r:GUARANTEES {uid: row.u, key: row.k}]->(b)
 SET r += row.p, r.row_hash = row.h, r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
 RETURN count(*) AS written
 """
@@ -350,7 +365,7 @@ MATCH (b:Firm {uscc: row.b})
 OPTIONAL MATCH (of:Firm {uscc: row.a})
 OPTIONAL MATCH (op:Person {person_id: row.a})
 WITH row, b, CASE row.t WHEN 'person' THEN op ELSE of END AS a
-CREATE (a)-[r:OWNS {key: row.k}]->(b)
+CREATE (a)-[r:OWNS {uid: row.u, key: row.k}]->(b)
 SET r += row.p, r.row_hash = row.h, r.source = $source, r.ingest_run = $run_id, r.ingested_at = $now
 RETURN count(*) AS written
 """
@@ -369,16 +384,16 @@ _COUNT_OWNS: LiteralString = "MATCH ()-[r:OWNS]->() RETURN count(r) AS n"
 
 # ------------------------------------------------------------------- closing
 _CLOSE_READ_SUPPLY: LiteralString = (
-    "MATCH (a:Firm)-[r:SUPPLIES]->(b:Firm) WHERE r.end IS NULL AND r.source = $source "
-    "RETURN elementId(r) AS id, a.uscc AS a, b.uscc AS b, r.key AS k"
+    "MATCH ()-[r:SUPPLIES]->() WHERE r.end IS NULL AND r.source = $source "
+    "RETURN elementId(r) AS id, r.uid AS u"
 )
 _CLOSE_READ_GUARANTEES: LiteralString = (
-    "MATCH (a)-[r:GUARANTEES]->(b:Firm) WHERE r.end IS NULL AND r.source = $source "
-    "RETURN elementId(r) AS id, coalesce(a.uscc, a.person_id) AS a, b.uscc AS b, r.key AS k"
+    "MATCH ()-[r:GUARANTEES]->() WHERE r.end IS NULL AND r.source = $source "
+    "RETURN elementId(r) AS id, r.uid AS u"
 )
 _CLOSE_READ_OWNERSHIP: LiteralString = (
-    "MATCH (a)-[r:OWNS]->(b:Firm) WHERE r.end IS NULL AND r.source = $source "
-    "RETURN elementId(r) AS id, coalesce(a.uscc, a.person_id) AS a, b.uscc AS b, r.key AS k"
+    "MATCH ()-[r:OWNS]->() WHERE r.end IS NULL AND r.source = $source "
+    "RETURN elementId(r) AS id, r.uid AS u"
 )
 _CLOSE_SUPPLY: LiteralString = (
     "UNWIND $ids AS id MATCH ()-[r:SUPPLIES]->() WHERE elementId(r) = id "
@@ -394,6 +409,26 @@ _CLOSE_OWNERSHIP: LiteralString = (
     "UNWIND $ids AS id MATCH ()-[r:OWNS]->() WHERE elementId(r) = id "
     "SET r.end = $as_of, r.closed_by = $run_id, r.ingest_run = $run_id, r.ingested_at = $now "
     "RETURN count(*) AS closed"
+)
+
+# ------------------------------------- uid backfill (links written before schema 2)
+_UID_FILL_SUPPLY: LiteralString = (
+    "MATCH (a:Firm)-[r:SUPPLIES]->(b:Firm) WHERE r.uid IS NULL WITH a, r, b LIMIT $limit "
+    "SET r.uid = a.uscc + '|' + b.uscc + '|' + coalesce(r.key, '') RETURN count(*) AS n"
+)
+_UID_FILL_OWES: LiteralString = (
+    "MATCH (a:Firm)-[r:OWES]->(b:Firm) WHERE r.uid IS NULL WITH a, r, b LIMIT $limit "
+    "SET r.uid = a.uscc + '|' + b.uscc + '|' + coalesce(r.key, '') RETURN count(*) AS n"
+)
+_UID_FILL_GUARANTEES: LiteralString = (
+    "MATCH (a)-[r:GUARANTEES]->(b:Firm) WHERE r.uid IS NULL WITH a, r, b LIMIT $limit "
+    "SET r.uid = coalesce(a.uscc, a.person_id) + '|' + b.uscc + '|' + coalesce(r.key, '') "
+    "RETURN count(*) AS n"
+)
+_UID_FILL_OWNS: LiteralString = (
+    "MATCH (a)-[r:OWNS]->(b:Firm) WHERE r.uid IS NULL WITH a, r, b LIMIT $limit "
+    "SET r.uid = coalesce(a.uscc, a.person_id) + '|' + b.uscc + '|' + coalesce(r.key, '') "
+    "RETURN count(*) AS n"
 )
 
 
@@ -435,6 +470,9 @@ class GraphTable:
         The ``CREATE`` variant of ``query``, run when ``count_query`` answered 0.
     close_read, close : LiteralString or None
         Closing queries for ``full`` loads; ``None`` for facts that are never closed.
+    uid_fill : LiteralString or None
+        Relationship tables: sets the ``uid`` of up to ``$limit`` links that lack one
+        (written before schema version 2) and returns their number as ``n``.
     """
 
     table: str
@@ -448,6 +486,7 @@ class GraphTable:
     create_query: LiteralString
     close_read: LiteralString | None = None
     close: LiteralString | None = None
+    uid_fill: LiteralString | None = None
 
     @property
     def is_relationship(self) -> bool:
@@ -512,6 +551,7 @@ GRAPH_TABLES: dict[str, GraphTable] = {
         _SUPPLY_CREATE,
         _CLOSE_READ_SUPPLY,
         _CLOSE_SUPPLY,
+        _UID_FILL_SUPPLY,
     ),
     "receivables": GraphTable(
         # debtor -> creditor: the debtor OWES the creditor
@@ -524,6 +564,7 @@ GRAPH_TABLES: dict[str, GraphTable] = {
         ("amount", "as_of", "days_outstanding"),
         _COUNT_OWES,
         _RECEIVABLES_CREATE,
+        uid_fill=_UID_FILL_OWES,
     ),
     "loans": GraphTable(
         "loans",
@@ -571,6 +612,7 @@ GRAPH_TABLES: dict[str, GraphTable] = {
         _GUARANTEES_CREATE,
         _CLOSE_READ_GUARANTEES,
         _CLOSE_GUARANTEES,
+        _UID_FILL_GUARANTEES,
     ),
     "ownership": GraphTable(
         "ownership",
@@ -584,6 +626,7 @@ GRAPH_TABLES: dict[str, GraphTable] = {
         _OWNERSHIP_CREATE,
         _CLOSE_READ_OWNERSHIP,
         _CLOSE_OWNERSHIP,
+        _UID_FILL_OWNS,
     ),
     "events": GraphTable(
         "events",

@@ -13,8 +13,10 @@ table (why that is safe: :mod:`ingest.cypher_load`).
 With ``pipeline=True`` the writes of a chunk run in one background thread while
 the caller validates and prepares the next chunk (the server works on the other
 core); at most one chunk is in flight, so memory stays bounded by two chunks.
-In ``full`` mode it remembers a 64-bit hash of each link identity it saw and, at
+In ``full`` mode it remembers a 64-bit hash of each link ``uid`` it saw and, at
 the end, closes the open links of this source that the dataset no longer holds.
+Before a relationship table's first ``MERGE`` (or closing), links written before
+schema version 2 get their ``uid`` (:func:`fill_uids`).
 
 The report types (:class:`TableReport`, :class:`IngestReport`) live here too.
 """
@@ -47,8 +49,10 @@ __all__ = [
     "LoadContext",
     "TableLoader",
     "TableReport",
+    "fill_uids",
     "key_strings",
     "prepare_rows",
+    "uid_strings",
 ]
 
 
@@ -163,14 +167,29 @@ def _ids(df: pd.DataFrame, ep: Endpoint | None) -> list[Any]:
     return native_column(df[ep.column])
 
 
+def uid_strings(a: Sequence[Any], b: Sequence[Any], keys: Sequence[str]) -> list[str]:
+    """Relationship ``uid``\\ s ``"<start id>|<end id>|<key>"`` (see :mod:`ingest.cypher_load`).
+
+    >>> uid_strings(["A", "P1"], ["B", "B"], ["2023-01-01", "L1|2023-02-01"])
+    ['A|B|2023-01-01', 'P1|B|L1|2023-02-01']
+    """
+    if not len(keys):
+        return []
+    sep = np.array("|", dtype=object)
+    parts = (np.asarray(a, dtype=object).astype(str), np.asarray(b, dtype=object).astype(str),
+             np.asarray(keys, dtype=object))
+    out = parts[0] + sep + parts[1] + sep + parts[2]
+    return [str(u) for u in out.tolist()]
+
+
 def prepare_rows(df: pd.DataFrame, table: str, *, source: str) -> list[dict[str, Any]]:
-    """Driver-ready rows ``{k, h, p, a, b, t}`` for one validated chunk of ``table``.
+    """Driver-ready rows ``{k, h, p, a, b, t}`` (and ``u`` for relationships) for one chunk of ``table``.
 
     >>> df = pd.DataFrame({"supplier_uscc": ["A"], "buyer_uscc": ["B"], "annual_value": [2.0],
     ...                    "start": pd.to_datetime(["2023-01-01"]), "end": pd.to_datetime([None])})
     >>> r = prepare_rows(df, "supply", source="p1")[0]
-    >>> r["k"], r["a"], r["b"], r["p"]["annual_value"], r["p"]["end"]
-    ('2023-01-01', 'A', 'B', 2.0, None)
+    >>> r["k"], r["u"], r["a"], r["b"], r["p"]["annual_value"], r["p"]["end"]
+    ('2023-01-01', 'A|B|2023-01-01', 'A', 'B', 2.0, None)
     """
     gt = GRAPH_TABLES[table]
     keys = key_strings(df, table, gt.key)
@@ -181,6 +200,12 @@ def prepare_rows(df: pd.DataFrame, table: str, *, source: str) -> list[dict[str,
         t = native_column(df[gt.start.type_column])
     else:
         t = [None] * len(df)
+    if gt.is_relationship:
+        uids = uid_strings(a, b, keys)
+        return [
+            {"k": k, "u": u, "h": h, "p": p, "a": ai, "b": bi, "t": ti}
+            for k, u, h, p, ai, bi, ti in zip(keys, uids, hashes, props, a, b, t, strict=True)
+        ]
     return [
         {"k": k, "h": h, "p": p, "a": ai, "b": bi, "t": ti}
         for k, h, p, ai, bi, ti in zip(keys, hashes, props, a, b, t, strict=True)
@@ -188,6 +213,25 @@ def prepare_rows(df: pd.DataFrame, table: str, *, source: str) -> list[dict[str,
 
 
 # -------------------------------------------------------------------- loading
+def fill_uids(runner: GraphRunner, table: str, *, limit: int = 50_000) -> int:
+    """Give the links of ``table`` written before schema version 2 their ``uid``; return how many.
+
+    ``MERGE`` finds a link by ``uid`` only, so a link without one would be created
+    again. On a graph written since schema 2 this is one scan of the type that
+    sets nothing; otherwise it fills ``limit`` links a transaction until none lacks one.
+    """
+    query = GRAPH_TABLES[table].uid_fill
+    if query is None:
+        return 0
+    filled = 0
+    while True:
+        c = runner.write(query, {"limit": limit})
+        n = int(c.returned[0]["n"]) if c.returned else 0
+        filled += n
+        if n < limit:
+            return filled
+
+
 @dataclass
 class LoadContext:
     """Run-level values every query of one ingest shares."""
@@ -250,6 +294,7 @@ class TableLoader:
         self._query: LiteralString | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"load-{table}") if pipeline else None
         self._pending: Future[None] | None = None
+        self._uids_filled = False
 
     @property
     def first_load(self) -> bool:
@@ -263,8 +308,16 @@ class TableLoader:
         if self._query is None:
             rows = self.ctx.runner.read(self.gt.count_query)
             empty = bool(rows) and int(rows[0].get("n", 1)) == 0
+            if not empty:
+                self._fill_uids()
             self._query = self.gt.create_query if empty else self.gt.query
         return self._query
+
+    def _fill_uids(self) -> None:
+        """Before the first ``MERGE`` or closing: links without ``uid`` would not be found."""
+        if not self._uids_filled and self.gt.uid_fill is not None:
+            fill_uids(self.ctx.runner, self.table)
+            self._uids_filled = True
 
     def _write(self, query: LiteralString, params: Mapping[str, Any]) -> WriteCounters:
         c = self.ctx.runner.write(query, {**self.ctx.params, **params})
@@ -304,9 +357,7 @@ class TableLoader:
             return
         rows = prepare_rows(good, self.table, source=self.ctx.source)
         if self.close_enabled:
-            self._seen.append(
-                key_hashes([[str(r["a"]) for r in rows], [str(r["b"]) for r in rows], [r["k"] for r in rows]])
-            )
+            self._seen.append(key_hashes([[r["u"] for r in rows]]))
         if self._pool is None:
             self._write_rows(rows)
             return
@@ -362,6 +413,7 @@ class TableLoader:
             return
         seen = np.unique(np.concatenate(self._seen)) if self._seen else np.empty(0, dtype=np.uint64)
         self._seen = []
+        self._fill_uids()
         to_close = _missing_links(self.ctx.runner, self.gt.close_read, {"source": self.ctx.source}, seen)
         for part in _slices(to_close, self.ctx.batch_size):
             c = self._write(self.gt.close, {"ids": list(part), "as_of": self.ctx.as_of})
@@ -376,7 +428,7 @@ def _missing_links(
     *,
     chunk: int = 50_000,
 ) -> list[str]:
-    """Element ids of links ``query`` streams whose ``(a, b, k)`` hash is not in sorted ``seen``.
+    """Element ids of links ``query`` streams whose ``uid`` hash is not in sorted ``seen``.
 
     The records are streamed and hashed ``chunk`` at a time, so memory holds the
     hashes and the (usually few) ids to close, never all open links at once.
@@ -384,19 +436,19 @@ def _missing_links(
 
     def work(tx: Any) -> list[str]:
         out: list[str] = []
-        buf: list[tuple[str, str, str, str]] = []
+        buf: list[tuple[str, str]] = []
 
         def flush() -> None:
             if not buf:
                 return
-            ids, a, b, k = zip(*buf, strict=True)
-            h = key_hashes([[str(x) for x in a], [str(x) for x in b], [x or "" for x in k]])
+            ids, uids = zip(*buf, strict=True)
+            h = key_hashes([[str(u) for u in uids]])
             gone = ~np.isin(h, seen, assume_unique=False)
             out.extend(i for i, g in zip(ids, gone.tolist(), strict=True) if g)
             buf.clear()
 
         for rec in tx.run(query, dict(params)):
-            buf.append((rec["id"], rec["a"], rec["b"], rec["k"]))
+            buf.append((rec["id"], rec["u"]))
             if len(buf) >= chunk:
                 flush()
         flush()

@@ -12,7 +12,7 @@ import pytest
 from chainrisk.errors import GraphError
 from chainrisk.settings import Settings
 from ingest.bulk_import import admin_arguments, bulk_load, typed_header, write_import_csvs
-from tests.ingest.test_loader import INJECTION, TINY_ROWS, A, P, X, write_dataset
+from tests.ingest.test_loader import INJECTION, TINY_ROWS, A, B, P, X, write_dataset
 
 
 def _read(path: Path) -> list[list[str]]:
@@ -39,7 +39,8 @@ def test_csvs_hold_every_entity_with_typed_headers(tmp_path: Path) -> None:
     assert _read(files["firm_external"].data_path)[0][:2] == [X, "true"]
     assert _read(files["person"].data_path)[0][0] == P
     supply_h = _read(files["supply_firm"].header_path)[0]
-    assert supply_h[:4] == [":START_ID(Firm)", ":END_ID(Firm)", "key", "annual_value:double"]
+    assert supply_h[:5] == [":START_ID(Firm)", ":END_ID(Firm)", "key", "uid", "annual_value:double"]
+    assert _read(files["supply_firm"].data_path)[0][2:4] == ["2022-01-01", f"{A}|{B}|2022-01-01"]
     assert "start:date" in supply_h and "end:date" in supply_h
     assert _read(files["guarantees_person"].header_path)[0][0] == ":START_ID(Person)"
     assert files["loan_status_link"].rows == 6  # every status has its loan

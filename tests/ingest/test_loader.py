@@ -26,7 +26,16 @@ from typer.testing import CliRunner
 from chainrisk.commands.ingest import register
 from ingest.api import load_dataset
 from ingest.cypher_load import CLOSABLE, GRAPH_TABLES
-from ingest.loader import LoadContext, TableLoader, TableReport, _missing_links, key_strings, prepare_rows
+from ingest.loader import (
+    LoadContext,
+    TableLoader,
+    TableReport,
+    _missing_links,
+    fill_uids,
+    key_strings,
+    prepare_rows,
+    uid_strings,
+)
 from ingest.row_hash import key_hashes, row_hashes
 from ingest.tables import LOAD_ORDER, TABLES
 from ingest.uscc import make
@@ -139,8 +148,48 @@ def test_prepare_rows_for_a_person_guarantor() -> None:
     })
     (row,) = prepare_rows(df, "guarantees", source="s")
     assert (row["a"], row["b"], row["t"], row["k"]) == (P, D, "person", "L3|2023-09-01")
+    assert row["u"] == f"{P}|{D}|L3|2023-09-01"
     assert row["p"]["end"] is None and row["p"]["amount"] == 2e6
     assert type(row["p"]["start"]).__name__ == "date"
+
+
+def test_uids_join_endpoints_and_key_for_relationships_only() -> None:
+    assert uid_strings([A, P], [B, D], ["2022-01-01", "L3|2023-09-01"]) == [
+        f"{A}|{B}|2022-01-01", f"{P}|{D}|L3|2023-09-01"]
+    assert uid_strings([], [], []) == []
+    rows = prepare_rows(_supply_frame(2), "supply", source="s")
+    assert [r["u"] for r in rows] == [f"{A}|{B}|2022-01-01", f"{B}|{C}|2022-01-01"]
+    firms = pd.DataFrame({"uscc": [A], "name": ["n"]})
+    assert "u" not in prepare_rows(firms, "firms", source="s")[0]
+
+
+def test_links_without_uid_are_filled_before_the_first_merge_only() -> None:
+    runner = FakeRunner(new=set(), changed=set())
+    TableLoader(_ctx(runner), "supply", TableReport("supply")).load_chunk(_supply_frame())
+    fills = [i for i, (q, p) in enumerate(runner.calls) if "limit" in p]
+    first_load = next(i for i, (q, p) in enumerate(runner.calls) if "rows" in p)
+    assert len(fills) == 1 and fills[0] < first_load
+    assert runner.calls[fills[0]][0] == GRAPH_TABLES["supply"].uid_fill
+    runner = FakeRunner(new={"2022-01-01"}, changed=set())
+    runner.empty = True  # a first load (CREATE) has nothing to fill
+    TableLoader(_ctx(runner), "supply", TableReport("supply")).load_chunk(_supply_frame())
+    assert not [p for _, p in runner.calls if "limit" in p]
+    assert all(GRAPH_TABLES[t].uid_fill for t in ("supply", "receivables", "guarantees", "ownership"))
+    assert GRAPH_TABLES["firms"].uid_fill is None
+
+
+def test_fill_uids_repeats_until_a_short_batch() -> None:
+    class Filling(FakeRunner):
+        left = 7
+
+        def write(self, query: str, params: dict[str, Any]) -> _Counters:
+            n = min(self.left, params["limit"])
+            self.left -= n
+            return _Counters(returned=[{"n": n}])
+
+    runner = Filling(new=set(), changed=set())
+    assert fill_uids(runner, "ownership", limit=3) == 7 and runner.left == 0  # type: ignore[arg-type]
+    assert fill_uids(runner, "firms") == 0  # type: ignore[arg-type]
 
 
 def test_key_hashes_are_stable_and_distinct() -> None:
@@ -239,12 +288,12 @@ def test_counts_come_from_counters_and_the_written_column() -> None:
     assert (report.created, report.updated, report.unchanged, report.externals) == (0, 0, 4, 1)
     loads = [p for q, p in runner.calls if "rows" in p]
     assert [len(p["rows"]) for p in loads] == [3, 1]  # batch_size 3
-    assert all(p["run_id"] == "run-1" and p["source"] == "src" for _, p in runner.calls)
+    assert all(p["run_id"] == "run-1" and p["source"] == "src" for _, p in runner.calls if "limit" not in p)
 
 
 def test_full_mode_closes_only_links_missing_from_the_dataset() -> None:
-    present = {"id": "e1", "a": A, "b": B, "k": "2022-01-01"}
-    gone = {"id": "e9", "a": A, "b": C, "k": "2020-01-01"}
+    present = {"id": "e1", "u": f"{A}|{B}|2022-01-01"}
+    gone = {"id": "e9", "u": f"{A}|{C}|2020-01-01"}
     runner = FakeRunner(new=set(), changed=set(), open_links=[present, gone])
     report = TableReport("supply")
     loader = TableLoader(_ctx(runner, "full"), "supply", report)
@@ -255,7 +304,7 @@ def test_full_mode_closes_only_links_missing_from_the_dataset() -> None:
 
 
 def test_closing_is_skipped_when_rows_were_quarantined() -> None:
-    runner = FakeRunner(new=set(), changed=set(), open_links=[{"id": "e9", "a": A, "b": C, "k": "x"}])
+    runner = FakeRunner(new=set(), changed=set(), open_links=[{"id": "e9", "u": f"{A}|{C}|x"}])
     report = TableReport("supply")
     loader = TableLoader(_ctx(runner, "full"), "supply", report)
     loader.disable_closing("1 row quarantined")
@@ -264,8 +313,8 @@ def test_closing_is_skipped_when_rows_were_quarantined() -> None:
 
 
 def test_missing_links_streams_in_chunks() -> None:
-    links = [{"id": f"e{i}", "a": "a", "b": "b", "k": str(i)} for i in range(10)]
-    seen = np.unique(key_hashes([["a"] * 5, ["b"] * 5, [str(i) for i in range(5)]]))
+    links = [{"id": f"e{i}", "u": f"a|b|{i}"} for i in range(10)]
+    seen = np.unique(key_hashes([[f"a|b|{i}" for i in range(5)]]))
     out = _missing_links(FakeRunner(new=set(), changed=set(), open_links=links), "Q", {}, seen,  # type: ignore[arg-type]
                          chunk=3)
     assert out == [f"e{i}" for i in range(5, 10)]

@@ -95,6 +95,35 @@ def test_changed_row_updates_and_records_its_run(clean_graph: GraphRunner, tmp_p
     assert by[A]["run"] == first.run_id  # untouched rows keep the run that wrote them
 
 
+def test_changed_link_is_updated_in_place_by_uid(clean_graph: GraphRunner, tmp_path: Path) -> None:
+    load_dataset(write_dataset(tmp_path / "ds"), runner=clean_graph)
+    q: LiteralString = ("MATCH (a:Firm {uscc: $a})-[r:SUPPLIES]->(b:Firm {uscc: $b}) "
+                        "RETURN elementId(r) AS id, r.uid AS uid, r.key AS key, r.annual_value AS v")
+    (before,) = clean_graph.read(q, {"a": A, "b": B})
+    assert before["uid"] == f"{A}|{B}|2022-01-01" and before["key"] == "2022-01-01"
+    rows = [f"{A},{B},1300000,2022-01-01,", *SUPPLY_ROWS[1:]]
+    second = load_dataset(write_dataset(tmp_path / "ds", supply_rows=rows), runner=clean_graph)
+    assert (second.tables["supply"].created, second.tables["supply"].updated) == (0, 1)
+    (after,) = clean_graph.read(q, {"a": A, "b": B})
+    assert after["id"] == before["id"] and after["v"] == 1300000.0
+    assert _count(clean_graph, "MATCH ()-[r:SUPPLIES]->() RETURN count(r) AS n") == len(SUPPLY_ROWS)
+    n_uids = "MATCH ()-[r:SUPPLIES]->() RETURN count(DISTINCT r.uid) AS n"
+    assert _count(clean_graph, n_uids) == len(SUPPLY_ROWS)
+
+
+def test_links_written_before_uids_get_one_and_are_not_duplicated(
+    clean_graph: GraphRunner, tmp_path: Path
+) -> None:
+    ds = write_dataset(tmp_path / "ds")
+    load_dataset(ds, runner=clean_graph)
+    clean_graph.write("MATCH ()-[r:SUPPLIES|GUARANTEES|OWNS|OWES]->() REMOVE r.uid")  # a schema-1 graph
+    again = load_dataset(ds, runner=clean_graph)
+    assert again.changes == 0
+    assert _count(clean_graph, "MATCH ()-[r:SUPPLIES|GUARANTEES|OWNS|OWES]->() RETURN count(r) AS n") == 10
+    uids = clean_graph.read("MATCH (:Person)-[r:GUARANTEES]->(b) RETURN r.uid AS u, b.uscc AS b")
+    assert uids == [{"u": f"{P}|{D}|L3|2023-09-01", "b": D}]
+
+
 def test_full_load_closes_a_removed_link_and_delta_does_not(clean_graph: GraphRunner, tmp_path: Path) -> None:
     load_dataset(write_dataset(tmp_path / "ds"), runner=clean_graph)
     dropped = SUPPLY_ROWS[1:]  # A->B is gone
