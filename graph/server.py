@@ -97,7 +97,7 @@ def build_server(settings: Settings, *, quiet: bool = True) -> None:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise ServerBuildError("Maven (mvn) is not on PATH; it is needed to build the local Neo4j server")
-    cmd = [mvn, "-B", *(["-q"] if quiet else []), "-f", str(_POM), "package"]
+    cmd = [mvn, "-B", "-Dstyle.color=never", *(["-q"] if quiet else []), "-f", str(_POM), "package"]
     env = dict(os.environ)
     if settings.java_home:
         env["JAVA_HOME"] = str(settings.java_home)
