@@ -5,7 +5,7 @@ home of its own (``<work>/neo4j``, free ports), never the development server.
 
     python bench/ingest.py                 # 100k firms (~3.5M rows), several minutes
     python bench/ingest.py --quick         # 2k firms, about a minute
-    python bench/ingest.py --firms 20000 --work /tmp/crbench
+    python bench/ingest.py --firms 20000 --work out/bench-ingest
 
 Figures:
 
@@ -30,6 +30,7 @@ import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--months", type=int, default=13, help="generator window (signals rows = firms x months)")
     ap.add_argument("--quick", action="store_true", help="2,000 firms")
-    ap.add_argument("--work", type=Path, default=Path("/tmp/chainrisk-bench-ingest"))
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "chainrisk-bench-ingest")
     ap.add_argument("--child-load", help=argparse.SUPPRESS)
     ap.add_argument("--quarantine-dir", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
