@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_retry_time_s: float = Field(15.0, validation_alias="CHAINRISK_MAX_RETRY_TIME_S")
     #: Rows per UNWIND batch when writing.
     batch_size: int = Field(10_000, validation_alias="CHAINRISK_BATCH_SIZE")
+    #: Batches an ingest writes at once (each its own transaction); 1 writes them in turn.
+    ingest_writers: int = Field(2, ge=1, le=16, validation_alias="CHAINRISK_INGEST_WRITERS")
 
     #: Home of the local server (built jars, config, data, logs).
     server_home: Path = Field(REPO_ROOT / "var" / "neo4j", validation_alias="CHAINRISK_SERVER_HOME")

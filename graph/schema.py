@@ -19,7 +19,7 @@ Data model (see ``docs/data-model.md`` for the reasoning)::
     (:Firm)-[:HAS_RESULT]->(:Result {key, run_id, family, ...})             written-back scores, per run
     (:Current {family})-[:POINTS_TO]->(:Run)                                which run of a family is current
 
-Every ingested node and relationship carries ``source``, ``ingest_run`` and ``ingested_at``.
+Every ingested node and relationship carries ``source`` and ``ingest_run`` (fact nodes also ``ingested_at``).
 """
 
 from __future__ import annotations

@@ -152,6 +152,7 @@ def load_dataset(
     runner: GraphRunner | None = None,
     strict: bool = False,
     batch_size: int | None = None,
+    writers: int | None = None,
     dry_run: bool = False,
     force: bool = False,
     quarantine_dir: str | Path | None = None,
@@ -170,6 +171,9 @@ def load_dataset(
         Raise :class:`StrictModeError` (after loading the good rows) when any row was quarantined.
     batch_size : int, optional
         Rows per write transaction (default: ``settings.batch_size``).
+    writers : int, optional
+        Batches written at once, each in its own transaction (default:
+        ``settings.ingest_writers``, 2); 1 writes them one after another.
     dry_run : bool
         Validate and report, write quarantine files, touch no database.
     force : bool
@@ -231,7 +235,8 @@ def load_dataset(
             )
             report.run_id = run.run_id
             ctx = LoadContext(
-                runner, run.run_id, manifest.source, manifest.as_of, manifest.mode, datetime.now(UTC), size
+                runner, run.run_id, manifest.source, manifest.as_of, manifest.mode, datetime.now(UTC), size,
+                writers=writers or runner.settings.ingest_writers,
             )
             try:
                 for table in LOAD_ORDER:

@@ -46,11 +46,12 @@ import pandas as pd
 __all__ = [
     "NA_TEXT",
     "canonical_column",
+    "canonical_parts",
     "canonical_texts",
     "date_strings",
+    "hashes_of_parts",
     "key_hashes",
     "native_column",
-    "native_records",
     "row_hashes",
 ]
 
@@ -65,26 +66,71 @@ def date_strings(s: pd.Series, *, na: str | None = None) -> list[str | None]:
     >>> date_strings(pd.Series(pd.to_datetime(["2024-06-30", None])), na="")
     ['2024-06-30', '']
     """
-    days = np.asarray(s.to_numpy(dtype="datetime64[ns]"), dtype="datetime64[D]")
-    text = days.astype(str).tolist()
-    mask = np.isnat(days).tolist()
-    return [na if m else t for t, m in zip(text, mask, strict=True)]
+    days = _days(s)
+    text = _day_texts(days)
+    nat = np.isnat(days)
+    if not nat.any():
+        return list(text)
+    return [na if m else t for t, m in zip(text, nat.tolist(), strict=True)]
+
+
+def _days(s: pd.Series) -> np.ndarray:
+    return np.asarray(s.to_numpy(dtype="datetime64[ns]"), dtype="datetime64[D]")
+
+
+def _day_texts(days: np.ndarray) -> list[str]:
+    """``YYYY-MM-DD`` of each day (``"NaT"`` where missing), formatting each distinct day once."""
+    codes, uniques = pd.factorize(days.view("int64"))
+    texts = np.array(np.asarray(uniques).view("datetime64[D]").astype(str).tolist(), dtype=object)
+    return list(texts.take(codes).tolist())
 
 
 def canonical_column(s: pd.Series) -> list[str]:
     """The canonical text of each value of one column (see the module docstring)."""
+    return canonical_parts(s)[0]
+
+
+def canonical_parts(s: pd.Series) -> tuple[list[str], list[bool] | None]:
+    """:func:`canonical_column` of ``s`` and its missing-value mask (``None``: nothing is missing).
+
+    The mask lets a caller put another text than :data:`NA_TEXT` where a value is
+    missing (the bulk importer's CSVs want an empty field) without testing values:
+    a present value may itself be ``"\\x00"``.
+
+    >>> canonical_parts(pd.Series([1.0, None]))
+    (['1.0', '\\x00'], [False, True])
+    >>> canonical_parts(pd.Series(["a", "b,c"], dtype=object))
+    (['a', 'b,c'], None)
+    """
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return [NA_TEXT if v is None else v for v in date_strings(s)]
-    mask = s.isna().to_numpy().tolist()
+        days = _days(s)
+        text = _day_texts(days)
+        nat = np.isnat(days)
+        if not nat.any():
+            return text, None
+        mask = nat.tolist()
+        return [NA_TEXT if m else t for t, m in zip(text, mask, strict=True)], mask
+    missing = np.asarray(s.isna().to_numpy(), dtype=bool)
+    mask = missing.tolist() if missing.any() else None
     if pd.api.types.is_bool_dtype(s.dtype):
         vals = ["true" if bool(v) else "false" for v in s.fillna(False).tolist()]
     elif pd.api.types.is_float_dtype(s.dtype):
-        vals = [repr(float(v)) for v in s.tolist()]
+        if s.dtype == np.float64:  # numpy floats: tolist() gives Python floats already
+            vals = list(map(float.__repr__, s.to_numpy().tolist()))
+        else:
+            vals = [repr(float(v)) for v in s.tolist()]
     elif pd.api.types.is_integer_dtype(s.dtype):
-        vals = [str(int(v)) if not m else "" for v, m in zip(s.tolist(), mask, strict=True)]
+        if mask is None:
+            vals = [str(int(v)) for v in s.tolist()]
+        else:
+            vals = [str(int(v)) if not m else "" for v, m in zip(s.tolist(), mask, strict=True)]
+    elif pd.api.types.infer_dtype(s, skipna=True) == "string":  # text (missing values are masked below)
+        vals = s.tolist()
     else:
         vals = [_text(v) for v in s.tolist()]
-    return [NA_TEXT if m else v for v, m in zip(vals, mask, strict=True)]
+    if mask is None:
+        return vals, None
+    return [NA_TEXT if m else v for v, m in zip(vals, mask, strict=True)], mask
 
 
 def _text(v: Any) -> str:
@@ -108,8 +154,24 @@ def canonical_texts(df: pd.DataFrame, columns: Sequence[str], *, source: str) ->
 
 def row_hashes(df: pd.DataFrame, columns: Sequence[str], *, source: str) -> list[str]:
     """128-bit hex SHA-256 of each row's canonical text."""
+    n = len(df)
+    parts = [canonical_column(df[c]) if c in df.columns else [NA_TEXT] * n for c in columns]
+    return hashes_of_parts(parts, source=source, rows=n)
+
+
+def hashes_of_parts(parts: Sequence[Sequence[str]], *, source: str, rows: int) -> list[str]:
+    """:func:`row_hashes` from the canonical columns (:func:`canonical_column`) of ``rows`` rows.
+
+    >>> df = pd.DataFrame({"a": ["x"], "b": [2.0]})
+    >>> hashes_of_parts([canonical_column(df[c]) for c in ("a", "b")], source="s", rows=1) == row_hashes(
+    ...     df, ("a", "b"), source="s")
+    True
+    """
     sha = hashlib.sha256
-    return [sha(t.encode()).hexdigest()[:32] for t in canonical_texts(df, columns, source=source)]
+    if not parts:
+        return [sha(source.encode()).hexdigest()[:32]] * rows
+    head = source + _SEP
+    return [sha((head + _SEP.join(vals)).encode()).hexdigest()[:32] for vals in zip(*parts, strict=True)]
 
 
 def key_hashes(parts: Sequence[Sequence[str]]) -> np.ndarray:
@@ -148,10 +210,3 @@ def native_column(s: pd.Series) -> list[Any]:
     else:
         vals = s.tolist()
     return [None if m else v for v, m in zip(vals, mask, strict=True)]
-
-
-def native_records(df: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """One ``{column: native value}`` dict per row over ``columns`` (absent columns are ``None``)."""
-    n = len(df)
-    cols = [native_column(df[c]) if c in df.columns else [None] * n for c in columns]
-    return [dict(zip(columns, vals, strict=True)) for vals in zip(*cols, strict=True)] if cols else [{}] * n

@@ -68,6 +68,11 @@ def ingest(
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", min=1, help="Rows per write transaction.")
     ] = None,
+    writers: Annotated[
+        int | None,
+        typer.Option("--writers", min=1, max=16,
+                     help="Batches written at once (default 2, CHAINRISK_INGEST_WRITERS)."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,
     bulk: Annotated[
         bool,
@@ -101,7 +106,7 @@ def ingest(
             report = bulk_load(dataset, force=force, quarantine_dir=quarantine_dir, progress=progress)
         else:
             report = load_dataset(
-                dataset, strict=False, batch_size=batch_size, dry_run=dry_run, force=force,
+                dataset, strict=False, batch_size=batch_size, writers=writers, dry_run=dry_run, force=force,
                 quarantine_dir=quarantine_dir, progress=progress,
             )
     console.print(report_table(report))

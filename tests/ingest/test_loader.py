@@ -149,8 +149,8 @@ def test_prepare_rows_for_a_person_guarantor() -> None:
     (row,) = prepare_rows(df, "guarantees", source="s")
     assert (row["a"], row["b"], row["t"], row["k"]) == (P, D, "person", "L3|2023-09-01")
     assert row["u"] == f"{P}|{D}|L3|2023-09-01"
-    assert row["p"]["end"] is None and row["p"]["amount"] == 2e6
-    assert type(row["p"]["start"]).__name__ == "date"
+    assert row["end"] is None and row["amount"] == 2e6
+    assert type(row["start"]).__name__ == "date"
 
 
 def test_uids_join_endpoints_and_key_for_relationships_only() -> None:

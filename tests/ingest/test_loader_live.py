@@ -100,7 +100,7 @@ def test_changed_link_is_updated_in_place_by_uid(clean_graph: GraphRunner, tmp_p
     q: LiteralString = ("MATCH (a:Firm {uscc: $a})-[r:SUPPLIES]->(b:Firm {uscc: $b}) "
                         "RETURN elementId(r) AS id, r.uid AS uid, r.key AS key, r.annual_value AS v")
     (before,) = clean_graph.read(q, {"a": A, "b": B})
-    assert before["uid"] == f"{A}|{B}|2022-01-01" and before["key"] == "2022-01-01"
+    assert before["uid"] == f"{A}|{B}|2022-01-01" and before["key"] is None  # the key is the uid's end
     rows = [f"{A},{B},1300000,2022-01-01,", *SUPPLY_ROWS[1:]]
     second = load_dataset(write_dataset(tmp_path / "ds", supply_rows=rows), runner=clean_graph)
     assert (second.tables["supply"].created, second.tables["supply"].updated) == (0, 1)
@@ -116,7 +116,9 @@ def test_links_written_before_uids_get_one_and_are_not_duplicated(
 ) -> None:
     ds = write_dataset(tmp_path / "ds")
     load_dataset(ds, runner=clean_graph)
-    clean_graph.write("MATCH ()-[r:SUPPLIES|GUARANTEES|OWNS|OWES]->() REMOVE r.uid")  # a schema-1 graph
+    # a schema-1 graph: links stored their key, and no uid
+    clean_graph.write("MATCH ()-[r:SUPPLIES|GUARANTEES|OWNS|OWES]->() WITH r, split(r.uid, '|') AS p "
+                      "SET r.key = substring(r.uid, size(p[0]) + size(p[1]) + 2) REMOVE r.uid")
     again = load_dataset(ds, runner=clean_graph)
     assert again.changes == 0
     assert _count(clean_graph, "MATCH ()-[r:SUPPLIES|GUARANTEES|OWNS|OWES]->() RETURN count(r) AS n") == 10
