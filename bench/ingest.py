@@ -78,6 +78,8 @@ def _child_load(dataset: str, qdir: str) -> None:
     out["properties_set"] = report.properties_set
     out["changes"] = report.changes
     out["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the validation worker (ingest.validate_worker), when the dataset is large enough for one
+    out["worker_maxrss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print("BENCH-JSON " + json.dumps(out, default=str))
 
 
@@ -104,7 +106,7 @@ def _per_row_vs_batched(s: Settings, dataset: Path, n_batched: int, n_single: in
                         writers: int) -> dict[str, float]:
     """New supply links into the loaded graph, same process, same ``MERGE`` query.
 
-    Batched is the loader's own path (``TableLoader``: endpoints checked, 10k-row
+    Batched is the loader's own path (``TableLoader``: endpoints checked, 5k-row
     batches, ``writers`` at once); the baseline writes one row per transaction in a loop.
     """
     import pandas as pd
@@ -119,7 +121,7 @@ def _per_row_vs_batched(s: Settings, dataset: Path, n_batched: int, n_single: in
     frame["end"] = pd.to_datetime(frame["end"])
     now = pd.Timestamp.now(tz="UTC").to_pydatetime()
     with GraphRunner.from_settings(s) as g:
-        ctx = LoadContext(g, "bench", "bench", now.date(), "delta", now, 10_000, writers=writers)
+        ctx = LoadContext(g, "bench", "bench", now.date(), "delta", now, s.batch_size, writers=writers)
         report = TableReport("supply")
         loader = TableLoader(ctx, "supply", report)
         t = time.perf_counter()
@@ -183,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
         for name, tr in first["tables"].items():
             print(f"  {name:<12} {tr['created']:>9,} created {tr['externals']:>7,} externals "
                   f"{tr['quarantined']:>6,} quarantined {tr['seconds']:7.1f} s")
-        print(f"[memory] ingest child process peak RSS {first['maxrss_mib']:,.0f} MiB "
+        print(f"[memory] ingest process peak RSS {first['maxrss_mib']:,.0f} MiB, its validation worker "
+              f"{first['worker_maxrss_mib']:,.0f} MiB "
               f"(largest table: signals, {first['tables'].get('signals', {}).get('read', 0):,} rows)")
 
         # 2. re-ingest unchanged

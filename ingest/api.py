@@ -6,7 +6,8 @@ The steps, in order:
 2. check the database is chainrisk's and apply the schema (``graph.schema.ensure_schema``);
 3. record a ``(:Run {kind: 'ingest'})`` (``graph.runs.start_run``);
 4. for each table in ``ingest.tables.LOAD_ORDER``: validate it chunk by chunk
-   (``ingest.validate.validate_table``), append each chunk's bad rows to
+   (``ingest.validate.validate_table``; for a large dataset the tables after ``firms``
+   in a worker process meanwhile, :mod:`ingest.validate_worker`), append each chunk's bad rows to
    ``<quarantine_dir>/<table>.quarantine.csv`` (``ingest.quarantine``) and hand its good rows
    to :class:`ingest.loader.TableLoader`, which writes them in a background thread while
    the next chunk is validated (at most one chunk in flight); a table whose label or
@@ -45,7 +46,8 @@ from ingest.manifest import Manifest, read_manifest
 from ingest.quarantine import QuarantineWriter
 from ingest.reader import find_table_file
 from ingest.tables import LOAD_ORDER, TABLES
-from ingest.validate import ValidatedChunk, validate_table
+from ingest.validate import ValidatedChunk
+from ingest.validate_worker import ValidatedTables, worth_a_worker
 
 __all__ = [
     "DEFAULT_CHUNKSIZE",
@@ -158,6 +160,7 @@ def load_dataset(
     quarantine_dir: str | Path | None = None,
     progress: IngestProgress | None = None,
     chunksize: int = DEFAULT_CHUNKSIZE,
+    parallel: bool | None = None,
 ) -> IngestReport:
     """Validate the dataset folder ``path`` and load its good rows into Neo4j as one ingest run.
 
@@ -184,6 +187,11 @@ def load_dataset(
         Told about each table's start, rows and end.
     chunksize : int
         Rows validated and held in memory at a time.
+    parallel : bool, optional
+        Validate the tables after ``firms`` in a worker process while this one loads
+        (:class:`ingest.validate_worker.ValidatedTables`); by default when the dataset's
+        files hold at least 16 MiB and two CPUs are available. A script that loads a
+        large dataset then needs the ``if __name__ == "__main__":`` guard (``spawn``).
 
     Returns
     -------
@@ -217,13 +225,18 @@ def load_dataset(
         dry_run=dry_run,
         quarantine_dir=str(qdir),
     )
+    tables = [t for t in LOAD_ORDER
+              if not (TABLES[t].optional and find_table_file(path, t, manifest) is None)]
+    if parallel is None:
+        parallel = worth_a_worker(path, manifest, tables)
+    validated = ValidatedTables(path, manifest, tables, chunksize, worker=parallel)
     own = runner is None and not dry_run
-    if own:
-        runner = GraphRunner.from_settings()
     try:
+        if own:
+            runner = GraphRunner.from_settings()
         if dry_run or runner is None:
-            for table in LOAD_ORDER:
-                _one_table(path, manifest, table, report, quarantine, None, progress, chunksize)
+            for table in tables:
+                _one_table(path, manifest, table, report, quarantine, None, progress, validated)
         else:
             size = batch_size or runner.settings.batch_size
             ensure_schema(runner, force=force)
@@ -239,8 +252,8 @@ def load_dataset(
                 writers=writers or runner.settings.ingest_writers,
             )
             try:
-                for table in LOAD_ORDER:
-                    _one_table(path, manifest, table, report, quarantine, ctx, progress, chunksize)
+                for table in tables:
+                    _one_table(path, manifest, table, report, quarantine, ctx, progress, validated)
                 report.seconds = time.monotonic() - t0
                 commit_run(runner, run, summary=report.to_dict())
             except BaseException as exc:
@@ -249,6 +262,7 @@ def load_dataset(
                     fail_run(runner, run, f"{type(exc).__name__}: {exc}")
                 raise
     finally:
+        validated.close()
         if own and runner is not None:
             runner.close()
     report.seconds = time.monotonic() - t0
@@ -265,7 +279,7 @@ def _one_table(
     quarantine: QuarantineWriter,
     ctx: LoadContext | None,
     progress: IngestProgress | None,
-    chunksize: int,
+    validated: ValidatedTables,
 ) -> None:
     t = time.monotonic()
     file = find_table_file(path, table, manifest)
@@ -277,8 +291,7 @@ def _one_table(
     if progress is not None:
         progress.start(table, estimate_rows(file))
     try:
-        chunks = validate_table(path, table, manifest, chunksize=chunksize)
-        _validate_into(chunks, table, tr, quarantine, loader, progress)
+        _validate_into(validated.chunks(table), table, tr, quarantine, loader, progress)
     except BaseException:
         if loader is not None:
             loader.abort()

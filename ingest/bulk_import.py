@@ -8,7 +8,7 @@ first load; later loads go through :func:`ingest.api.load_dataset` (``MERGE``).
 
 The CSVs come from the same validated chunks as the ``MERGE`` path and hold the
 same fields as its rows (:func:`ingest.loader.prepare_rows`), built column by
-column instead (:func:`chunk_columns`, :func:`csv_text`), so every node and
+column instead (:mod:`ingest.import_csv`), so every node and
 relationship gets the same properties, ``key``, ``uid`` and ``row_hash``: re-ingesting the
 same dataset with ``MERGE`` afterwards reports zero changes. The import also
 holds the ``(:ChainriskMeta {key: 'schema'})`` marker (so ``ensure_schema``
@@ -32,21 +32,14 @@ about 23 s with validation in a worker process, 37 s without (75 s with per-row 
 
 from __future__ import annotations
 
-import csv
 import json
-import multiprocessing
-import os
-import pickle
-import queue
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal, cast
-
-import pandas as pd
+from typing import Any
 
 from chainrisk import __version__
 from chainrisk.errors import GraphError, ServerBuildError
@@ -54,13 +47,13 @@ from chainrisk.settings import Settings, get_settings
 from graph.runs import parameters_hash
 from graph.schema import SCHEMA_VERSION
 from ingest.cypher_load import GRAPH_TABLES
-from ingest.loader import IngestReport, TableReport, key_strings, uid_strings
+from ingest.import_csv import ChunkColumns, CsvFiles, ImportFile, chunk_columns, present, take
+from ingest.loader import IngestReport, TableReport
 from ingest.manifest import Manifest, read_manifest
 from ingest.quarantine import QuarantineWriter
 from ingest.reader import find_table_file
-from ingest.row_hash import NA_TEXT, canonical_parts, hashes_of_parts
 from ingest.tables import LOAD_ORDER, TABLES
-from ingest.validate import ValidatedChunk, validate_table
+from ingest.validate_worker import ValidatedTables, worth_a_worker
 
 __all__ = [
     "ImportFile",
@@ -116,113 +109,6 @@ def typed_header(table: str, columns: Sequence[str]) -> list[str]:
     return out
 
 
-def _quote(v: str) -> str:
-    """A CSV field: quoted (inner quotes doubled) when it holds a comma, a quote or a line break.
-
-    >>> _quote("plain"), _quote('say "hi", then go')
-    ('plain', '"say ""hi"", then go"')
-    """
-    if "," in v or '"' in v or "\n" in v or "\r" in v:
-        return '"' + v.replace('"', '""') + '"'
-    return v
-
-
-def _quote_column(col: Sequence[str]) -> Sequence[str]:
-    """``col`` with :func:`_quote` applied; ``col`` itself when no field needs quoting (one scan)."""
-    joined = "\x1f".join(col)
-    if "," in joined or '"' in joined or "\n" in joined or "\r" in joined:
-        return [_quote(v) for v in col]
-    return col
-
-
-def csv_text(cols: Sequence[Sequence[str]], tail: Sequence[str] = ()) -> tuple[str, bool]:
-    """CSV text of the rows ``zip(*cols)``, each followed by the constant fields ``tail``.
-
-    Returns the text (``\\r\\n`` line ends, as :mod:`csv` writes) and whether some
-    field holds a line break (the importer then needs ``--multiline-fields``).
-    Fields are ``str`` (an empty one is a missing property). Rows are joined with
-    plain ``str.join``; quoting is decided after the fact: each row holds exactly
-    ``len(cols) - 1`` commas and one ``\\r\\n`` of its own (plus what the tail holds),
-    so when the text counts no more commas, quotes and line-break characters than
-    that, no field needs quoting; otherwise only the columns that do are quoted.
-    The text is the one :func:`csv.writer` writes (default dialect; rows of two fields or more).
-
-    >>> csv_text([["a", "b"], ["1.5", ""]], ["src"])
-    ('a,1.5,src\\r\\nb,,src\\r\\n', False)
-    >>> csv_text([["x,y", 'q"r', "l\\nm"]])
-    ('"x,y"\\r\\n"q""r"\\r\\n"l\\nm"\\r\\n', True)
-    """
-    n = len(cols[0]) if cols else 0
-    if n == 0:
-        return "", False
-    end = "".join("," + _quote(t) for t in tail) + "\r\n"
-    text = end.join(map(",".join, zip(*cols, strict=True))) + end
-    plain = (text.count(",") == n * (len(cols) - 1 + end.count(","))
-             and text.count('"') == n * end.count('"')
-             and text.count("\n") == n * end.count("\n")
-             and text.count("\r") == n * end.count("\r"))
-    if plain:  # no field holds a line break, unless a tail field does
-        return text, "\n" in end[:-2] or "\r" in end[:-2]
-    text = end.join(map(",".join, zip(*map(_quote_column, cols), strict=True))) + end
-    return text, text.count("\n") != n or text.count("\r") != n
-
-
-@dataclass
-class ImportFile:
-    """One header + data file pair for ``--nodes`` or ``--relationships``."""
-
-    kind: Literal["nodes", "relationships"]
-    name: str  # label(s) or relationship type
-    header_path: Path
-    data_path: Path
-    rows: int = 0
-
-    @property
-    def argument(self) -> str:
-        """``--nodes=Label=header.csv,data.csv`` (or ``--relationships=TYPE=...``)."""
-        return f"--{self.kind}={self.name}={self.header_path},{self.data_path}"
-
-
-class _Files:
-    """Open data files lazily, one per (kind, name, start label); write their headers once."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.files: dict[str, ImportFile] = {}
-        self._handles: dict[str, IO[str]] = {}
-        self.multiline = False
-
-    def _open(self, slot: str, kind: Literal["nodes", "relationships"], name: str, header: list[str]) -> None:
-        if slot not in self._handles:
-            hp, dp = self.folder / f"{slot}.header.csv", self.folder / f"{slot}.csv"
-            with hp.open("w", encoding="utf-8", newline="") as h:
-                csv.writer(h).writerow(header)
-            self._handles[slot] = dp.open("w", encoding="utf-8", newline="")
-            self.files[slot] = ImportFile(kind, name, hp, dp)
-
-    def write(self, slot: str, kind: Literal["nodes", "relationships"], name: str, header: list[str],
-              rows: Iterable[Sequence[str]]) -> None:
-        """Append ``rows`` (sequences of ``str``) to the slot's data file (small files: run, meta ...)."""
-        rows = rows if isinstance(rows, list) else list(rows)
-        self.write_columns(slot, kind, name, header, [list(c) for c in zip(*rows, strict=True)])
-
-    def write_columns(self, slot: str, kind: Literal["nodes", "relationships"], name: str, header: list[str],
-                      cols: Sequence[Sequence[str]], tail: Sequence[str] = ()) -> None:
-        """Append the rows ``zip(*cols)`` + ``tail`` (:func:`csv_text`) to the slot's data file."""
-        self._open(slot, kind, name, header)
-        if not cols or not len(cols[0]):
-            return
-        text, multiline = csv_text(cols, tail)
-        self.multiline = self.multiline or multiline
-        self._handles[slot].write(text)
-        self.files[slot].rows += len(cols[0])
-
-    def close(self) -> None:
-        for f in self._handles.values():
-            f.close()
-        self._handles.clear()
-
-
 @dataclass
 class ImportPlan:
     """The CSVs of one bulk import and what they hold."""
@@ -250,117 +136,6 @@ def admin_arguments(plan: ImportPlan, database: str, *, overwrite: bool) -> list
     return args
 
 
-#: Datasets (table files, in bytes) from which :func:`write_import_csvs` validates in a
-#: worker process by default: starting one costs about a second.
-PARALLEL_MIN_BYTES = 16 << 20
-#: Validated chunks the worker may hold ready (each ~100k rows, a few MB pickled).
-_QUEUE_CHUNKS = 2
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _worth_a_worker(dataset_dir: Path, manifest: Manifest, tables: Sequence[str]) -> bool:
-    if len(tables) < 2 or _cpus() < 2:
-        return False
-    size = 0
-    for t in tables:
-        path = find_table_file(dataset_dir, t, manifest)
-        size += path.stat().st_size if path is not None else 0
-    return size >= PARALLEL_MIN_BYTES
-
-
-def _validate_tables(
-    dataset_dir: Path, manifest: Manifest, tables: Sequence[str], chunksize: int, out: Any
-) -> None:
-    """Worker process: put ``("chunk", table, chunk)`` for each validated chunk of ``tables`` in
-    order, ``("end", table, None)`` after each table, ``("error", table, exc)`` on a failure."""
-    table = tables[0]
-    try:
-        for table in tables:
-            for chunk in validate_table(dataset_dir, table, manifest, chunksize=chunksize):
-                out.put(("chunk", table, chunk))
-            out.put(("end", table, None))
-    except Exception as exc:  # re-raised by the parent
-        err: Exception = exc
-        try:
-            pickle.dumps(err)
-        except Exception:
-            err = RuntimeError(f"{type(exc).__name__}: {exc}")
-        out.put(("error", table, err))
-
-
-class _Validated:
-    """The validated chunks of ``tables``, table by table, in order.
-
-    The first table is validated in this process when asked for; with ``worker``,
-    the others are validated meanwhile in a child process (``spawn``: nothing of this
-    process is inherited), which stays at most :data:`_QUEUE_CHUNKS` chunks ahead, so
-    memory stays bounded. Its errors (a missing required column ...) are raised here,
-    where the table's chunks are asked for, as they would be without it.
-    """
-
-    def __init__(self, dataset_dir: Path, manifest: Manifest, tables: Sequence[str], chunksize: int,
-                 *, worker: bool):
-        self.dataset_dir, self.manifest, self.chunksize = dataset_dir, manifest, chunksize
-        self._remote: set[str] = set()
-        self._proc: Any = None
-        self._queue: Any = None
-        if worker and len(tables) > 1:
-            ctx = multiprocessing.get_context("spawn")
-            self._queue = ctx.Queue(maxsize=_QUEUE_CHUNKS)
-            self._remote = set(tables[1:])
-            self._proc = ctx.Process(target=_validate_tables, name="chainrisk-validate", daemon=True,
-                                     args=(dataset_dir, manifest, list(tables[1:]), chunksize, self._queue))
-            self._proc.start()
-
-    def chunks(self, table: str) -> Iterator[ValidatedChunk]:
-        """The chunks of ``table`` (:func:`ingest.validate.validate_table`)."""
-        if table not in self._remote:
-            yield from validate_table(self.dataset_dir, table, self.manifest, chunksize=self.chunksize)
-            return
-        while True:
-            kind, name, payload = self._get()
-            if name != table:
-                raise RuntimeError(f"validation worker sent {name!r} while {table!r} was expected")
-            if kind == "error":
-                raise payload
-            if kind == "end":
-                self._remote.discard(table)
-                return
-            yield payload
-
-    def _get(self) -> tuple[str, str, Any]:
-        while True:
-            try:
-                return cast(tuple[str, str, Any], self._queue.get(timeout=1.0))
-            except queue.Empty:
-                if self._proc.is_alive():
-                    continue
-            try:  # it may have put its last message just before it ended
-                return cast(tuple[str, str, Any], self._queue.get(timeout=1.0))
-            except queue.Empty:
-                raise RuntimeError(
-                    f"the validation worker ended unexpectedly (exit code {self._proc.exitcode})") from None
-
-    def close(self) -> None:
-        """Stop the worker (when this process stopped early) and wait for it."""
-        if self._proc is None:
-            return
-        if not self._remote:  # every table came through: it is ending by itself
-            self._proc.join(timeout=10)
-        if self._proc.is_alive():
-            self._proc.terminate()
-        self._proc.join()
-        self._queue.close()
-        self._queue.cancel_join_thread()
-        self._proc = None
-
-
 def write_import_csvs(
     dataset_dir: str | Path,
     folder: str | Path,
@@ -379,7 +154,7 @@ def write_import_csvs(
 
     With ``parallel`` (default: when the dataset holds at least
     :data:`PARALLEL_MIN_BYTES` and two CPUs are available), the tables after the first
-    are validated in a worker process (:class:`_Validated`) while this one turns
+    are validated in a worker process (:class:`ingest.validate_worker.ValidatedTables`) while this one turns
     chunks into CSV text, at most :data:`_QUEUE_CHUNKS` chunks ahead. The files are
     the same either way.
     """
@@ -399,7 +174,7 @@ def write_import_csvs(
         run_id=run_id, bulk=True, quarantine_dir=str(qdir),
     )
     prov = [manifest.source, run_id, now.isoformat()]
-    files = _Files(folder)
+    files = CsvFiles(folder)
     firms: set[str] = set()
     referenced: set[str] = set()
     persons: set[str] = set()
@@ -408,8 +183,8 @@ def write_import_csvs(
     tables = [t for t in LOAD_ORDER
               if not (TABLES[t].optional and find_table_file(dataset_dir, t, manifest) is None)]
     if parallel is None:
-        parallel = _worth_a_worker(dataset_dir, manifest, tables)
-    validated = _Validated(dataset_dir, manifest, tables, chunksize, worker=parallel)
+        parallel = worth_a_worker(dataset_dir, manifest, tables)
+    validated = ValidatedTables(dataset_dir, manifest, tables, chunksize, worker=parallel)
     try:
         for table in tables:
             t1 = time.monotonic()
@@ -453,114 +228,8 @@ def write_import_csvs(
     return ImportPlan(folder, list(files.files.values()), report, files.multiline, entities)
 
 
-@dataclass
-class ChunkColumns:
-    """One validated chunk as columns of CSV fields: the CSV path's counterpart of
-    :func:`ingest.loader.prepare_rows` (same keys, hashes, ids and values), one list per field.
-
-    ``k``, ``h``, ``u`` and the ``cells`` of the stored columns are ``str`` (a missing
-    value is ``""``); the ids ``a``, ``b`` and the start type ``t`` are ``None`` where missing.
-    """
-
-    rows: int
-    k: Sequence[str]
-    h: Sequence[str]
-    a: Sequence[str | None]
-    b: Sequence[str | None]
-    t: Sequence[str | None]
-    u: Sequence[str]
-    cells: dict[str, Sequence[str]]
-
-
-#: Key column kinds whose ``key_strings`` text is their canonical text (months: its first 7 characters).
-_TEXT_KINDS = frozenset({"str", "uscc", "id", "enum"})
-
-
-def chunk_columns(df: pd.DataFrame, table: str, *, source: str) -> ChunkColumns:
-    """The fields of one validated chunk of ``table``, column by column.
-
-    Each contract column is rendered once (:func:`ingest.row_hash.canonical_parts`):
-    its canonical text is the row hash's input, the CSV field (dates ``YYYY-MM-DD``,
-    floats ``repr``, booleans ``true``/``false``, ``""`` where missing) and, for
-    identity columns, the part of the key (as :func:`ingest.loader.key_strings`
-    makes it) and of the ``uid`` (:func:`ingest.loader.uid_strings`). No per-row
-    dict and no per-cell formatting.
-
-    >>> df = pd.DataFrame({"supplier_uscc": ["A"], "buyer_uscc": ["B"], "annual_value": [2.0],
-    ...                    "start": pd.to_datetime(["2023-01-01"]), "end": pd.to_datetime([None])})
-    >>> c = chunk_columns(df, "supply", source="p1")
-    >>> c.k, c.u, c.a, c.b, c.t, c.cells["annual_value"], c.cells["end"]
-    (['2023-01-01'], ['A|B|2023-01-01'], ['A'], ['B'], [None], ['2.0'], [''])
-    """
-    gt = GRAPH_TABLES[table]
-    spec = TABLES[table]
-    n = len(df)
-    parts: dict[str, tuple[list[str], list[bool] | None]] = {
-        c: canonical_parts(df[c]) if c in df.columns else ([NA_TEXT] * n, [True] * n)
-        for c in spec.column_names
-    }
-
-    def cells(c: str) -> Sequence[str]:
-        texts, mask = parts[c]
-        return texts if mask is None else ["" if m else t for t, m in zip(texts, mask, strict=True)]
-
-    def ids(c: str | None) -> Sequence[str | None]:
-        if c is None:
-            return [None] * n
-        texts, mask = parts[c]
-        return texts if mask is None else [None if m else t for t, m in zip(texts, mask, strict=True)]
-
-    def key() -> Sequence[str]:
-        cols: list[Sequence[str]] = []
-        for c in gt.key:
-            kind = spec.column(c).kind
-            if c not in df.columns:
-                cols.append([""] * n)
-            elif kind in ("date", "month") and pd.api.types.is_datetime64_any_dtype(df[c].dtype):
-                texts = cells(c)
-                cols.append([t[:7] for t in texts] if kind == "month" else texts)
-            elif kind in _TEXT_KINDS and pd.api.types.infer_dtype(df[c], skipna=True) in ("string", "empty"):
-                cols.append(cells(c))
-            else:  # not a validated frame's dtype: the loader's own rendering
-                return key_strings(df, table, gt.key)
-        return cols[0] if len(cols) == 1 else list(map("|".join, zip(*cols, strict=True)))
-
-    k = key()
-    a = ids(gt.start.column if gt.start is not None else None)
-    b = ids(gt.end.column if gt.end is not None else None)
-    return ChunkColumns(
-        rows=n,
-        k=k,
-        h=hashes_of_parts([p[0] for p in parts.values()], source=source, rows=n),
-        a=a,
-        b=b,
-        t=ids(gt.start.type_column if gt.start is not None else None),
-        u=_uids(a, b, k) if gt.is_relationship else [],
-        cells={c: cells(c) for c in gt.props},
-    )
-
-
-def _uids(a: Sequence[str | None], b: Sequence[str | None], k: Sequence[str]) -> list[str]:
-    """:func:`ingest.loader.uid_strings`, joined directly when no id is missing (both are required)."""
-    if None in a or None in b:
-        return uid_strings(a, b, k)
-    return list(map("|".join, zip(cast(Sequence[str], a), cast(Sequence[str], b), k, strict=True)))
-
-
-def _present(ids: Sequence[str | None], known: set[str] | None = None) -> list[int] | None:
-    """Positions of the ids that are not ``None`` (and in ``known``, if given); ``None``: all of them."""
-    if None not in ids and (known is None or known.issuperset(ids)):
-        return None
-    return [i for i, v in enumerate(ids) if v is not None and (known is None or v in known)]
-
-
-def _take(col: Sequence[Any], keep: list[int] | None) -> Sequence[Any]:
-    """``col`` at the positions ``keep`` (all of it when ``None``)."""
-    return col if keep is None else [col[i] for i in keep]
-
-
 def _write_chunk(
-    files: _Files,
+    files: CsvFiles,
     table: str,
     ch: ChunkColumns,
     prov: list[str],
@@ -581,24 +250,24 @@ def _write_chunk(
             header.insert(len(props) + 1, "external:boolean")
             files.write_columns(table, "nodes", label, header, [*cols, ["false"] * ch.rows, ch.h], prov)
             firms.update(ch.k)
-            keep = _present(ch.a)
-            platform_ids: Sequence[str] = _take(ch.a, keep)
+            keep = present(ch.a)
+            platform_ids: Sequence[str] = take(ch.a, keep)
             platforms.update(platform_ids)
             files.write_columns("on_platform", "relationships", "ON_PLATFORM",
                                 [":START_ID(Firm)", ":END_ID(Platform)", *_LINK_PROVENANCE],
-                                [_take(ch.k, keep), platform_ids], link_tail)
+                                [take(ch.k, keep), platform_ids], link_tail)
             return
         files.write_columns(table, "nodes", label, header, [*cols, ch.h], prov)
         if table == "loans":
             loans.update(ch.k)
         rel, parent = _PARENT_LINKS[table]
-        keep = _present(ch.a, loans if parent == "Loan" else None)
-        starts: Sequence[str] = _take(ch.a, keep)
+        keep = present(ch.a, loans if parent == "Loan" else None)
+        starts: Sequence[str] = take(ch.a, keep)
         if parent == "Firm":
             referenced.update(starts)
         files.write_columns(f"{table}_link", "relationships", rel,
                             [f":START_ID({parent})", f":END_ID({label})", *_LINK_PROVENANCE],
-                            [starts, _take(ch.k, keep)], link_tail)
+                            [starts, take(ch.k, keep)], link_tail)
         return
     rel = _REL_TABLES[table]
     header_props = typed_header(table, gt.props)
@@ -610,18 +279,18 @@ def _write_chunk(
         if keep is not None and not keep:
             continue
         start = "Person" if party == "person" else "Firm"
-        starts = _take(ch.a, keep)
-        ends = _take(ch.b, keep)
+        starts = take(ch.a, keep)
+        ends = take(ch.b, keep)
         (persons if party == "person" else referenced).update(starts)
         referenced.update(ends)
         files.write_columns(f"{table}_{party}", "relationships", rel,
                             [f":START_ID({start})", ":END_ID(Firm)", "uid", *header_props, *_REL_PROVENANCE],
-                            [starts, ends, _take(ch.u, keep), *(_take(ch.cells[c], keep) for c in gt.props),
-                             _take(ch.h, keep)], link_tail)
+                            [starts, ends, take(ch.u, keep), *(take(ch.cells[c], keep) for c in gt.props),
+                             take(ch.h, keep)], link_tail)
 
 
 def _write_bookkeeping(
-    files: _Files, report: IngestReport, manifest: Manifest, dataset_dir: Path, run_id: str, now: datetime
+    files: CsvFiles, report: IngestReport, manifest: Manifest, dataset_dir: Path, run_id: str, now: datetime
 ) -> None:
     """The schema marker and the committed ingest run, as nodes of the import."""
     files.write("meta", "nodes", "ChainriskMeta",

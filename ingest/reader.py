@@ -86,7 +86,9 @@ class RawChunk:
     ----------
     frame : pandas.DataFrame
         Canonical column names; values as read (``str`` for CSV, native for
-        Parquet/JSON); missing values NaN/None. Indexed by row number.
+        Parquet/JSON); missing values NaN/None. CSV and JSON Lines columns are
+        ``object``; Parquet columns keep the dtypes ``pyarrow`` converts them to
+        (``float64``, ``datetime64``, ``str`` ...). Indexed by row number.
     first_row : int
         Row number of the first row (see the module docstring for the convention).
     path : Path
@@ -414,7 +416,9 @@ def _iter_parquet(path: Path, gz: bool, chunksize: int, table: str) -> Iterator[
         with pf:
             next_row = 1
             for batch in pf.iter_batches(batch_size=chunksize):
-                frame = batch.to_pandas().astype(object)
+                # typed columns (float64, datetime64, str ...): the validator takes numbers as
+                # they are and parses each distinct date or code once
+                frame = batch.to_pandas()
                 frame.index = pd.RangeIndex(next_row, next_row + len(frame))
                 next_row += len(frame)
                 if len(frame):

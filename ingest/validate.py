@@ -22,7 +22,8 @@ Rules
   duplicate of an earlier row is dropped and counted; a row with the same key
   but different values is quarantined with a reason naming the row kept. The
   FIRST occurrence in file order always wins. Keys are compared through 64-bit
-  hashes, so memory stays at ~100 bytes per distinct key.
+  hashes (``pandas.util.hash_pandas_object``), kept in sorted arrays with the
+  first row and the value hash: ~24 bytes per distinct key.
 - Unit check: see :data:`UNIT_CHECKS`. When the median of a column, in yuan,
   falls outside the range plausible for SMEs, a warning names the table, the
   column and the unit the values look like.
@@ -160,7 +161,7 @@ class TableValidator:
             "warnings": 0,
         }
         self.warnings: list[str] = []
-        self._keys: dict[int, tuple[int, int]] = {}  # key hash -> (first row, value hash)
+        self._keys = _SeenKeys()  # key hash -> (first row, value hash)
         self._uscc_cache: dict[str, tuple[str | None, str | None, list[str]]] = {}
         self._warned_extra = False
         self._unit_values: dict[str, list[np.ndarray]] = {
@@ -203,14 +204,23 @@ class TableValidator:
     ) -> tuple[pd.Series, pd.Series]:
         factor = self.manifest.unit_factor
         if col.kind == "uscc" or (col.kind == "id" and col.type_column is not None):
-            codes, reasons, warns = vr.parse_uscc(raw, self._uscc_cache)
-            if col.kind == "id":
-                # persons carry pseudonymous ids: never USCC-validated
-                is_person = parsed[col.type_column or ""] == "person"
-                text = vr.as_text(raw)
-                codes = codes.where(~is_person, text)
-                reasons = reasons.where(~is_person, None)
-                warns = warns.where(~is_person, None)
+            person = (
+                (parsed[col.type_column or ""] == "person").to_numpy(dtype=bool)
+                if col.kind == "id"
+                else np.zeros(len(raw), dtype=bool)
+            )
+            if not person.any():
+                codes, reasons, warns = vr.parse_uscc(raw, self._uscc_cache)
+            else:
+                # persons carry pseudonymous ids: never USCC-validated, stored as given
+                firm = ~person
+                f_codes, f_reasons, f_warns = vr.parse_uscc(raw[firm], self._uscc_cache)
+                codes = vr.as_text(raw)
+                reasons = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+                warns = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+                codes[firm] = f_codes.to_numpy()
+                reasons[firm] = f_reasons.to_numpy()
+                warns[firm] = f_warns.to_numpy()
             for row, w in warns.dropna().items():
                 warn_rows.setdefault(row, []).extend(f"field {col.name!r}: USCC {x}" for x in w)
             return codes, reasons
@@ -286,13 +296,15 @@ class TableValidator:
             has = reasons.notna()
             if has.any():
                 bad |= has
-                for row, reason in reasons[has].items():
+                # the text of each bad raw value (as_text: typed Parquet columns give Python scalars)
+                shown = vr.as_text(raw[has.to_numpy()]).tolist()
+                for (row, reason), value in zip(reasons[has].items(), shown, strict=True):
                     problems.append(
                         {
                             "file": self.file,
                             "row": row,
                             "field": col.name,
-                            "value": vr._to_text(raw.get(row)),
+                            "value": value,
                             "reason": reason,
                         }
                     )
@@ -361,31 +373,40 @@ class TableValidator:
             return good
         key_cols = list(self.spec.key)
         value_cols = list(self.spec.column_names)
-        khash = pd.util.hash_pandas_object(good[key_cols], index=False).to_numpy()
-        vhash = pd.util.hash_pandas_object(good[value_cols], index=False).to_numpy()
-        keep = np.ones(len(good), dtype=bool)
-        rows = good["_row"].to_numpy()
-        for i, (k, v) in enumerate(zip(khash.tolist(), vhash.tolist(), strict=True)):
-            first = self._keys.get(k)
-            if first is None:
-                self._keys[k] = (int(rows[i]), v)
-                continue
-            keep[i] = False
-            if first[1] == v:
-                self.stats["duplicates_dropped"] += 1
-            else:
-                self.stats["duplicates_conflicting"] += 1
-                key_text = ", ".join(f"{c}={_show(good[c].iat[i])}" for c in key_cols)
-                problems.append(
-                    {
-                        "file": self.file,
-                        "row": int(rows[i]),
-                        "field": ",".join(key_cols),
-                        "value": key_text,
-                        "reason": f"duplicate key ({key_text}) with values different from row {first[0]}, "
-                        "which is kept (the first occurrence wins)",
-                    }
-                )
+        # each column hashed once; combined as hash_pandas_object(frame) combines them
+        codes = {c.name for c in self.spec.columns if c.kind in ("uscc", "id")}
+        col_hash = {
+            c: _column_hash(good[c], distinct=c in codes) for c in dict.fromkeys(key_cols + value_cols)
+        }
+        khash = _combine_hashes([col_hash[c] for c in key_cols])
+        vhash = _combine_hashes([col_hash[c] for c in value_cols])
+        rows = good["_row"].to_numpy(dtype=np.int64)
+        # distinct keys of this chunk (sorted), the position of each one's first row, each row's key
+        keys, first, inverse = np.unique(khash, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        seen, first_row, first_value = self._keys.lookup(keys)
+        new = ~seen
+        first_row[new] = rows[first[new]]
+        first_value[new] = vhash[first[new]]
+        keep = np.zeros(len(good), dtype=bool)
+        keep[first[new]] = True
+        same = vhash == first_value[inverse]
+        self.stats["duplicates_dropped"] += int((~keep & same).sum())
+        conflicting = np.flatnonzero(~keep & ~same)
+        self.stats["duplicates_conflicting"] += len(conflicting)
+        for i in conflicting.tolist():
+            key_text = ", ".join(f"{c}={_show(good[c].iat[i])}" for c in key_cols)
+            problems.append(
+                {
+                    "file": self.file,
+                    "row": int(rows[i]),
+                    "field": ",".join(key_cols),
+                    "value": key_text,
+                    "reason": f"duplicate key ({key_text}) with values different from row "
+                    f"{int(first_row[inverse[i]])}, which is kept (the first occurrence wins)",
+                }
+            )
+        self._keys.add(keys[new], first_row[new], first_value[new])
         return good[keep]
 
     # ------------------------------------------------------------------ unit check
@@ -423,6 +444,92 @@ class TableValidator:
         if not self._unit_done:
             self._unit_check(empty_good(self.spec), out, final=True)
         return out
+
+
+def _column_hash(values: pd.Series, *, distinct: bool = False) -> np.ndarray:
+    """``pd.util.hash_pandas_object(values, index=False)`` as an array.
+
+    ``distinct``: ``values`` are ``str`` or missing and mostly distinct (codes):
+    hashed one by one rather than first factorised (the same hashes, faster).
+
+    >>> s = pd.Series(["91350100M000100Y43", None, "x"], dtype=object)
+    >>> bool((_column_hash(s, distinct=True) == _column_hash(s)).all())
+    True
+    """
+    if distinct and values.dtype == np.dtype(object):
+        arr = values.to_numpy()
+        missing = pd.isna(arr)
+        out = np.full(len(arr), np.iinfo(np.uint64).max, dtype=np.uint64)  # pandas' hash of a missing value
+        out[~missing] = pd.util.hash_array(arr[~missing], categorize=False)
+        return out
+    return pd.util.hash_pandas_object(values, index=False).to_numpy(dtype=np.uint64)
+
+
+def _combine_hashes(arrays: list[np.ndarray]) -> np.ndarray:
+    """Row hashes of a frame from its columns' hashes, as ``pd.util.hash_pandas_object(frame, index=False)``.
+
+    >>> df = pd.DataFrame({"a": ["x", "y"], "b": [1.5, None]})
+    >>> cols = [pd.util.hash_pandas_object(df[c], index=False).to_numpy() for c in df]
+    >>> bool((_combine_hashes(cols) == pd.util.hash_pandas_object(df, index=False).to_numpy()).all())
+    True
+    """
+    # the algorithm of pandas.core.util.hashing.combine_hash_arrays (CPython's tuple hash)
+    num_items = len(arrays)
+    mult = np.uint64(1000003)
+    out = np.zeros_like(arrays[0]) + np.uint64(0x345678)
+    for i, a in enumerate(arrays):
+        inverse_i = num_items - i
+        out ^= a
+        out *= mult
+        mult += np.uint64(82520 + inverse_i + inverse_i)
+    out += np.uint64(97531)
+    return out
+
+
+class _SeenKeys:
+    """Key hashes seen so far, each with its first row and value hash.
+
+    Sorted runs of ``(key, row, value)`` arrays, merged like a binary counter
+    (a run is merged into the one before while that one is at most twice its
+    size), so adding n keys costs O(n log n) in all and a lookup searches
+    O(log n) runs.
+
+    >>> s = _SeenKeys()
+    >>> s.add(np.array([3, 7], dtype=np.uint64), np.array([2, 5]), np.array([30, 70], dtype=np.uint64))
+    >>> found, rows, values = s.lookup(np.array([1, 7], dtype=np.uint64))
+    >>> found.tolist(), rows.tolist()[1:], values.tolist()[1:]
+    ([False, True], [5], [70])
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(len(run[0]) for run in self._runs)
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(found, first_row, value_hash)`` of each of ``keys`` (rows and hashes 0 where not found)."""
+        found = np.zeros(len(keys), dtype=bool)
+        rows = np.zeros(len(keys), dtype=np.int64)
+        values = np.zeros(len(keys), dtype=np.uint64)
+        for run_keys, run_rows, run_values in self._runs:
+            pos = np.minimum(np.searchsorted(run_keys, keys), len(run_keys) - 1)
+            hit = run_keys[pos] == keys
+            found |= hit
+            rows[hit] = run_rows[pos[hit]]
+            values[hit] = run_values[pos[hit]]
+        return found, rows, values
+
+    def add(self, keys: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+        """Add keys not seen before (sorted, distinct) with their first rows and value hashes."""
+        if not len(keys):
+            return
+        self._runs.append((keys, np.asarray(rows, dtype=np.int64), values))
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
+            (k1, r1, v1), (k2, r2, v2) = self._runs[-2], self._runs.pop()
+            k = np.concatenate([k1, k2])
+            order = np.argsort(k, kind="stable")
+            self._runs[-1] = (k[order], np.concatenate([r1, r2])[order], np.concatenate([v1, v2])[order])
 
 
 def _show(value: object) -> str:

@@ -1,10 +1,17 @@
 """Column parsers: raw values -> normalised values plus a reason per bad value.
 
-Every parser takes the raw column (object Series, any index) and returns
-``(values, reasons)``, both aligned with the input: ``values`` holds the
-normalised value (missing where the raw value was missing or bad), ``reasons``
-``None`` for a good or missing value and a sentence for a bad one. Whether a
-missing value is allowed is decided by the caller (``ingest.validate``).
+Every parser takes the raw column (object Series as CSV gives, or a typed one
+as Parquet gives; any index) and returns ``(values, reasons)``, both aligned
+with the input: ``values`` holds the normalised value (missing where the raw
+value was missing or bad), ``reasons`` ``None`` for a good or missing value and
+a sentence for a bad one. Whether a missing value is allowed is decided by the
+caller (``ingest.validate``).
+
+The outcome is that of parsing each value's text (:func:`as_text`), whatever
+the dtype; two shortcuts give the same values and reasons faster: numbers are
+taken as the floats they are (their text parses back to exactly them), and
+dates, codes and enum values are turned into text and parsed once per distinct
+raw value.
 
 >>> v, r = parse_money(pd.Series(["1,200.5", "-3", "abc", None]), factor=10_000.0, min_value=0.0)
 >>> v.tolist()[:1], r.tolist()[1:3]
@@ -16,6 +23,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -146,16 +155,99 @@ def as_text(raw: pd.Series) -> pd.Series:
     return pd.Series(out, index=raw.index, dtype=object)
 
 
+#: Missing markers whose text is ``None`` and that ``pd.factorize`` codes -1 (a float only when NaN).
+_MISSING_TYPES: frozenset[type] = frozenset({type(None), type(pd.NA), type(pd.NaT)})
+#: Exact types whose equal values always have equal ``str`` (``1 == 1.0 == True``, ``0.0 == -0.0``
+#: and equal instants in different time zones do not qualify).
+_FACTORIZABLE_TYPES: frozenset[type] = frozenset({str, int, bool, date})
+#: Nullable numeric dtypes (``pd.NA`` for missing).
+_MASKED_INT = (
+    pd.Int8Dtype,
+    pd.Int16Dtype,
+    pd.Int32Dtype,
+    pd.Int64Dtype,
+    pd.UInt8Dtype,
+    pd.UInt16Dtype,
+    pd.UInt32Dtype,
+    pd.UInt64Dtype,
+)
+_MASKED_FLOAT = (pd.Float32Dtype, pd.Float64Dtype)
+_EXACT_INT = 2.0**53  # integers below this in magnitude are exact in float64
+
+
+def _distinct_texts(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """``(codes, texts)`` such that ``as_text(raw)`` is ``texts`` taken at ``codes`` (-1: ``None``).
+
+    The raw values are factorised first where equal raw values always have the
+    same text (strings, dates, integers, datetimes of one time zone ...) and only
+    the distinct ones are turned into text; ``texts`` may repeat (``' a'`` and
+    ``'a'``) and hold ``None`` (a blank string). Anything else (floats: ``0.0 == -0.0``;
+    mixed types: ``1 == 1.0 == True``) is turned into text row by row first.
+    """
+    dtype = raw.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        # each row's value is its category: one text per category
+        codes = np.asarray(raw.cat.codes, dtype=np.intp)
+        return codes, as_text(pd.Series(raw.cat.categories))
+    if isinstance(dtype, np.dtype) and dtype.kind == "O":
+        values = raw.to_numpy()
+        types = set(map(type, values))
+        kinds = types - _MISSING_TYPES - {float}
+        if len(kinds) <= 1 and kinds <= _FACTORIZABLE_TYPES:
+            codes, distinct = pd.factorize(values)
+            # a float among the distinct values is not NaN: 0.0 and -0.0 would be one
+            if float not in types or not any(type(u) is float for u in distinct):
+                return codes, as_text(pd.Series(distinct, dtype=object))
+    elif isinstance(dtype, (pd.DatetimeTZDtype, pd.StringDtype, pd.BooleanDtype, *_MASKED_INT)) or (
+        isinstance(dtype, np.dtype) and dtype.kind in "Mbiu"
+    ):
+        codes, typed = pd.factorize(raw)
+        return codes, as_text(pd.Series(typed))
+    codes, texts = pd.factorize(as_text(raw))
+    return codes, pd.Series(np.asarray(texts, dtype=object), dtype=object)
+
+
+def _float_values(raw: pd.Series) -> np.ndarray | None:
+    """The raw values as a new ``float64`` array (missing: NaN) when they are numbers
+    whose text parses back to exactly that float; ``None`` otherwise (text, ``bool``,
+    integers beyond 2**53, mixed types ...)."""
+    dtype = raw.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind == "f" and dtype.itemsize <= 8:
+            return raw.to_numpy(dtype="float64", copy=True)
+        if dtype.kind in "iu":
+            out = raw.to_numpy(dtype="float64", copy=True)
+            return out if not (np.abs(out) >= _EXACT_INT).any() else None
+        if dtype.kind != "O":
+            return None
+        types = set(map(type, raw.to_numpy()))
+        if not types <= {float, int, type(None), type(pd.NA)}:
+            return None
+        try:
+            out = raw.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        except (OverflowError, TypeError, ValueError):
+            return None
+        if int in types and (np.abs(out) >= _EXACT_INT).any():
+            return None
+        return out
+    if isinstance(dtype, _MASKED_FLOAT):
+        return raw.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    if isinstance(dtype, _MASKED_INT):
+        out = raw.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        return out if not (np.abs(out) >= _EXACT_INT).any() else None
+    return None
+
+
 def _by_unique(
-    text: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, pd.Series]]
+    raw: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 ) -> tuple[pd.Series, pd.Series]:
     """Run ``parse`` once per distinct value (dates, codes and enums repeat a lot)."""
-    codes, uniques = pd.factorize(text)
-    vals, reasons = parse(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
-    values = pd.Series(vals.array.take(codes, allow_fill=True), index=text.index)
+    codes, texts = _distinct_texts(raw)
+    vals, reasons = parse(texts)
+    values = pd.Series(vals.array.take(codes, allow_fill=True), index=raw.index)
     # position -1 (a missing value) picks the appended None
     why = np.array([*reasons.tolist(), None], dtype=object)[codes]
-    return values, pd.Series(why, index=text.index, dtype=object)
+    return values, pd.Series(why, index=raw.index, dtype=object)
 
 
 def _reasons(index: pd.Index) -> pd.Series:
@@ -200,6 +292,36 @@ def uscc_valid_mask(codes: Sequence[str]) -> np.ndarray:
     return ok
 
 
+#: (authority, entity type) character codes with no position warning (``uscc.warnings_for``); any case.
+_USCC_PLAIN_PAIR: np.ndarray = np.zeros((128, 128), dtype=bool)
+for _auth, _types in uscc_mod._AUTHORITY_TYPES.items():
+    for _t in _types:
+        for _a in {_auth, _auth.lower()}:
+            for _b in {_t, _t.lower()}:
+                _USCC_PLAIN_PAIR[ord(_a), ord(_b)] = True
+
+
+def _uscc_plain_mask(codes: Sequence[str]) -> np.ndarray:
+    """Which of ``codes`` (valid USCCs, 18 ASCII characters, any case) have no position warnings.
+
+    Vectorised :func:`ingest.uscc.warnings_for`: a known authority with one of its
+    entity types, six digits of division with a province code 11-82. A code
+    not plain is passed to ``warnings_for`` for the messages.
+
+    >>> _uscc_plain_mask(["91350100M000100Y43", "81350100M000100Y4X", "91990100M000100Y4X"]).tolist()
+    [True, False, False]
+    """
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    chars = np.asarray(codes, dtype="U18").view(np.uint32).reshape(-1, 18).astype(np.int64)
+    ascii_ = (chars[:, :8] < 128).all(axis=1)
+    head = np.where(chars[:, :8] < 128, chars[:, :8], 0)
+    pair = _USCC_PLAIN_PAIR[head[:, 0], head[:, 1]]
+    digits = ((head[:, 2:8] >= ord("0")) & (head[:, 2:8] <= ord("9"))).all(axis=1)
+    province = (head[:, 2] - ord("0")) * 10 + (head[:, 3] - ord("0"))
+    return ascii_ & pair & digits & (province >= 11) & (province <= 82)
+
+
 def parse_uscc(
     raw: pd.Series, cache: dict[str, tuple[str | None, str | None, list[str]]] | None = None
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -211,15 +333,23 @@ def parse_uscc(
     (a buyer on thousands of rows) are checked once, across chunks too.
     """
     cache = {} if cache is None else cache
-    positions, uniques = pd.factorize(as_text(raw))
-    texts: list[str] = uniques.tolist()
-    hits: list[tuple[str | None, str | None, list[str]] | None] = [cache.get(t) for t in texts]
-    todo = [i for i, h in enumerate(hits) if h is None]
+    positions, uniques = _distinct_texts(raw)
+    texts: list[str | None] = uniques.tolist()
+    # a blank value (text None) is never a key: it stays None, a missing value
+    hits: list[tuple[str | None, str | None, list[str]] | None] = list(map(cache.get, cast(list[str], texts)))
+    todo = [i for i, h in enumerate(hits) if h is None and texts[i] is not None] if None in hits else []
     if todo:
-        fresh = [texts[i] for i in todo]
+        fresh = [str(texts[i]) for i in todo]
         valid = uscc_valid_mask(fresh)
-        for i, t, good in zip(todo, fresh, valid.tolist(), strict=True):
-            if good:
+        quiet = np.zeros(len(fresh), dtype=bool)  # valid, and no position warnings
+        at = np.flatnonzero(valid)
+        quiet[at] = _uscc_plain_mask([fresh[j] for j in at.tolist()])
+        made: list[tuple[str | None, str | None, list[str]] | None] = [
+            (t.upper(), None, []) if q else None for t, q in zip(fresh, quiet.tolist(), strict=True)
+        ]
+        for j in np.flatnonzero(~quiet).tolist():
+            t = fresh[j]
+            if valid[j]:
                 code = t.upper()
                 hit: tuple[str | None, str | None, list[str]] = (code, None, uscc_mod.warnings_for(code))
             else:
@@ -228,14 +358,32 @@ def parse_uscc(
                     hit = (code, None, uscc_mod.warnings_for(code))
                 except InvalidUSCC as exc:
                     hit = (None, f"invalid USCC: {exc}", [])
-            hits[i] = hit
-            if len(cache) < 1_000_000:  # bound the cache on huge files
-                cache[t] = hit
-    results = [(h[0], h[1], h[2] or None) for h in hits if h is not None]
-    results.append((None, None, None))  # position -1: a missing value
+            made[j] = hit
+        for i, h in zip(todo, made, strict=True):
+            hits[i] = h
+        room = 1_000_000 - len(cache)  # bound the cache on huge files
+        if room > 0:
+            cache.update(
+                zip(
+                    fresh[:room],
+                    cast(list[tuple[str | None, str | None, list[str]]], made[:room]),
+                    strict=True,
+                )
+            )
+    missing: tuple[str | None, str | None, list[str]] = (None, None, [])
+    found = (
+        [missing if h is None else h for h in hits]
+        if None in hits
+        else cast(list[tuple[str | None, str | None, list[str]]], hits)
+    )
     idx = raw.index
-    cols = [np.array([r[k] for r in results], dtype=object)[positions] for k in range(3)]
-    return tuple(pd.Series(c, index=idx, dtype=object) for c in cols)  # type: ignore[return-value]
+    n = len(found)
+    cols = ([h[0] for h in found], [h[1] for h in found], [h[2] or None for h in found])
+    # one entry per distinct value, then None for position -1 (a missing value); fromiter keeps lists whole
+    return tuple(  # type: ignore[return-value]
+        pd.Series(np.fromiter([*c, None], dtype=object, count=n + 1)[positions], index=idx, dtype=object)
+        for c in cols
+    )
 
 
 _DATE_RE = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$"
@@ -273,7 +421,7 @@ def _to_datetime(ymd: pd.DataFrame) -> pd.Series:
 
 def parse_date(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Dates (``datetime64[ns]``, midnight) from ISO, slashed, compact or Chinese forms."""
-    return _by_unique(as_text(raw), _parse_date_text)
+    return _by_unique(raw, _parse_date_text)
 
 
 def _parse_date_text(text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -286,7 +434,7 @@ def _parse_date_text(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_month(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Months as the first day of the month (``datetime64[ns]``)."""
-    return _by_unique(as_text(raw), _parse_month_text)
+    return _by_unique(raw, _parse_month_text)
 
 
 def _parse_month_text(text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -317,38 +465,58 @@ def parse_number(
     percent: bool = False,
     what: str = "value",
 ) -> tuple[pd.Series, pd.Series]:
-    """Finite floats; ``1,234.5`` accepted; ``85%`` -> 0.85 when ``percent``; range checked."""
-    text = as_text(raw)
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    """Finite floats; ``1,234.5`` accepted; ``85%`` -> 0.85 when ``percent``; range checked.
+
+    Numbers (a numeric dtype, or ``float``/``int`` objects) are taken as they are:
+    the same floats as parsing their text; the text is made only for the
+    values that get a reason.
+    """
     reasons = _reasons(raw.index)
-    pct = pd.Series(False, index=raw.index)
-    slow = text.notna() & values.isna()
-    if slow.any():  # thousands separators, currency signs, percentages
-        cleaned = text[slow].map(lambda t: re.sub(r"[,，\s¥￥]", "", t))
-        is_pct = cleaned.str.endswith("%").astype(bool)
-        cleaned = cleaned.where(~is_pct, cleaned.str[:-1])
-        values[slow] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
-        pct[slow] = is_pct
-    values[~np.isfinite(values)] = np.nan
-    bad = text.notna() & values.isna()
-    reasons[bad] = [f"not a number: {t!r}" for t in text[bad]]
-    if pct.any():
+    fast = _float_values(raw)
+    if fast is None:
+        text = as_text(raw)
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
+        pct = pd.Series(False, index=raw.index)
+        slow = text.notna() & values.isna()
+        if slow.any():  # thousands separators, currency signs, percentages
+            cleaned = text[slow].map(lambda t: re.sub(r"[,，\s¥￥]", "", t))
+            is_pct = cleaned.str.endswith("%").astype(bool)
+            cleaned = cleaned.where(~is_pct, cleaned.str[:-1])
+            values[slow] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+            pct[slow] = is_pct
+        values[~np.isfinite(values)] = np.nan
+        bad = text.notna() & values.isna()
+
+        def texts(mask: pd.Series) -> list[str]:
+            return text[mask].tolist()
+    else:
+        # NaN/None are missing (their text is None); inf and -inf are "not a number"
+        values = pd.Series(fast, index=raw.index, dtype="float64")
+        bad = pd.Series(np.isinf(fast), index=raw.index)
+        values[bad] = np.nan
+        pct = None
+
+        def texts(mask: pd.Series) -> list[str]:
+            return as_text(raw[mask.to_numpy()]).tolist() if mask.any() else []
+
+    reasons[bad] = [f"not a number: {t!r}" for t in texts(bad)]
+    if pct is not None and pct.any():
         if percent:
             values[pct] = values[pct] / 100.0
         else:
-            reasons[pct] = [f"percentage {t!r} not allowed here" for t in text[pct]]
+            reasons[pct] = [f"percentage {t!r} not allowed here" for t in texts(pct)]
             values[pct] = np.nan
     if min_value is not None:
         low = values < min_value
         if min_value == 0.0:
-            reasons[low] = [f"negative {what} {t} where {what}s must be >= 0" for t in text[low]]
+            reasons[low] = [f"negative {what} {t} where {what}s must be >= 0" for t in texts(low)]
         else:
-            reasons[low] = [f"{what} {t} is below {_fmt(min_value)}" for t in text[low]]
+            reasons[low] = [f"{what} {t} is below {_fmt(min_value)}" for t in texts(low)]
         values[low] = np.nan
     if max_value is not None:
         high = values > max_value
         lo = _fmt(min_value) if min_value is not None else "-inf"
-        reasons[high] = [f"{what} {t} is out of range [{lo}, {_fmt(max_value)}]" for t in text[high]]
+        reasons[high] = [f"{what} {t} is out of range [{lo}, {_fmt(max_value)}]" for t in texts(high)]
         values[high] = np.nan
     return values, reasons
 
@@ -364,12 +532,22 @@ def parse_money(
 def parse_int(
     raw: pd.Series, *, min_value: float | None = None, max_value: float | None = None
 ) -> tuple[pd.Series, pd.Series]:
-    """Whole numbers as ``Int64`` (``30.0`` accepted, ``30.5`` rejected)."""
+    """Whole numbers as ``Int64`` (``30.0`` accepted, ``30.5`` rejected, beyond 64 bits rejected).
+
+    >>> v, why = parse_int(pd.Series(["30", "30.5", "1e20"]))
+    >>> v.tolist(), why.tolist()[1:]
+    ([30, <NA>, <NA>], ["not a whole number: '30.5'", "whole number '1e20' out of the 64-bit range"])
+    """
     values, reasons = parse_number(raw, min_value=min_value, max_value=max_value)
     frac = values.notna() & (values != np.floor(values))
-    text = as_text(raw)
-    reasons[frac] = [f"not a whole number: {t!r}" for t in text[frac]]
-    values[frac] = np.nan
+    if frac.any():
+        reasons[frac] = [f"not a whole number: {t!r}" for t in as_text(raw[frac.to_numpy()])]
+        values[frac] = np.nan
+    # a whole number Int64 cannot hold is a bad row, not a failed table
+    huge = values.notna() & (values.abs() >= 2.0**63)
+    if huge.any():
+        reasons[huge] = [f"whole number {t!r} out of the 64-bit range" for t in as_text(raw[huge.to_numpy()])]
+        values[huge] = np.nan
     return values.round().astype("Int64"), reasons
 
 
@@ -381,10 +559,14 @@ def parse_enum(
     raw: pd.Series, allowed: tuple[str, ...], aliases: Mapping[str, str] = ENUM_ALIASES
 ) -> tuple[pd.Series, pd.Series]:
     """Canonical enum values; aliases (Chinese, variants) mapped; others rejected."""
-    positions, uniques = pd.factorize(as_text(raw))
+    positions, uniques = _distinct_texts(raw)
     out: list[str | None] = []
     reasons: list[str | None] = []
     for t in uniques.tolist():
+        if t is None:  # a blank value: missing
+            out.append(None)
+            reasons.append(None)
+            continue
         key = _enum_key(t)
         canon = key if key in allowed else aliases.get(key)
         if canon is None or canon not in allowed:

@@ -416,3 +416,54 @@ def test_pipelined_loading_reraises_the_writer_error() -> None:
     loader.load_chunk(_supply_frame())
     with pytest.raises(RuntimeError, match="server down"):
         loader.finish()
+
+
+def _firm_frame(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"uscc": [f"F{i:05d}" for i in range(n)], "name": ["n"] * n})
+
+
+def test_concurrent_writers_count_the_same_as_one() -> None:
+    reports = []
+    for writers in (1, 3):
+        runner = FakeRunner(new={"2022-01-01"}, changed=set())
+        ctx = _ctx(runner)
+        ctx.writers = writers
+        report = TableReport("supply")
+        loader = TableLoader(ctx, "supply", report)
+        loader.load_chunk(_supply_frame(4))
+        loader.finish()
+        reports.append((report.created, report.updated, report.unchanged, report.externals))
+        assert sorted(len(p["rows"]) for q, p in runner.calls if "rows" in p) == [1, 3]
+    assert reports[0] == reports[1] == (4, 0, 0, 1)
+
+
+def test_a_failing_batch_among_concurrent_ones_fails_the_chunk_after_the_others_end() -> None:
+    class FailsOnce(FakeRunner):
+        def write(self, query: str, params: dict[str, Any]) -> _Counters:
+            if "rows" in params and params["rows"][0]["k"] == "F00003":
+                self.calls.append((query, params))
+                raise RuntimeError("deadlock retries exhausted")
+            return super().write(query, params)
+
+    runner = FailsOnce(new=set(), changed=set())
+    ctx = _ctx(runner)
+    ctx.writers = 2
+    loader = TableLoader(ctx, "firms", TableReport("firms"))
+    with pytest.raises(RuntimeError, match="retries exhausted"):
+        loader.load_chunk(_firm_frame(9))
+    loader.abort()
+    # every other batch was still written (and waited for) before the error surfaced
+    assert sorted(p["rows"][0]["k"] for q, p in runner.calls if "rows" in p) == ["F00000", "F00003", "F00006"]
+
+
+def test_endpoints_known_in_the_run_are_not_merged_again() -> None:
+    runner = FakeRunner(new={"2022-01-01"}, changed=set())
+    ctx = _ctx(runner)
+    firms = TableLoader(ctx, "firms", TableReport("firms"))
+    firms.load_chunk(pd.DataFrame({"uscc": [A, B, C], "name": ["a", "b", "c"]}))
+    report = TableReport("supply")
+    TableLoader(ctx, "supply", report).load_chunk(_supply_frame(4))  # A->B, B->C, C->D, D->X
+    ensured = [i for q, p in runner.calls if "ids" in p and "MERGE (f:Firm" in q for i in p["ids"]]
+    assert ensured == [D, X] and report.externals == 1
+    TableLoader(ctx, "supply", TableReport("supply")).load_chunk(_supply_frame(4))
+    assert [i for q, p in runner.calls if "ids" in p and "MERGE (f:Firm" in q for i in p["ids"]] == [D, X]

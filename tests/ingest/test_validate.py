@@ -375,3 +375,9 @@ def test_vectorised_uscc_agrees_with_reference():
     assert 0.2 < np.mean(expected) < 0.8
     assert uscc_valid_mask(codes).tolist() == expected
     assert uscc_valid_mask([]).tolist() == [] and uscc_valid_mask(["91350100M000100Y4"]).tolist() == [False]
+
+
+def test_whole_number_beyond_64_bits_is_a_bad_row_not_a_failed_table():
+    vc, _ = validate("firms", [firm(1, employees="1e20"), firm(2, employees="12")])
+    assert vc.good["employees"].tolist() == [12]
+    assert "out of the 64-bit range" in reasons(vc)[0]
