@@ -25,7 +25,7 @@ Every ingested node and relationship carries ``source`` and ``ingest_run`` (fact
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, LiteralString
+from typing import TYPE_CHECKING, LiteralString, cast
 
 from chainrisk.errors import UnsafeDatabase
 
@@ -144,6 +144,42 @@ def _existing_names(runner: GraphRunner) -> set[str]:
     names = {r["name"] for r in runner.read("SHOW CONSTRAINTS YIELD name RETURN name")}
     names |= {r["name"] for r in runner.read("SHOW INDEXES YIELD name RETURN name")}
     return names
+
+
+def secondary_indexes(target: str) -> tuple[tuple[str, LiteralString], ...]:
+    """The :data:`INDEXES` on the label or relationship type ``target`` (constraints excluded).
+
+    >>> [name for name, _ in secondary_indexes("SUPPLIES")]
+    ['supplies_start']
+    >>> [name for name, _ in secondary_indexes("Firm")]
+    ['firm_region', 'firm_industry']
+    """
+    return tuple((n, q) for n, q in INDEXES if f"(n:{target})" in q or f"[r:{target}]" in q)
+
+
+def drop_indexes(runner: GraphRunner, indexes: tuple[tuple[str, LiteralString], ...]) -> None:
+    """Drop ``indexes`` (pairs from :data:`INDEXES`) if they exist.
+
+    For bulk writes into an empty label or type: maintaining a secondary index row by
+    row costs more than populating it once afterwards (:func:`create_indexes`). A load
+    that dies in between leaves them missing until the next :func:`apply_schema`,
+    which every writing command runs first.
+    """
+    names = {n for n, _ in INDEXES}
+    for name, _ in indexes:
+        if name not in names:
+            raise ValueError(f"{name!r} is not one of chainrisk's indexes")
+        # the name comes from INDEXES above, never from input
+        runner.write(cast(LiteralString, f"DROP INDEX {name} IF EXISTS"))
+
+
+def create_indexes(runner: GraphRunner, indexes: tuple[tuple[str, LiteralString], ...],
+                   *, timeout_s: int = 600) -> None:
+    """Create ``indexes`` (pairs from :data:`INDEXES`) and wait until they are online."""
+    for _, statement in indexes:
+        runner.write(statement)
+    if indexes:
+        runner.read("CALL db.awaitIndexes($t)", {"t": timeout_s})
 
 
 def schema_status(runner: GraphRunner) -> dict[str, bool]:

@@ -23,6 +23,7 @@ The report types (:class:`TableReport`, :class:`IngestReport`) live here too.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from graph.runner import GraphRunner, WriteCounters
+from graph.schema import create_indexes, drop_indexes, secondary_indexes
 from ingest.cypher_load import (
     ENSURE_FIRMS,
     ENSURE_PERSONS,
@@ -314,6 +316,8 @@ class TableLoader:
         # batches of one chunk written concurrently (ctx.writers > 1); counts under a lock
         self._writers: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        #: Secondary indexes dropped for a first load, rebuilt by finish() (or abort()).
+        self._deferred: tuple[tuple[str, LiteralString], ...] = ()
 
     @property
     def first_load(self) -> bool:
@@ -329,8 +333,17 @@ class TableLoader:
             empty = bool(rows) and int(rows[0].get("n", 1)) == 0
             if not empty:
                 self._fill_uids()
+            else:
+                # an empty label/type: its secondary indexes are built once, after the table
+                # (populating an index from the store beats updating it row by row)
+                self._deferred = secondary_indexes(self.gt.target)
+                drop_indexes(self.ctx.runner, self._deferred)
             self._query = self.gt.create_query if empty else self.gt.query
         return self._query
+
+    def _build_deferred_indexes(self) -> None:
+        deferred, self._deferred = self._deferred, ()
+        create_indexes(self.ctx.runner, deferred)
 
     def _fill_uids(self) -> None:
         """Before the first ``MERGE`` or closing: links without ``uid`` would not be found."""
@@ -402,6 +415,9 @@ class TableLoader:
             pass
         finally:
             self._shutdown()
+        # the server may be what failed; the next run's schema check rebuilds them then
+        with contextlib.suppress(Exception):
+            self._build_deferred_indexes()
 
     def _shutdown(self) -> None:
         for pool in (self._pool, self._writers):
@@ -458,6 +474,7 @@ class TableLoader:
             self._wait()
         finally:
             self._shutdown()
+        self._build_deferred_indexes()
         if not self.close_enabled or self.gt.close_read is None or self.gt.close is None:
             return
         seen = np.unique(np.concatenate(self._seen)) if self._seen else np.empty(0, dtype=np.uint64)

@@ -238,7 +238,8 @@ class FakeRunner:
         self.empty = False
         self.reads: list[str] = []
 
-    def write(self, query: str, params: dict[str, Any]) -> _Counters:
+    def write(self, query: str, params: dict[str, Any] | None = None) -> _Counters:
+        params = params or {}
         self.calls.append((query, params))
         if "ids" in params and "MERGE (f:Firm" in query:
             return _Counters(nodes_created=sum(1 for i in params["ids"] if i == X))
@@ -381,6 +382,11 @@ def test_an_empty_label_or_type_is_loaded_with_create() -> None:
     loader.load_chunk(_supply_frame())
     loads = [q for q, p in runner.calls if "rows" in p]
     assert loader.first_load and loads == [GRAPH_TABLES["supply"].create_query] * 2
+    # the type's secondary index is dropped before the first write and built again by finish()
+    assert runner.calls[0][0] == "DROP INDEX supplies_start IF EXISTS"
+    loader.finish()
+    assert runner.calls[-1][0].startswith("CREATE INDEX supplies_start IF NOT EXISTS")
+    assert runner.reads[-1] == "CALL db.awaitIndexes($t)"
     runner = FakeRunner(new=set(), changed=set())  # something there already: MERGE
     loader = TableLoader(_ctx(runner), "supply", TableReport("supply"))
     loader.load_chunk(_supply_frame())
