@@ -477,6 +477,10 @@ class TableLoader:
         self._build_deferred_indexes()
         if not self.close_enabled or self.gt.close_read is None or self.gt.close is None:
             return
+        if self.first_load:
+            # the type held nothing before this table: every link in it is one the dataset holds
+            self._seen = []
+            return
         seen = np.unique(np.concatenate(self._seen)) if self._seen else np.empty(0, dtype=np.uint64)
         self._seen = []
         self._fill_uids()

@@ -473,3 +473,15 @@ def test_endpoints_known_in_the_run_are_not_merged_again() -> None:
     assert ensured == [D, X] and report.externals == 1
     TableLoader(ctx, "supply", TableReport("supply")).load_chunk(_supply_frame(4))
     assert [i for q, p in runner.calls if "ids" in p and "MERGE (f:Firm" in q for i in p["ids"]] == [D, X]
+
+
+def test_a_first_load_in_full_mode_reads_no_links_to_close() -> None:
+    """The type was empty before the table: every link in it came from this dataset."""
+    runner = FakeRunner(new={"2022-01-01"}, changed=set(), open_links=[{"id": "e9", "u": "gone"}])
+    runner.empty = True
+    report = TableReport("supply")
+    loader = TableLoader(_ctx(runner, "full"), "supply", report)
+    loader.load_chunk(_supply_frame(2))
+    loader.finish()
+    assert loader.first_load and report.closed == 0
+    assert not [p for q, p in runner.calls if "as_of" in p]
