@@ -73,6 +73,11 @@ def ingest(
         typer.Option("--writers", min=1, max=16,
                      help="Batches written at once (default 2, CHAINRISK_INGEST_WRITERS)."),
     ] = None,
+    parallel: Annotated[
+        bool | None,
+        typer.Option("--parallel/--no-parallel",
+                     help="Validate in a worker process (default: for datasets of 16 MiB or more)."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,
     bulk: Annotated[
         bool,
@@ -106,8 +111,8 @@ def ingest(
             report = bulk_load(dataset, force=force, quarantine_dir=quarantine_dir, progress=progress)
         else:
             report = load_dataset(
-                dataset, strict=False, batch_size=batch_size, writers=writers, dry_run=dry_run, force=force,
-                quarantine_dir=quarantine_dir, progress=progress,
+                dataset, strict=False, batch_size=batch_size, writers=writers, parallel=parallel,
+                dry_run=dry_run, force=force, quarantine_dir=quarantine_dir, progress=progress,
             )
     console.print(report_table(report))
     for name, tr in report.tables.items():

@@ -485,3 +485,17 @@ def test_a_first_load_in_full_mode_reads_no_links_to_close() -> None:
     loader.finish()
     assert loader.first_load and report.closed == 0
     assert not [p for q, p in runner.calls if "as_of" in p]
+
+
+def test_cli_validation_worker_on_and_off_report_the_same(tmp_path: Path) -> None:
+    """--parallel forces the worker process even for a small dataset; both runs quarantine the same row."""
+    ds = _with_bad_row(tmp_path / "ds")
+    runner = CliRunner()
+    outs = []
+    for flag in ("--parallel", "--no-parallel"):
+        res = runner.invoke(_cli(), ["ingest", str(ds), "--dry-run", flag])
+        assert res.exit_code == 0, res.output
+        outs.append(res.output.split("change(s)")[0])
+    assert outs[0] == outs[1]
+    bad = [f for f in (ds / "_quarantine").glob("*.quarantine.csv") if len(f.read_text().splitlines()) > 1]
+    assert len(bad) == 1
