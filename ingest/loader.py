@@ -226,20 +226,36 @@ def prepare_rows(df: pd.DataFrame, table: str, *, source: str) -> list[dict[str,
 def fill_uids(runner: GraphRunner, table: str, *, limit: int = 50_000) -> int:
     """Give the links of ``table`` written before schema version 2 their ``uid``; return how many.
 
-    ``MERGE`` finds a link by ``uid`` only, so a link without one would be created
-    again. On a graph written since schema 2 this is one scan of the type that
-    sets nothing; otherwise it fills ``limit`` links a transaction until none lacks one.
+    A load finds a link by ``uid`` only, so a link without one would be created
+    again. This fills ``limit`` links a transaction until none lacks one, then
+    records the type in the schema marker (``uids_complete``): every writer since
+    schema 2 sets ``uid``, so later loads skip the scan (1.7 s at 1.2M links).
     """
-    query = GRAPH_TABLES[table].uid_fill
-    if query is None:
+    gt = GRAPH_TABLES[table]
+    if gt.uid_fill is None:
+        return 0
+    done = runner.read(_UIDS_COMPLETE, {"type": gt.target})
+    if done and done[0].get("done") is True:
         return 0
     filled = 0
     while True:
-        c = runner.write(query, {"limit": limit})
+        c = runner.write(gt.uid_fill, {"limit": limit})
         n = int(c.returned[0]["n"]) if c.returned else 0
         filled += n
         if n < limit:
+            runner.write(_MARK_UIDS_COMPLETE, {"type": gt.target})
             return filled
+
+
+_UIDS_COMPLETE: LiteralString = (
+    "OPTIONAL MATCH (m:ChainriskMeta {key: 'schema'}) "
+    "RETURN $type IN coalesce(m.uids_complete, []) AS done"
+)
+_MARK_UIDS_COMPLETE: LiteralString = (
+    "MATCH (m:ChainriskMeta {key: 'schema'}) "
+    "WITH m, coalesce(m.uids_complete, []) AS have "
+    "SET m.uids_complete = CASE WHEN $type IN have THEN have ELSE have + $type END"
+)
 
 
 @dataclass

@@ -180,15 +180,29 @@ def test_links_without_uid_are_filled_before_the_first_merge_only() -> None:
 
 def test_fill_uids_repeats_until_a_short_batch() -> None:
     class Filling(FakeRunner):
-        left = 7
+        def __init__(self) -> None:
+            super().__init__(new=set(), changed=set())
+            self.left, self.scans = 7, 0
+            self.complete: set[str] = set()
 
-        def write(self, query: str, params: dict[str, Any]) -> _Counters:
+        def write(self, query: str, params: dict[str, Any] | None = None) -> _Counters:
+            params = params or {}
+            if "type" in params:  # the schema marker records a type whose links all have a uid
+                self.complete.add(params["type"])
+                return _Counters()
+            self.scans += 1
             n = min(self.left, params["limit"])
             self.left -= n
             return _Counters(returned=[{"n": n}])
 
-    runner = Filling(new=set(), changed=set())
+        def read(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+            return [{"done": (params or {}).get("type") in self.complete}]
+
+    runner = Filling()
     assert fill_uids(runner, "ownership", limit=3) == 7 and runner.left == 0  # type: ignore[arg-type]
+    assert runner.scans == 3 and runner.complete == {"OWNS"}
+    assert fill_uids(runner, "ownership", limit=3) == 0  # type: ignore[arg-type]
+    assert runner.scans == 3  # marked complete: no second scan
     assert fill_uids(runner, "firms") == 0  # type: ignore[arg-type]
 
 
@@ -289,7 +303,8 @@ def test_counts_come_from_counters_and_the_written_column() -> None:
     assert (report.created, report.updated, report.unchanged, report.externals) == (0, 0, 4, 1)
     loads = [p for q, p in runner.calls if "rows" in p]
     assert [len(p["rows"]) for p in loads] == [3, 1]  # batch_size 3
-    assert all(p["run_id"] == "run-1" and p["source"] == "src" for _, p in runner.calls if "limit" not in p)
+    assert all(p["run_id"] == "run-1" and p["source"] == "src"
+               for _, p in runner.calls if "limit" not in p and "type" not in p)
 
 
 def test_full_mode_closes_only_links_missing_from_the_dataset() -> None:
