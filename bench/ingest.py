@@ -70,7 +70,7 @@ def _env(s: Settings) -> dict[str, str]:
 
 def _child_load(dataset: str, qdir: str) -> None:
     """Run one MERGE ingest and print its report and this process's peak RSS as JSON."""
-    from ingest.api import load_dataset
+    from ingest.load import load_dataset
 
     t = time.monotonic()
     report = load_dataset(dataset, quarantine_dir=qdir)
@@ -114,8 +114,11 @@ def _per_row_vs_batched(s: Settings, dataset: Path, n_batched: int, n_single: in
     import pandas as pd
 
     from graph.runner import GraphRunner
-    from ingest.cypher_load import GRAPH_TABLES
-    from ingest.loader import LoadContext, TableLoader, TableReport, prepare_rows
+    from ingest.cypher import table_cypher
+    from ingest.report import TableReport
+    from ingest.rows import prepare_rows
+    from ingest.table_loader import LoadContext, TableLoader
+    from ingest.tables import TABLES
 
     frame = pd.read_parquet(dataset / "supply.parquet")
     frame = frame.drop_duplicates(["supplier_uscc", "buyer_uscc", "start"]).head(n_batched + n_single)
@@ -123,19 +126,20 @@ def _per_row_vs_batched(s: Settings, dataset: Path, n_batched: int, n_single: in
     frame["end"] = pd.to_datetime(frame["end"])
     now = pd.Timestamp.now(tz="UTC").to_pydatetime()
     with GraphRunner.from_settings(s) as g:
-        ctx = LoadContext(g, "bench", "bench", now.date(), "delta", now, s.batch_size, writers=writers)
+        ctx = LoadContext(runner=g, run_id="bench", source="bench", as_of=now.date(), mode="delta", now=now,
+                          batch_size=s.batch_size, writers=writers)
         # as in an ingest, whose firms table ran first: the endpoints are known to exist, so
         # both sides run the same query on the same rows and nothing else
         ctx.known_ids("firm").update(r["u"] for r in g.read("MATCH (f:Firm) RETURN f.uscc AS u"))
         report = TableReport("supply")
-        loader = TableLoader(ctx, "supply", report)
+        loader = TableLoader(ctx, TABLES["supply"], report)
         t = time.perf_counter()
         loader.load_chunk(frame.head(n_batched))
         loader.finish()
         batched = n_batched / (time.perf_counter() - t)
         assert not loader.first_load and report.created == n_batched, report
-        q = GRAPH_TABLES["supply"].query
-        single_rows = prepare_rows(frame.iloc[n_batched:], "supply", source="bench")
+        q = table_cypher(TABLES["supply"]).load
+        single_rows = prepare_rows(frame.iloc[n_batched:], TABLES["supply"], source="bench")
         t = time.perf_counter()
         for r in single_rows:
             g.write(q, {**ctx.params, "rows": [r]})
@@ -161,8 +165,8 @@ def main(argv: list[str] | None = None) -> None:
     from graph import server
     from graph.runner import GraphRunner
     from graph.schema import ensure_schema
-    from ingest.bulk_import import admin_arguments, write_import_csvs
     from ingest.generate import generate
+    from ingest.offline_import import admin_arguments, write_import_csvs
 
     firms = 2_000 if args.quick else args.firms
     work = args.work

@@ -1,12 +1,25 @@
-r"""Compiled sparse kernels shared by the contagion models (private).
+r"""Compiled sparse kernels and the shared maths of the contagion models (private to the package).
 
-Two kernels over a CSR matrix :math:`W` (n x m) and row-major (C-ordered)
-float64 dense blocks whose columns are scenarios:
+Two layers, both shared by :mod:`~contagion.debtrank`, :mod:`~contagion.esri`,
+:mod:`~contagion.guarantee` and :mod:`~contagion.multilayer` (other modules
+import their public names; nothing outside the package should):
+
+**Shared maths.** :func:`spmm` (``W @ X`` into a caller's buffer),
+:func:`block_width` (scenarios per column block), :func:`scale_rows_capped`
+(the impact rule :math:`\min(1, E_{ij} / e_i)`, 1 where :math:`e_i \le 0`) and
+:func:`differential` (differential DebtRank over scenario columns, on one impact
+matrix or on a sum of layers with each increment attributed to the layers).
+
+**Compiled kernels.** Two kernels over a CSR matrix :math:`W` (n x m) and
+row-major (C-ordered) float64 dense blocks whose columns are scenarios:
 
 - :func:`spmm_into` writes :math:`Y = W X` into a caller's buffer;
 - :func:`differential_round` advances differential DebtRank one round in place,
   :math:`h \leftarrow \min(1, h + W \Delta h)`, fused with the new increments,
-  their per-column maxima and the rows where they are non-zero (the frontier).
+  their per-column maxima and the rows where they are non-zero (the frontier);
+
+with :func:`row_chunks`, :func:`start_block` and :func:`retire_columns` to split
+rows and move scenario columns in and out of a block.
 
 Both run on every core with numba (``parallel=True``, rows split into chunks of
 equal non-zeros, each row written by one thread only, so no races) when numba is
@@ -22,6 +35,7 @@ Numba compiles on first use (a few seconds) and caches the machine code in
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -42,7 +56,18 @@ def _optional_numba() -> Any:
 
 numba: Any = _optional_numba()
 
-__all__ = ["BACKEND", "differential_round", "retire_columns", "row_chunks", "spmm_into", "start_block"]
+__all__ = [
+    "BACKEND",
+    "block_width",
+    "differential",
+    "differential_round",
+    "retire_columns",
+    "row_chunks",
+    "scale_rows_capped",
+    "spmm",
+    "spmm_into",
+    "start_block",
+]
 
 #: ``"numba"`` when the compiled multi-threaded kernels are in use, else ``"scipy"``.
 BACKEND = "numba" if numba is not None else "scipy"
@@ -261,3 +286,165 @@ _spmm_nb = _jit(_spmm_nb_py)
 _start_nb = _jit(_start_nb_py)
 _retire_nb = _jit(_retire_nb_py)
 _round_nb = _jit(_round_nb_py)
+
+
+# ----------------------------------------------------------------------- shared maths
+def scale_rows_capped(m: sp.csr_matrix, equity: np.ndarray) -> sp.csr_matrix:
+    """``min(1, m[i, j] / equity[i])`` on the stored entries; 1 where ``equity[i] <= 0`` (shared rule)."""
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    e = equity[rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        data = np.where(e > 0, m.data / np.where(e > 0, e, 1.0), 1.0)
+    w = sp.csr_matrix((np.minimum(data, 1.0), m.indices.copy(), m.indptr.copy()), shape=m.shape)
+    w.eliminate_zeros()
+    return w
+
+
+def block_width(n: int, k: int) -> int:
+    """Scenarios per column block: up to 64, fewer on big networks (at most 128 MiB per n x b array)."""
+    return max(1, min(k, 64, (1 << 24) // max(n, 1)))
+
+
+def spmm(w: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[...] = w @ x`` for C-ordered ``x`` and ``out``, without allocating (:func:`spmm_into`)."""
+    if not out.flags.c_contiguous:
+        raise ValueError("spmm needs a C-ordered output buffer")
+    return spmm_into(w, np.ascontiguousarray(x, dtype=np.float64), out)
+
+
+def differential(
+    w: sp.csr_matrix | Sequence[sp.csr_matrix],
+    h1: np.ndarray,
+    *,
+    tol: float,
+    max_rounds: int,
+    block: int | None = None,
+) -> tuple[np.ndarray, list[np.ndarray] | None, int, float, int]:
+    """Differential DebtRank on C-ordered ``h1`` (n x k); the engine of ``debtrank`` and ``multilayer``.
+
+    ``w`` is one matrix, or a list of matrices whose sum is the impact matrix:
+    then each round's increment is also attributed to the matrices in
+    proportion to their terms ``w_l @ dh``, and the attributions are returned.
+    Returns ``(h, attributions or None, rounds, residual, scenario_rounds)``;
+    ``residual`` is 0.0 when every scenario converged, else the largest last increment.
+    """
+    if isinstance(w, sp.spmatrix | sp.sparray):
+        return (*_differential_one(w, h1, tol=tol, max_rounds=max_rounds, block=block),)
+    return _differential_attributed(list(w), h1, tol=tol, max_rounds=max_rounds, block=block)
+
+
+def _differential_one(
+    w: sp.csr_matrix, h1: np.ndarray, *, tol: float, max_rounds: int, block: int | None
+) -> tuple[np.ndarray, None, int, float, int]:
+    """Single-matrix differential DebtRank with the fused round of :func:`differential_round`.
+
+    Per block of scenarios, rows whose increment is zero in every scenario of
+    the block (outside the frontier) are skipped. A converged scenario is
+    written out at once; it stays in the block (its slot is ignored) until at
+    most half the block is live, then the block is compacted. Three n x b
+    buffers are allocated once per call and reused: a first touch of fresh
+    memory costs about as much as a round.
+    """
+    n, k = h1.shape
+    out = np.empty_like(h1)
+    b = block or max(1, min(k, 128, (1 << 25) // max(n, 1)))  # 128 columns measured ~10% faster than 64
+    bounds = row_chunks(w.indptr)
+    chunk_max = np.empty((bounds.size - 1, b))
+    bufs = [np.empty(n * b) for _ in range(3)]  # h, dh and the next dh, in turns
+    active, active_next = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    colmax0 = h1.max(axis=0, initial=0.0)
+    rounds_all, residual, work = 0, 0.0, 0
+
+    def view(i: int, width: int) -> np.ndarray:
+        return bufs[i][: n * width].reshape(n, width)
+
+    for start in range(0, k, b):
+        cols = np.arange(start, min(start + b, k))  # scenario in each slot of the block
+        ih, idh, inext = 0, 1, 2
+        h, dh = view(ih, cols.size), view(idh, cols.size)
+        start_block(h1, cols, h, dh, active)
+        colmax = colmax0[cols]
+        alive = np.ones(cols.size, dtype=bool)  # slots whose scenario still runs
+        t = 0
+        while True:
+            done = alive & (colmax < tol)
+            if t == max_rounds and (alive & ~done).any():
+                residual = max(residual, float(colmax[alive & ~done].max()))
+                done = alive.copy()
+            if done.any():  # write finished scenarios out; compact when at most half the slots run
+                alive &= ~done
+                dead = np.flatnonzero(done)
+                keep = np.flatnonzero(alive)
+                if keep.size == 0:
+                    retire_columns(h, dead, out, cols[dead])
+                    break
+                if 2 * keep.size <= alive.size:  # h into the free buffer, then dh into h's old one
+                    retire_columns(h, dead, out, cols[dead], keep=keep, into=view(inext, keep.size))
+                    retire_columns(dh, dead[:0], out, dead[:0], keep=keep, into=view(ih, keep.size))
+                    ih, idh, inext = inext, ih, idh
+                    h, dh = view(ih, keep.size), view(idh, keep.size)
+                    cols, colmax, alive = cols[keep], colmax[keep], alive[keep]
+                else:
+                    retire_columns(h, dead, out, cols[dead])
+            dh_next = view(inext, cols.size)
+            colmax = differential_round(w, h, dh, active, dh_next, active_next, chunk_max, bounds)
+            dh, idh, inext = dh_next, inext, idh
+            active, active_next = active_next, active
+            t += 1
+            work += int(alive.sum())
+            rounds_all = max(rounds_all, t)
+    return out, None, rounds_all, residual, work
+
+
+def _differential_attributed(
+    mats: list[sp.csr_matrix], h1: np.ndarray, *, tol: float, max_rounds: int, block: int | None
+) -> tuple[np.ndarray, list[np.ndarray], int, float, int]:
+    """Differential DebtRank on a sum of matrices, attributing each increment to the terms."""
+    n, k = h1.shape
+    out = h1.copy()
+    acc_out = [np.zeros((n, k)) for _ in mats]
+    b = block or block_width(n, k)
+    rounds_all, residual, work = 0, 0.0, 0
+    for start in range(0, k, b):
+        cols = np.arange(start, min(start + b, k))
+        h = np.array(h1[:, cols], order="C")
+        dh = h.copy()
+        acc = [np.zeros_like(h) for _ in mats]
+        live = dh.max(axis=0, initial=0.0) >= tol
+        y, tmp = np.empty_like(h), np.empty_like(h)
+        parts = [np.empty_like(h) for _ in mats]
+        t = 0
+        while True:
+            if not live.all():  # freeze converged scenarios and drop them from the block
+                out[:, cols[~live]] = h[:, ~live]
+                for a_out, a in zip(acc_out, acc, strict=True):
+                    a_out[:, cols[~live]] = a[:, ~live]
+                cols = cols[live]
+                h, dh = np.array(h[:, live], order="C"), np.array(dh[:, live], order="C")
+                acc = [a[:, live] for a in acc]
+            if cols.size == 0:
+                break
+            if t == max_rounds:
+                residual = max(residual, float(dh.max()))
+                out[:, cols] = h
+                for a_out, a in zip(acc_out, acc, strict=True):
+                    a_out[:, cols] = a
+                break
+            if y.shape != h.shape:
+                y, tmp = np.empty_like(h), np.empty_like(h)
+                parts = [np.empty_like(h) for _ in mats]
+            for m, part in zip(mats, parts, strict=True):
+                spmm(m, dh, part)
+            np.sum(parts, axis=0, out=y)
+            np.add(h, y, out=tmp)
+            np.minimum(tmp, 1.0, out=tmp)
+            np.subtract(tmp, h, out=dh)
+            h, tmp = tmp, h
+            share = np.divide(dh, y, out=np.zeros_like(y), where=y > 0)
+            for a, part in zip(acc, parts, strict=True):
+                a += part * share
+            t += 1
+            work += cols.size
+            rounds_all = max(rounds_all, t)
+            live = dh.max(axis=0) >= tol
+    return out, acc_out, rounds_all, residual, work

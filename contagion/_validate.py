@@ -1,32 +1,32 @@
 """Input checking and coercion shared by the contagion models (private).
 
 Every model takes dense numpy arrays, scipy sparse matrices/arrays or torch
-tensors (dense or sparse) and works on CSR float64. Problems raise
+tensors (dense or sparse), typed by :mod:`contagion.typing`, and works on CSR float64. Problems raise
 :class:`~chainrisk.errors.InvalidModelInput` naming the offending firm: its row
 index, or its label when the caller passes ``labels`` (e.g. USCCs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from chainrisk.errors import InvalidModelInput
+from contagion.typing import Labels, MatrixLike, ScenarioLike, VectorLike
 
 __all__ = ["as_csr", "as_scenarios", "as_vector", "firm_name", "is_sparse"]
 
 
-def firm_name(i: int, labels: Sequence[Any] | None = None) -> str:
+def firm_name(i: int, labels: Labels | None = None) -> str:
     """How an error message names firm ``i``: ``firm 3`` or ``firm 91350100M000100Y43``."""
     if labels is not None:
         return f"firm {labels[i]} (row {i})"
     return f"firm {i}"
 
 
-def is_sparse(x: Any) -> bool:
+def is_sparse(x: object) -> bool:
     """True for scipy sparse input and torch sparse tensors."""
     if sp.issparse(x):
         return True
@@ -47,12 +47,12 @@ def _to_numpy_or_scipy(x: Any) -> Any:
 
 
 def as_csr(
-    x: Any,
+    x: MatrixLike,
     name: str,
     *,
     n: int | None = None,
     nonnegative: bool = True,
-    labels: Sequence[Any] | None = None,
+    labels: Labels | None = None,
 ) -> sp.csr_matrix:
     """``x`` as a square CSR float64 matrix with sorted, summed indices and no explicit zeros.
 
@@ -90,14 +90,14 @@ def as_csr(
 
 
 def as_vector(
-    x: Any,
+    x: float | VectorLike,
     name: str,
     n: int,
     *,
     nonnegative: bool = True,
     upper: float | None = None,
     allow_nan: bool = False,
-    labels: Sequence[Any] | None = None,
+    labels: Labels | None = None,
 ) -> np.ndarray:
     """``x`` (scalar or length-n) as a float64 vector of length n, checked entry by entry."""
     x = _to_numpy_or_scipy(x)
@@ -111,12 +111,12 @@ def as_vector(
 
 
 def as_scenarios(
-    x: Any,
+    x: ScenarioLike,
     name: str,
     n: int,
     *,
     upper: float | None = 1.0,
-    labels: Sequence[Any] | None = None,
+    labels: Labels | None = None,
 ) -> tuple[np.ndarray, bool]:
     """``x`` (length n, or n x k with scenarios as columns) as a C-ordered n x k float64 array.
 
@@ -143,7 +143,7 @@ def _check_entries(
     nonnegative: bool,
     upper: float | None,
     allow_nan: bool,
-    labels: Sequence[Any] | None,
+    labels: Labels | None,
 ) -> None:
     with np.errstate(invalid="ignore"):
         bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)

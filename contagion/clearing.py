@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,6 +38,7 @@ import scipy.sparse.linalg as spla
 
 from chainrisk.errors import ConvergenceError, InvalidModelInput
 from contagion._validate import as_csr, as_vector, is_sparse
+from contagion.typing import MatrixLike, SparseMatrix, VectorLike
 
 __all__ = ["ClearingResult", "eisenberg_noe"]
 
@@ -50,16 +51,16 @@ class ClearingResult:
     """
 
     payments: np.ndarray
-    interfirm_payments: Any
+    interfirm_payments: SparseMatrix | np.ndarray
     defaulted: np.ndarray
     equity: np.ndarray
     iterations: int
 
 
 def eisenberg_noe(
-    liabilities: Any,
-    external_assets: Any,
-    external_liabilities: Any = None,
+    liabilities: MatrixLike,
+    external_assets: VectorLike,
+    external_liabilities: VectorLike | None = None,
     *,
     seniority: Literal["pro_rata", "senior"] = "pro_rata",
     alpha: float = 1.0,

@@ -33,14 +33,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal, overload
 
 import numpy as np
 import scipy.sparse as sp
 
 from chainrisk.errors import ConvergenceError, InvalidModelInput
-from contagion._kernels import differential_round, retire_columns, row_chunks, spmm_into, start_block
+from contagion._kernels import block_width, differential, scale_rows_capped, spmm
 from contagion._validate import as_csr, as_scenarios, as_vector, is_sparse
+from contagion.typing import Labels, MatrixLike, ScenarioLike, VectorLike
 
 __all__ = ["DebtRankResult", "debtrank", "impact_matrix"]
 
@@ -61,7 +62,7 @@ class DebtRankResult:
     #: Propagation rounds summed over scenarios (the work done, in scenario-rounds).
     scenario_rounds: int = 0
 
-    def value(self, weights: Any = None) -> float | np.ndarray:
+    def value(self, weights: VectorLike | None = None) -> float | np.ndarray:
         r"""The DebtRank :math:`R = \sum_i v_i\,(h_i(T) - h_i(1))`, one per scenario.
 
         ``weights`` are the firms' economic values (e.g. equity or total
@@ -79,7 +80,21 @@ class DebtRankResult:
         return float(r) if np.ndim(r) == 0 else np.asarray(r)
 
 
-def impact_matrix(exposures: Any, equity: Any, *, labels: Sequence[Any] | None = None) -> Any:
+@overload
+def impact_matrix(
+    exposures: np.ndarray | Sequence[Sequence[float]], equity: VectorLike, *, labels: Labels | None = None
+) -> np.ndarray: ...
+
+
+@overload
+def impact_matrix(
+    exposures: MatrixLike, equity: VectorLike, *, labels: Labels | None = None
+) -> sp.csr_matrix | np.ndarray: ...
+
+
+def impact_matrix(
+    exposures: MatrixLike, equity: VectorLike, *, labels: Labels | None = None
+) -> sp.csr_matrix | np.ndarray:
     r"""The DebtRank impact matrix :math:`W_{ij} = \min(1, E_{ij} / e_i)`.
 
     Parameters
@@ -120,20 +135,9 @@ def impact_matrix(exposures: Any, equity: Any, *, labels: Sequence[Any] | None =
     return w if sparse_in else w.toarray()
 
 
-def scale_rows_capped(m: sp.csr_matrix, equity: np.ndarray) -> sp.csr_matrix:
-    """``min(1, m[i, j] / equity[i])`` on the stored entries; 1 where ``equity[i] <= 0`` (shared rule)."""
-    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-    e = equity[rows]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        data = np.where(e > 0, m.data / np.where(e > 0, e, 1.0), 1.0)
-    w = sp.csr_matrix((np.minimum(data, 1.0), m.indices.copy(), m.indptr.copy()), shape=m.shape)
-    w.eliminate_zeros()
-    return w
-
-
 def debtrank(
-    impact: Any,
-    shock: Any,
+    impact: MatrixLike,
+    shock: ScenarioLike,
     *,
     variant: Literal["single", "differential"] = "single",
     tol: float = 1e-9,
@@ -221,157 +225,6 @@ def debtrank(
     return DebtRankResult(
         distress=h, initial=h1, rounds=rounds, converged=converged, variant=variant, scenario_rounds=work
     )
-
-
-# ----------------------------------------------------------------------- kernels
-def block_width(n: int, k: int) -> int:
-    """Scenarios per column block: up to 64, fewer on big networks (at most 128 MiB per n x b array)."""
-    return max(1, min(k, 64, (1 << 24) // max(n, 1)))
-
-
-def spmm(w: sp.csr_matrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out[...] = w @ x`` for C-ordered ``x`` and ``out``, without allocating (``_kernels.spmm_into``)."""
-    if not out.flags.c_contiguous:
-        raise ValueError("spmm needs a C-ordered output buffer")
-    return spmm_into(w, np.ascontiguousarray(x, dtype=np.float64), out)
-
-
-def differential(
-    w: sp.csr_matrix | Sequence[sp.csr_matrix],
-    h1: np.ndarray,
-    *,
-    tol: float,
-    max_rounds: int,
-    block: int | None = None,
-) -> tuple[np.ndarray, list[np.ndarray] | None, int, float, int]:
-    """Differential DebtRank on C-ordered ``h1`` (n x k); the engine of this module and ``multilayer``.
-
-    ``w`` is one matrix, or a list of matrices whose sum is the impact matrix:
-    then each round's increment is also attributed to the matrices in
-    proportion to their terms ``w_l @ dh``, and the attributions are returned.
-    Returns ``(h, attributions or None, rounds, residual, scenario_rounds)``;
-    ``residual`` is 0.0 when every scenario converged, else the largest last increment.
-    """
-    if isinstance(w, sp.spmatrix | sp.sparray):
-        return (*_differential_one(w, h1, tol=tol, max_rounds=max_rounds, block=block),)
-    return _differential_attributed(list(w), h1, tol=tol, max_rounds=max_rounds, block=block)
-
-
-def _differential_one(
-    w: sp.csr_matrix, h1: np.ndarray, *, tol: float, max_rounds: int, block: int | None
-) -> tuple[np.ndarray, None, int, float, int]:
-    """Single-matrix differential DebtRank with the fused round of :mod:`contagion._kernels`.
-
-    Per block of scenarios, rows whose increment is zero in every scenario of
-    the block (outside the frontier) are skipped. A converged scenario is
-    written out at once; it stays in the block (its slot is ignored) until at
-    most half the block is live, then the block is compacted. Three n x b
-    buffers are allocated once per call and reused: a first touch of fresh
-    memory costs about as much as a round.
-    """
-    n, k = h1.shape
-    out = np.empty_like(h1)
-    b = block or max(1, min(k, 128, (1 << 25) // max(n, 1)))  # 128 columns measured ~10% faster than 64
-    bounds = row_chunks(w.indptr)
-    chunk_max = np.empty((bounds.size - 1, b))
-    bufs = [np.empty(n * b) for _ in range(3)]  # h, dh and the next dh, in turns
-    active, active_next = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
-    colmax0 = h1.max(axis=0, initial=0.0)
-    rounds_all, residual, work = 0, 0.0, 0
-
-    def view(i: int, width: int) -> np.ndarray:
-        return bufs[i][: n * width].reshape(n, width)
-
-    for start in range(0, k, b):
-        cols = np.arange(start, min(start + b, k))  # scenario in each slot of the block
-        ih, idh, inext = 0, 1, 2
-        h, dh = view(ih, cols.size), view(idh, cols.size)
-        start_block(h1, cols, h, dh, active)
-        colmax = colmax0[cols]
-        alive = np.ones(cols.size, dtype=bool)  # slots whose scenario still runs
-        t = 0
-        while True:
-            done = alive & (colmax < tol)
-            if t == max_rounds and (alive & ~done).any():
-                residual = max(residual, float(colmax[alive & ~done].max()))
-                done = alive.copy()
-            if done.any():  # write finished scenarios out; compact when at most half the slots run
-                alive &= ~done
-                dead = np.flatnonzero(done)
-                keep = np.flatnonzero(alive)
-                if keep.size == 0:
-                    retire_columns(h, dead, out, cols[dead])
-                    break
-                if 2 * keep.size <= alive.size:  # h into the free buffer, then dh into h's old one
-                    retire_columns(h, dead, out, cols[dead], keep=keep, into=view(inext, keep.size))
-                    retire_columns(dh, dead[:0], out, dead[:0], keep=keep, into=view(ih, keep.size))
-                    ih, idh, inext = inext, ih, idh
-                    h, dh = view(ih, keep.size), view(idh, keep.size)
-                    cols, colmax, alive = cols[keep], colmax[keep], alive[keep]
-                else:
-                    retire_columns(h, dead, out, cols[dead])
-            dh_next = view(inext, cols.size)
-            colmax = differential_round(w, h, dh, active, dh_next, active_next, chunk_max, bounds)
-            dh, idh, inext = dh_next, inext, idh
-            active, active_next = active_next, active
-            t += 1
-            work += int(alive.sum())
-            rounds_all = max(rounds_all, t)
-    return out, None, rounds_all, residual, work
-
-
-def _differential_attributed(
-    mats: list[sp.csr_matrix], h1: np.ndarray, *, tol: float, max_rounds: int, block: int | None
-) -> tuple[np.ndarray, list[np.ndarray], int, float, int]:
-    """Differential DebtRank on a sum of matrices, attributing each increment to the terms."""
-    n, k = h1.shape
-    out = h1.copy()
-    acc_out = [np.zeros((n, k)) for _ in mats]
-    b = block or block_width(n, k)
-    rounds_all, residual, work = 0, 0.0, 0
-    for start in range(0, k, b):
-        cols = np.arange(start, min(start + b, k))
-        h = np.array(h1[:, cols], order="C")
-        dh = h.copy()
-        acc = [np.zeros_like(h) for _ in mats]
-        live = dh.max(axis=0, initial=0.0) >= tol
-        y, tmp = np.empty_like(h), np.empty_like(h)
-        parts = [np.empty_like(h) for _ in mats]
-        t = 0
-        while True:
-            if not live.all():  # freeze converged scenarios and drop them from the block
-                out[:, cols[~live]] = h[:, ~live]
-                for a_out, a in zip(acc_out, acc, strict=True):
-                    a_out[:, cols[~live]] = a[:, ~live]
-                cols = cols[live]
-                h, dh = np.array(h[:, live], order="C"), np.array(dh[:, live], order="C")
-                acc = [a[:, live] for a in acc]
-            if cols.size == 0:
-                break
-            if t == max_rounds:
-                residual = max(residual, float(dh.max()))
-                out[:, cols] = h
-                for a_out, a in zip(acc_out, acc, strict=True):
-                    a_out[:, cols] = a
-                break
-            if y.shape != h.shape:
-                y, tmp = np.empty_like(h), np.empty_like(h)
-                parts = [np.empty_like(h) for _ in mats]
-            for m, part in zip(mats, parts, strict=True):
-                spmm(m, dh, part)
-            np.sum(parts, axis=0, out=y)
-            np.add(h, y, out=tmp)
-            np.minimum(tmp, 1.0, out=tmp)
-            np.subtract(tmp, h, out=dh)
-            h, tmp = tmp, h
-            share = np.divide(dh, y, out=np.zeros_like(y), where=y > 0)
-            for a, part in zip(acc, parts, strict=True):
-                a += part * share
-            t += 1
-            work += cols.size
-            rounds_all = max(rounds_all, t)
-            live = dh.max(axis=0) >= tol
-    return out, acc_out, rounds_all, residual, work
 
 
 def _single(w: sp.csr_matrix, h1: np.ndarray, *, max_rounds: int) -> tuple[np.ndarray, int, float, int]:

@@ -70,19 +70,36 @@ upstream losses feed each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from chainrisk.errors import ConvergenceError, InvalidModelInput
+from contagion._kernels import block_width, spmm
 from contagion._validate import as_csr, as_scenarios, as_vector
-from contagion.debtrank import block_width, spmm
+from contagion.typing import LabelsLike, MatrixLike, ScenarioLike, SnapshotLike, VectorLike
 
-__all__ = ["ESRIResult", "SupplyShockResult", "esri", "snapshot_esri", "supply_shock"]
+__all__ = [
+    "ESRIResult",
+    "EssentialLike",
+    "SupplyShockResult",
+    "WeightsLike",
+    "esri",
+    "snapshot_esri",
+    "supply_shock",
+]
+
+#: Sector essentialness: ``"linear"``, ``"leontief"``, a labelled DataFrame or a sector x sector array.
+EssentialLike: TypeAlias = (
+    "Literal['linear', 'leontief'] | pd.DataFrame | np.ndarray | Sequence[Sequence[int]]"
+)
+
+#: ESRI firm weights: a named rule or one weight per firm.
+WeightsLike: TypeAlias = "Literal['sales', 'out_strength', 'in_strength', 'uniform'] | VectorLike"
 
 
 @dataclass(frozen=True)
@@ -130,7 +147,7 @@ class _Cascade:
 
 
 def _essential_codes(
-    essential: Any, sectors: Any, n: int, sector_labels: Sequence[Any] | None
+    essential: EssentialLike, sectors: LabelsLike, n: int, sector_labels: Sequence[Hashable] | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Firm sector codes and the integer sector x sector essentialness matrix over those codes.
 
@@ -185,7 +202,7 @@ def _strengths(w: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _totals(x: Any, strength: np.ndarray, name: str) -> np.ndarray:
+def _totals(x: VectorLike | None, strength: np.ndarray, name: str) -> np.ndarray:
     """A firm's total sales or inputs: ``max(x, in-network strength)``, NaN (or None) -> the strength.
 
     Negative or infinite values raise :class:`InvalidModelInput` naming the firm.
@@ -344,7 +361,7 @@ def _frontier(
     return all_keys, out, t
 
 
-def _weights(weights: Any, s_out: np.ndarray, s_in: np.ndarray, sales: np.ndarray) -> np.ndarray:
+def _weights(weights: WeightsLike, s_out: np.ndarray, s_in: np.ndarray, sales: np.ndarray) -> np.ndarray:
     n = s_out.size
     if isinstance(weights, str):
         named = {"sales": sales, "out_strength": s_out, "in_strength": s_in, "uniform": np.ones(n)}
@@ -361,14 +378,14 @@ def _weights(weights: Any, s_out: np.ndarray, s_in: np.ndarray, sales: np.ndarra
 
 
 def supply_shock(
-    supply: Any,
-    sectors: Any,
-    shock: Any,
+    supply: MatrixLike,
+    sectors: LabelsLike,
+    shock: ScenarioLike,
     *,
-    essential: Any = "linear",
-    sector_labels: Sequence[Any] | None = None,
-    total_sales: Any = None,
-    total_inputs: Any = None,
+    essential: EssentialLike = "linear",
+    sector_labels: Sequence[Hashable] | None = None,
+    total_sales: VectorLike | None = None,
+    total_inputs: VectorLike | None = None,
     tol: float = 1e-9,
     max_iter: int = 10_000,
 ) -> SupplyShockResult:
@@ -462,17 +479,17 @@ def supply_shock(
 
 
 def esri(
-    supply: Any,
-    sectors: Any,
+    supply: MatrixLike,
+    sectors: LabelsLike,
     *,
-    essential: Any = "linear",
-    weights: Any = "sales",
-    sector_labels: Sequence[Any] | None = None,
-    total_sales: Any = None,
-    total_inputs: Any = None,
+    essential: EssentialLike = "linear",
+    weights: WeightsLike = "sales",
+    sector_labels: Sequence[Hashable] | None = None,
+    total_sales: VectorLike | None = None,
+    total_inputs: VectorLike | None = None,
     tol: float = 1e-9,
     exact: bool = False,
-    firms: Any = None,
+    firms: VectorLike | None = None,
     max_iter: int = 10_000,
     block: int = 64,
 ) -> ESRIResult:
@@ -598,7 +615,7 @@ def esri(
     )
 
 
-def snapshot_esri(snapshot: Any, *, tol: float = 1e-3, input_share: float = 0.75) -> ESRIResult:
+def snapshot_esri(snapshot: SnapshotLike, *, tol: float = 1e-3, input_share: float = 0.75) -> ESRIResult:
     """ESRI of every firm of a :class:`~ingest.snapshot.Snapshot`, with trade outside the network.
 
     Total sales are the latest quarterly ``revenue`` annualised (x 4, the input contract's

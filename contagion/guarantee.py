@@ -19,14 +19,14 @@ never defaults by this mechanism, whatever its equity.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from chainrisk.errors import ConvergenceError, InvalidModelInput
+from contagion._kernels import block_width, spmm
 from contagion._validate import as_csr, as_vector
-from contagion.debtrank import block_width, spmm
+from contagion.typing import MatrixLike, ScenarioLike, VectorLike
 
 __all__ = ["GuaranteeResult", "guarantee_cascade"]
 
@@ -47,11 +47,11 @@ class GuaranteeResult:
 
 
 def guarantee_cascade(
-    guarantees: Any,
-    equity: Any,
-    initial_default: Any,
+    guarantees: MatrixLike,
+    equity: VectorLike,
+    initial_default: ScenarioLike,
     *,
-    loss_rate: Any = 0.45,
+    loss_rate: float | VectorLike = 0.45,
     max_rounds: int | None = None,
 ) -> GuaranteeResult:
     r"""Spread defaults through a guarantee network, for one scenario or k at once.

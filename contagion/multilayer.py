@@ -36,14 +36,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from chainrisk.errors import ConvergenceError, InvalidModelInput
+from contagion._kernels import differential, scale_rows_capped
 from contagion._validate import as_csr, as_scenarios, as_vector
-from contagion.debtrank import differential, scale_rows_capped
+from contagion.typing import MatrixLike, ScenarioLike, SnapshotLike, VectorLike
 
 __all__ = ["MultiLayerResult", "build_layers", "propagate"]
 
@@ -60,14 +60,15 @@ class MultiLayerResult:
 
 
 def build_layers(
-    snapshot: Any, *, loss_rate: float = 0.45, supply_margin: float = 0.1
+    snapshot: SnapshotLike, *, loss_rate: float = 0.45, supply_margin: float = 0.1
 ) -> dict[str, sp.csr_matrix]:
     """Impact matrices per layer from a :class:`ingest.snapshot.Snapshot` (see the module docstring).
 
     Parameters
     ----------
-    snapshot : Snapshot
-        Uses ``firms["equity"]``, ``supply``, ``guarantees`` and ``receivables``.
+    snapshot : SnapshotLike
+        Uses ``n``, ``firms["equity"]`` (and ``firms["uscc"]`` when present), ``supply``,
+        ``guarantees`` and ``receivables``.
     loss_rate : float in [0, 1]
         :math:`\\lambda`, the share of a guaranteed amount or receivable lost.
     supply_margin : float in [0, 1]
@@ -118,11 +119,11 @@ def build_layers(
 
 
 def propagate(
-    layers: Mapping[str, sp.spmatrix],
-    shock: np.ndarray,
+    layers: Mapping[str, MatrixLike],
+    shock: ScenarioLike,
     *,
     transmission: Mapping[str, float] | None = None,
-    equity: np.ndarray | None = None,
+    equity: VectorLike | None = None,
     default_threshold: float = 1.0,
     tol: float = 1e-9,
     max_rounds: int = 1000,

@@ -1,1 +1,1 @@
-"""gnn package."""
+"""Empty placeholder, no modules yet; planned: PyTorch Geometric models scoring each firm's default risk."""

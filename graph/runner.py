@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, LiteralString, TypeVar
+from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
 
 import neo4j
 from neo4j import exceptions as neo4j_exc
@@ -31,42 +30,16 @@ from chainrisk.errors import (
     TransientGraphError,
 )
 from chainrisk.settings import Settings, get_settings
+from graph.protocol import QueryRunner, WriteCounters
 
-__all__ = ["GraphRunner", "WriteCounters", "translate_driver_error"]
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["GraphRunner", "QueryRunner", "WriteCounters", "translate_driver_error"]
 
 T = TypeVar("T")
 
 _START_HINT = "start the local server with `chainrisk db start`, or set NEO4J_URI"
-
-
-@dataclass
-class WriteCounters:
-    """What a write changed, summed over its batches."""
-
-    nodes_created: int = 0
-    nodes_deleted: int = 0
-    relationships_created: int = 0
-    relationships_deleted: int = 0
-    properties_set: int = 0
-    batches: int = 0
-    rows: int = 0
-    returned: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, c: Any, rows: int = 0) -> None:
-        self.nodes_created += c.nodes_created
-        self.nodes_deleted += c.nodes_deleted
-        self.relationships_created += c.relationships_created
-        self.relationships_deleted += c.relationships_deleted
-        self.properties_set += c.properties_set
-        self.batches += 1
-        self.rows += rows
-
-    @property
-    def changed(self) -> bool:
-        return any(
-            (self.nodes_created, self.nodes_deleted, self.relationships_created,
-             self.relationships_deleted, self.properties_set)
-        )
 
 
 def translate_driver_error(exc: Exception, *, uri: str = "") -> GraphError:
@@ -98,8 +71,11 @@ def _chunks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
 class GraphRunner:
     """Run reads, writes and batched writes against one database, with retries and timeouts.
 
-    Managed transactions (``execute_read`` / ``execute_write``) retry transient errors
-    (deadlocks, leader switches) for up to ``settings.max_retry_time_s`` seconds.
+    It implements :class:`graph.protocol.QueryRunner`, which is all that code outside
+    ``graph/`` may use. Managed transactions retry transient errors (deadlocks, leader
+    switches) for up to ``settings.max_retry_time_s`` seconds. ``execute_read`` and
+    ``execute_write`` hand a driver transaction to a work function: they are for
+    ``graph/`` itself and its tests, and not part of the protocol.
     """
 
     def __init__(self, driver: neo4j.Driver, *, settings: Settings):
@@ -192,6 +168,65 @@ class GraphRunner:
 
         return self.execute_read(work, database=database)
 
+    def read_frame(
+        self, query: LiteralString, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
+    ) -> pd.DataFrame:
+        """Run ``query`` in a read transaction; a frame with one column per returned key.
+
+        Records become tuples, never dicts, so a million-row read stays cheap. Retried
+        whole on transient errors (a managed transaction).
+        """
+        import pandas as pd
+
+        @self._unit(timeout, kind="read_frame")
+        def work(tx: neo4j.ManagedTransaction) -> pd.DataFrame:
+            result = tx.run(query, dict(params or {}))
+            keys = list(result.keys())
+            rows = [tuple(rec.values()) for rec in result]
+            return pd.DataFrame.from_records(rows, columns=keys)
+
+        frame: pd.DataFrame = self.execute_read(work)
+        return frame
+
+    def read_chunks(
+        self,
+        query: LiteralString,
+        params: Mapping[str, Any] | None = None,
+        *,
+        chunk_size: int = 50_000,
+        timeout: float | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """Stream ``query``'s records in frames of at most ``chunk_size`` rows (one explicit
+        read transaction, not retried: earlier chunks have been consumed by then)."""
+        import pandas as pd
+
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
+        try:
+            read_session = self._driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS)
+            with read_session as session:
+                tx = session.begin_transaction(
+                    timeout=timeout if timeout is not None else self.settings.query_timeout_s,
+                    metadata={"app": "chainrisk", "kind": "read_chunks"},
+                )
+                try:
+                    result = tx.run(query, dict(params or {}))
+                    keys = list(result.keys())
+                    buf: list[tuple[Any, ...]] = []
+                    for rec in result:
+                        buf.append(tuple(rec.values()))
+                        if len(buf) >= chunk_size:
+                            yield pd.DataFrame.from_records(buf, columns=keys)
+                            buf = []
+                    if buf:
+                        yield pd.DataFrame.from_records(buf, columns=keys)
+                finally:
+                    tx.close()  # a read: nothing to commit
+        except GeneratorExit:
+            raise
+        except Exception as exc:
+            raise translate_driver_error(exc, uri=self.settings.neo4j_uri) from exc
+
     def write(
         self,
         query: LiteralString,
@@ -264,3 +299,8 @@ class GraphRunner:
                 last = exc
                 time.sleep(0.5)
         raise translate_driver_error(last or TimeoutError(), uri=self.settings.neo4j_uri)
+
+
+def _implements_protocol(runner: GraphRunner) -> QueryRunner:
+    # mypy checks here, once, that GraphRunner is a QueryRunner
+    return runner

@@ -31,7 +31,7 @@ from typing import Any
 
 from chainrisk import __version__
 from chainrisk.errors import GraphError
-from graph.runner import GraphRunner, WriteCounters
+from graph.protocol import QueryRunner, WriteCounters
 
 __all__ = [
     "FAMILIES",
@@ -42,6 +42,7 @@ __all__ = [
     "fail_run",
     "parameters_hash",
     "publish",
+    "run_properties",
     "start_run",
     "write_edge_results",
     "write_firm_results",
@@ -66,8 +67,43 @@ def parameters_hash(parameters: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def run_properties(
+    *,
+    run_id: str,
+    kind: str,
+    status: str,
+    started: datetime,
+    parameters: Mapping[str, Any],
+    as_of: date | None = None,
+    family: str | None = None,
+    finished: datetime | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The properties of a ``(:Run)`` node, as every writer creates it (:func:`start_run` over
+    Bolt, the offline import as a CSV row); ``None`` values are not stored.
+
+    >>> p = run_properties(run_id="r1", kind="ingest", status="running",
+    ...                    started=datetime(2024, 1, 1), parameters={"a": 1})
+    >>> p["parameters"], p["parameters_hash"] == parameters_hash({"a": 1}), p["summary"]
+    ('{"a": 1}', True, None)
+    """
+    return {
+        "run_id": run_id,
+        "kind": kind,
+        "family": family,
+        "status": status,
+        "started": started,
+        "finished": finished,
+        "as_of": as_of,
+        "code_version": __version__,
+        "parameters_hash": parameters_hash(parameters),
+        "parameters": json.dumps(dict(parameters), sort_keys=True, default=str, ensure_ascii=False),
+        "summary": None if summary is None else json.dumps(dict(summary), default=str, ensure_ascii=False),
+    }
+
+
 def start_run(
-    runner: GraphRunner,
+    runner: QueryRunner,
     *,
     kind: str,
     parameters: Mapping[str, Any],
@@ -85,20 +121,10 @@ def start_run(
         as_of=as_of,
         parameters_hash=parameters_hash(parameters),
     )
-    runner.write(
-        "CREATE (r:Run {run_id: $run_id, kind: $kind, family: $family, status: 'running', "
-        "started: datetime(), as_of: $as_of, code_version: $version, "
-        "parameters_hash: $phash, parameters: $params})",
-        {
-            "run_id": run.run_id,
-            "kind": kind,
-            "family": family,
-            "as_of": as_of,
-            "version": __version__,
-            "phash": run.parameters_hash,
-            "params": json.dumps(parameters, sort_keys=True, default=str, ensure_ascii=False),
-        },
-    )
+    props = run_properties(run_id=run.run_id, kind=kind, family=family, status="running",
+                           started=datetime.now().astimezone(), as_of=as_of, parameters=parameters)
+    stored = {k: v for k, v in props.items() if v is not None}
+    runner.write("CREATE (r:Run) SET r = $props", {"props": stored})
     return run
 
 
@@ -112,7 +138,7 @@ def _check_family(run: Run, keys: Iterable[str]) -> None:
 
 
 def write_firm_results(
-    runner: GraphRunner,
+    runner: QueryRunner,
     run: Run,
     rows: Iterable[Mapping[str, Any]],
     *,
@@ -152,7 +178,7 @@ def write_firm_results(
 
 
 def write_edge_results(
-    runner: GraphRunner,
+    runner: QueryRunner,
     run: Run,
     rows: Iterable[Mapping[str, Any]],
     *,
@@ -182,7 +208,7 @@ def write_edge_results(
     )
 
 
-def commit_run(runner: GraphRunner, run: Run, *, summary: Mapping[str, Any] | None = None) -> None:
+def commit_run(runner: QueryRunner, run: Run, *, summary: Mapping[str, Any] | None = None) -> None:
     """Mark ``run`` committed and, for result families, make it current: one small transaction."""
     runner.write(
         "MATCH (r:Run {run_id: $run_id}) "
@@ -198,7 +224,7 @@ def commit_run(runner: GraphRunner, run: Run, *, summary: Mapping[str, Any] | No
     )
 
 
-def fail_run(runner: GraphRunner, run: Run, error: str) -> None:
+def fail_run(runner: QueryRunner, run: Run, error: str) -> None:
     """Mark ``run`` failed; the family's current run stays what it was."""
     runner.write(
         "MATCH (r:Run {run_id: $run_id}) SET r.status = 'failed', r.finished = datetime(), r.error = $error",
@@ -206,7 +232,7 @@ def fail_run(runner: GraphRunner, run: Run, error: str) -> None:
     )
 
 
-def current_run(runner: GraphRunner, family: str) -> dict[str, Any] | None:
+def current_run(runner: QueryRunner, family: str) -> dict[str, Any] | None:
     """The committed run that is current for ``family``, or ``None``."""
     rows = runner.read(
         "MATCH (:Current {family: $family})-[:POINTS_TO]->(r:Run) "
@@ -217,7 +243,7 @@ def current_run(runner: GraphRunner, family: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def current_results(runner: GraphRunner, family: str) -> list[dict[str, Any]]:
+def current_results(runner: QueryRunner, family: str) -> list[dict[str, Any]]:
     """Every firm's result in the current run of ``family`` as ``{"uscc": ..., **props}``."""
     rows = runner.read(
         "MATCH (:Current {family: $family})-[:POINTS_TO]->(run:Run) "
@@ -232,7 +258,7 @@ def current_results(runner: GraphRunner, family: str) -> list[dict[str, Any]]:
 
 
 def publish(
-    runner: GraphRunner,
+    runner: QueryRunner,
     *,
     kind: str,
     family: str,

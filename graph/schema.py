@@ -1,16 +1,21 @@
-"""The graph's schema: labels, relationship types, constraints and indexes.
+"""The graph's schema: its vocabulary, constraints and indexes, and the chainrisk marker.
 
-Labels and property names used in Cypher come only from here (never from user
-input), so every query can be written as a literal string. :func:`apply_schema`
-creates what is missing and is idempotent (``IF NOT EXISTS``).
+:class:`Label` and :class:`RelType` are the graph's vocabulary. Labels and types in
+Cypher come from here or from the ingest contract's table -> graph map
+(``ingest.tables``), which a test checks uses only these; property names come from
+the contract; nothing comes from user input, so every query is a literal string.
+:func:`apply_schema` creates what is missing and is idempotent (``IF NOT EXISTS``).
+The ``(:ChainriskMeta {key: 'schema'})`` marker (:func:`schema_marker`) says the
+database is chainrisk's, which schema version it has, and which relationship types
+have every ``uid`` filled (:func:`uids_complete`).
 
 Data model (see ``docs/data-model.md`` for the reasoning)::
 
-    (:Firm {uscc})-[:SUPPLIES {uid, key, start, end, annual_value, ...}]->(:Firm)
-    (:Firm|Person)-[:GUARANTEES {uid, key, loan_id, amount, start, end}]->(:Firm)  guarantor -> borrower
+    (:Firm {uscc})-[:SUPPLIES {uid, start, end, annual_value, ...}]->(:Firm)
+    (:Firm|Person)-[:GUARANTEES {uid, loan_id, amount, start, end}]->(:Firm)  guarantor -> borrower
     (:Firm)-[:BORROWED]->(:Loan {loan_id})-[:HAS_STATUS]->(:LoanStatus {key, month, ...})
-    (:Firm)-[:OWES {uid, key, amount, as_of}]->(:Firm)  debtor -> creditor (trade credit)
-    (:Person|Firm)-[:OWNS {uid, key, share, start, end}]->(:Firm)
+    (:Firm)-[:OWES {uid, amount, as_of}]->(:Firm)  debtor -> creditor (trade credit)
+    (:Person|Firm)-[:OWNS {uid, share, start, end}]->(:Firm)
     (:Firm)-[:ON_PLATFORM]->(:Platform {platform_id})
     (:Firm)-[:REPORTED]->(:Financials {key, period_end, published, ...})
     (:Firm)-[:HAS_SIGNAL]->(:Signal {key, month, ...})
@@ -24,23 +29,34 @@ Every ingested node and relationship carries ``source`` and ``ingest_run`` (fact
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, LiteralString, cast
+from typing import TYPE_CHECKING, Any, LiteralString, cast
 
 from chainrisk.errors import UnsafeDatabase
 
 if TYPE_CHECKING:
-    from graph.runner import GraphRunner
+    from graph.protocol import QueryRunner
 
 __all__ = [
+    "AWAIT_INDEXES",
     "CONSTRAINTS",
     "INDEXES",
+    "MARK_UIDS_COMPLETE",
     "SCHEMA_VERSION",
+    "UIDS_COMPLETE",
     "Label",
     "RelType",
     "apply_schema",
+    "create_indexes",
+    "drop_index_query",
+    "drop_indexes",
     "ensure_schema",
+    "mark_uids_complete",
+    "schema_marker",
     "schema_status",
+    "secondary_indexes",
+    "uids_complete",
 ]
 
 
@@ -93,7 +109,7 @@ CONSTRAINTS: tuple[tuple[str, LiteralString], ...] = (
     ("current_family",
      "CREATE CONSTRAINT current_family IF NOT EXISTS FOR (n:Current) REQUIRE n.family IS UNIQUE"),
     ("meta_key", "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (n:ChainriskMeta) REQUIRE n.key IS UNIQUE"),
-    # fact relationships: uid = "<start id>|<end id>|<key>" (ingest.cypher_load); MERGE seeks it
+    # fact relationships: uid = "<start id>|<end id>|<key>" (ingest.cypher); loads seek it
     ("supplies_uid",
      "CREATE CONSTRAINT supplies_uid IF NOT EXISTS FOR ()-[r:SUPPLIES]-() REQUIRE r.uid IS UNIQUE"),
     ("guarantees_uid",
@@ -118,7 +134,7 @@ INDEXES: tuple[tuple[str, LiteralString], ...] = (
 )
 
 
-def apply_schema(runner: GraphRunner) -> int:
+def apply_schema(runner: QueryRunner) -> int:
     """Create every constraint and index that is missing; return how many were created.
 
     Safe to call any number of times: a second call creates nothing.
@@ -126,11 +142,12 @@ def apply_schema(runner: GraphRunner) -> int:
     before = _existing_names(runner)
     for _, statement in (*CONSTRAINTS, *INDEXES):
         runner.write(statement)
+    marker = schema_marker(datetime.now().astimezone())
     runner.write(
-        "MERGE (m:ChainriskMeta {key: 'schema'}) "
-        "ON CREATE SET m.created_at = datetime(), m.created_by = 'chainrisk' "
-        "SET m.schema_version = $version",
-        {"version": SCHEMA_VERSION},
+        "MERGE (m:ChainriskMeta {key: $key}) "
+        "ON CREATE SET m.created_at = $created_at, m.created_by = $created_by "
+        "SET m.schema_version = $schema_version",
+        marker,
     )
     after = _existing_names(runner)
     return len(after - before)
@@ -140,7 +157,7 @@ def apply_schema(runner: GraphRunner) -> int:
 SCHEMA_VERSION = 2
 
 
-def _existing_names(runner: GraphRunner) -> set[str]:
+def _existing_names(runner: QueryRunner) -> set[str]:
     names = {r["name"] for r in runner.read("SHOW CONSTRAINTS YIELD name RETURN name")}
     names |= {r["name"] for r in runner.read("SHOW INDEXES YIELD name RETURN name")}
     return names
@@ -157,7 +174,23 @@ def secondary_indexes(target: str) -> tuple[tuple[str, LiteralString], ...]:
     return tuple((n, q) for n, q in INDEXES if f"(n:{target})" in q or f"[r:{target}]" in q)
 
 
-def drop_indexes(runner: GraphRunner, indexes: tuple[tuple[str, LiteralString], ...]) -> None:
+#: Waits until every index is online (``$t`` seconds at most).
+AWAIT_INDEXES: LiteralString = "CALL db.awaitIndexes($t)"
+
+
+def drop_index_query(name: str) -> LiteralString:
+    """``DROP INDEX <name> IF EXISTS`` for one of :data:`INDEXES` (any other name is refused).
+
+    >>> drop_index_query("supplies_start")
+    'DROP INDEX supplies_start IF EXISTS'
+    """
+    if name not in {n for n, _ in INDEXES}:
+        raise ValueError(f"{name!r} is not one of chainrisk's indexes")
+    # the name comes from INDEXES above, never from input
+    return cast(LiteralString, f"DROP INDEX {name} IF EXISTS")
+
+
+def drop_indexes(runner: QueryRunner, indexes: tuple[tuple[str, LiteralString], ...]) -> None:
     """Drop ``indexes`` (pairs from :data:`INDEXES`) if they exist.
 
     For bulk writes into an empty label or type: maintaining a secondary index row by
@@ -165,30 +198,26 @@ def drop_indexes(runner: GraphRunner, indexes: tuple[tuple[str, LiteralString], 
     that dies in between leaves them missing until the next :func:`apply_schema`,
     which every writing command runs first.
     """
-    names = {n for n, _ in INDEXES}
     for name, _ in indexes:
-        if name not in names:
-            raise ValueError(f"{name!r} is not one of chainrisk's indexes")
-        # the name comes from INDEXES above, never from input
-        runner.write(cast(LiteralString, f"DROP INDEX {name} IF EXISTS"))
+        runner.write(drop_index_query(name))
 
 
-def create_indexes(runner: GraphRunner, indexes: tuple[tuple[str, LiteralString], ...],
+def create_indexes(runner: QueryRunner, indexes: tuple[tuple[str, LiteralString], ...],
                    *, timeout_s: int = 600) -> None:
     """Create ``indexes`` (pairs from :data:`INDEXES`) and wait until they are online."""
     for _, statement in indexes:
         runner.write(statement)
     if indexes:
-        runner.read("CALL db.awaitIndexes($t)", {"t": timeout_s})
+        runner.read(AWAIT_INDEXES, {"t": timeout_s})
 
 
-def schema_status(runner: GraphRunner) -> dict[str, bool]:
+def schema_status(runner: QueryRunner) -> dict[str, bool]:
     """For each expected constraint and index name, whether it exists."""
     existing = _existing_names(runner)
     return {name: name in existing for name, _ in (*CONSTRAINTS, *INDEXES)}
 
 
-def ensure_schema(runner: GraphRunner, *, force: bool = False) -> int:
+def ensure_schema(runner: QueryRunner, *, force: bool = False) -> int:
     """Check the database is chainrisk's to write, then apply the schema.
 
     Every command that writes calls this first. A database that holds nodes but
@@ -209,3 +238,39 @@ def ensure_schema(runner: GraphRunner, *, force: bool = False) -> int:
             "refusing to write (pass --force to write anyway)"
         )
     return apply_schema(runner)
+
+
+def schema_marker(created_at: datetime) -> dict[str, Any]:
+    """The properties of the ``(:ChainriskMeta {key: 'schema'})`` node, as every writer creates it
+    (:func:`apply_schema` over Bolt, the offline import as a CSV row).
+
+    >>> m = schema_marker(datetime(2024, 1, 1))
+    >>> m["key"], m["created_by"], m["schema_version"] == SCHEMA_VERSION
+    ('schema', 'chainrisk', True)
+    """
+    return {"key": "schema", "created_at": created_at, "created_by": "chainrisk",
+            "schema_version": SCHEMA_VERSION}
+
+
+#: Reads whether ``$type`` is recorded as having every ``uid`` (answers ``done``).
+UIDS_COMPLETE: LiteralString = (
+    "OPTIONAL MATCH (m:ChainriskMeta {key: 'schema'}) "
+    "RETURN $type IN coalesce(m.uids_complete, []) AS done"
+)
+#: Records ``$type`` as having every ``uid``.
+MARK_UIDS_COMPLETE: LiteralString = (
+    "MATCH (m:ChainriskMeta {key: 'schema'}) "
+    "WITH m, coalesce(m.uids_complete, []) AS have "
+    "SET m.uids_complete = CASE WHEN $type IN have THEN have ELSE have + $type END"
+)
+
+
+def uids_complete(runner: QueryRunner, rel_type: str) -> bool:
+    """Whether every ``rel_type`` link is known to carry a ``uid`` (see :func:`mark_uids_complete`)."""
+    rows = runner.read(UIDS_COMPLETE, {"type": rel_type})
+    return bool(rows) and rows[0].get("done") is True
+
+
+def mark_uids_complete(runner: QueryRunner, rel_type: str) -> None:
+    """Record in the schema marker that every ``rel_type`` link has its ``uid``: later loads skip the scan."""
+    runner.write(MARK_UIDS_COMPLETE, {"type": rel_type})

@@ -1,19 +1,38 @@
-"""Read, validate and snapshot chainrisk datasets.
+"""Read, validate, load and snapshot chainrisk datasets.
 
 A dataset is a folder with a manifest (``dataset.yaml``) and one file per
-table; ``docs/input-contract.md`` is the contract. Modules:
+table; ``docs/input-contract.md`` is the contract. Modules, from the contract
+outwards:
 
-- ``ingest.manifest``      the manifest (:class:`Manifest`, :func:`read_manifest`)
-- ``ingest.tables``        table contracts (:data:`TABLES`, :data:`LOAD_ORDER`)
-- ``ingest.aliases``       Chinese / English header aliases
-- ``ingest.reader``        find and stream table files (:func:`iter_raw_chunks`)
-- ``ingest.validate``      per-table validation (:class:`TableValidator`, :func:`validate_table`)
-- ``ingest.validate_rows`` value parsers
-- ``ingest.quarantine``    write rejected rows
-- ``ingest.classification`` five-category floors and flags
-- ``ingest.lifecycle``     Dickinson lifecycle stages
-- ``ingest.defaults``      the one default definition (:func:`default_dates`)
-- ``ingest.snapshot_build`` tables -> :class:`~ingest.snapshot.Snapshot`
+The contract
+  - ``ingest.tables``        tables, columns, keys, load order, and the ONE table -> graph map
+                             (:data:`TABLES`, :data:`CONTRACT`, :class:`NodeMap`, :class:`RelMap`)
+  - ``ingest.manifest``      the manifest (:class:`Manifest`, :func:`read_manifest`)
+  - ``ingest.aliases``       Chinese / English header aliases
+  - ``ingest.uscc``          the USCC check, scalar and vectorised
+  - ``ingest.default_definition`` the one default definition (:func:`default_dates`)
+  - ``ingest.classification`` five-category floors and flags
+  - ``ingest.lifecycle``     Dickinson lifecycle stages
+
+Reading and validating
+  - ``ingest.reader``        find and stream table files (:func:`iter_raw_chunks`)
+  - ``ingest.parse``         column (value) parsers
+  - ``ingest.validate``      per-table validation (:class:`TableValidator`, :func:`validate_table`)
+  - ``ingest.validate_worker`` validation in a worker process
+  - ``ingest.quarantine``    write rejected rows
+  - ``ingest.dataset``       the one validated-dataset stream every sink consumes (:class:`DatasetStream`)
+  - ``ingest.report``        the one report type and progress protocol
+                             (:class:`IngestReport`, :class:`Progress`)
+
+Sinks
+  - ``ingest.rows``          canonical values, row hashes and driver-ready rows
+  - ``ingest.cypher``        every table's Cypher, generated from the map (:func:`table_cypher`)
+  - ``ingest.table_loader``  one table's chunks into Neo4j, in batches (:class:`TableLoader`)
+  - ``ingest.load``          a dataset into Neo4j as one ingest run (:func:`load_dataset`)
+  - ``ingest.offline_import`` a first load through ``neo4j-admin database import`` (:func:`bulk_load`)
+  - ``ingest.offline_import_csv`` the importer's CSV files, column by column
+  - ``ingest.snapshot``      what is known as of a date, from files or from the graph (:class:`Snapshot`)
+  - ``ingest.generate``      the synthetic platform generator
 
 Names are imported lazily so that ``import ingest.uscc`` stays light.
 """
@@ -24,24 +43,27 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ingest.api import IngestProgress, StrictModeError, load_dataset
-    from ingest.bulk_import import bulk_load
-    from ingest.defaults import default_dates
-    from ingest.loader import IngestReport, TableReport
+    from ingest.dataset import DatasetStream
+    from ingest.default_definition import default_dates
+    from ingest.load import StrictModeError, load_dataset
     from ingest.manifest import Manifest, read_manifest
+    from ingest.offline_import import bulk_load
     from ingest.reader import RawChunk, find_table_file, iter_raw_chunks
-    from ingest.snapshot import Snapshot
-    from ingest.snapshot_build import assemble_snapshot, build_snapshot, read_tables, supply_shares
-    from ingest.tables import LOAD_ORDER, TABLES, Column, TableSpec
+    from ingest.report import IngestReport, Progress, TableReport
+    from ingest.snapshot import Snapshot, assemble_snapshot, build_snapshot, read_snapshot, supply_shares
+    from ingest.tables import CONTRACT, LOAD_ORDER, TABLES, Column, Contract, TableSpec
     from ingest.validate import TableValidator, ValidatedChunk, validate_table
 
 __all__ = [
+    "CONTRACT",
     "LOAD_ORDER",
     "TABLES",
     "Column",
-    "IngestProgress",
+    "Contract",
+    "DatasetStream",
     "IngestReport",
     "Manifest",
+    "Progress",
     "RawChunk",
     "Snapshot",
     "StrictModeError",
@@ -57,36 +79,39 @@ __all__ = [
     "iter_raw_chunks",
     "load_dataset",
     "read_manifest",
-    "read_tables",
+    "read_snapshot",
     "supply_shares",
     "validate_table",
 ]
 
 _HOME: dict[str, str] = {
+    "CONTRACT": "ingest.tables",
     "LOAD_ORDER": "ingest.tables",
     "TABLES": "ingest.tables",
     "Column": "ingest.tables",
+    "Contract": "ingest.tables",
     "TableSpec": "ingest.tables",
+    "DatasetStream": "ingest.dataset",
     "Manifest": "ingest.manifest",
     "read_manifest": "ingest.manifest",
     "RawChunk": "ingest.reader",
     "find_table_file": "ingest.reader",
     "iter_raw_chunks": "ingest.reader",
     "Snapshot": "ingest.snapshot",
+    "assemble_snapshot": "ingest.snapshot",
+    "build_snapshot": "ingest.snapshot",
+    "read_snapshot": "ingest.snapshot",
+    "supply_shares": "ingest.snapshot",
     "TableValidator": "ingest.validate",
     "ValidatedChunk": "ingest.validate",
     "validate_table": "ingest.validate",
-    "assemble_snapshot": "ingest.snapshot_build",
-    "build_snapshot": "ingest.snapshot_build",
-    "read_tables": "ingest.snapshot_build",
-    "supply_shares": "ingest.snapshot_build",
-    "default_dates": "ingest.defaults",
-    "load_dataset": "ingest.api",
-    "StrictModeError": "ingest.api",
-    "IngestProgress": "ingest.api",
-    "IngestReport": "ingest.loader",
-    "TableReport": "ingest.loader",
-    "bulk_load": "ingest.bulk_import",
+    "default_dates": "ingest.default_definition",
+    "load_dataset": "ingest.load",
+    "StrictModeError": "ingest.load",
+    "IngestReport": "ingest.report",
+    "Progress": "ingest.report",
+    "TableReport": "ingest.report",
+    "bulk_load": "ingest.offline_import",
 }
 
 

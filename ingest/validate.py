@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from chainrisk.errors import DatasetError
-from ingest import validate_rows as vr
+from ingest import parse
 from ingest.manifest import Manifest
 from ingest.reader import RawChunk, find_table_file, iter_raw_chunks
 from ingest.tables import TABLES, Column, TableSpec
@@ -122,7 +122,7 @@ def empty_quarantine() -> pd.DataFrame:
 def empty_good(spec: TableSpec) -> pd.DataFrame:
     """A good frame of ``spec`` with no rows (right columns and dtypes)."""
     idx = pd.RangeIndex(0)
-    cols = {c.name: vr.missing_value(c, idx) for c in spec.columns}
+    cols = {c.name: parse.missing_value(c, idx) for c in spec.columns}
     cols["_row"] = pd.Series(dtype="int64")
     cols["_file"] = pd.Series(dtype=object)
     return pd.DataFrame(cols)
@@ -210,12 +210,12 @@ class TableValidator:
                 else np.zeros(len(raw), dtype=bool)
             )
             if not person.any():
-                codes, reasons, warns = vr.parse_uscc(raw, self._uscc_cache)
+                codes, reasons, warns = parse.parse_uscc(raw, self._uscc_cache)
             else:
                 # persons carry pseudonymous ids: never USCC-validated, stored as given
                 firm = ~person
-                f_codes, f_reasons, f_warns = vr.parse_uscc(raw[firm], self._uscc_cache)
-                codes = vr.as_text(raw)
+                f_codes, f_reasons, f_warns = parse.parse_uscc(raw[firm], self._uscc_cache)
+                codes = parse.as_text(raw)
                 reasons = pd.Series([None] * len(raw), index=raw.index, dtype=object)
                 warns = pd.Series([None] * len(raw), index=raw.index, dtype=object)
                 codes[firm] = f_codes.to_numpy()
@@ -225,20 +225,20 @@ class TableValidator:
                 warn_rows.setdefault(row, []).extend(f"field {col.name!r}: USCC {x}" for x in w)
             return codes, reasons
         if col.kind == "date":
-            return vr.parse_date(raw)
+            return parse.parse_date(raw)
         if col.kind == "month":
-            return vr.parse_month(raw)
+            return parse.parse_month(raw)
         if col.kind == "money":
-            return vr.parse_money(raw, factor=factor, min_value=col.min)
+            return parse.parse_money(raw, factor=factor, min_value=col.min)
         if col.kind == "float":
-            return vr.parse_number(raw, min_value=col.min, max_value=col.max, percent=col.percent)
+            return parse.parse_number(raw, min_value=col.min, max_value=col.max, percent=col.percent)
         if col.kind == "int":
-            return vr.parse_int(raw, min_value=col.min, max_value=col.max)
+            return parse.parse_int(raw, min_value=col.min, max_value=col.max)
         if col.kind == "enum":
-            return vr.parse_enum(raw, col.values)
+            return parse.parse_enum(raw, col.values)
         if col.kind == "bool":
-            return vr.parse_bool(raw)
-        text = vr.as_text(raw)
+            return parse.parse_bool(raw)
+        text = parse.as_text(raw)
         return text, pd.Series([None] * len(raw), index=raw.index, dtype=object)
 
     # ------------------------------------------------------------------ main
@@ -279,7 +279,7 @@ class TableValidator:
         for col in ordered:
             if col.name not in frame.columns:
                 default = self._defaults.get(col.name)
-                filled = vr.missing_value(col, index)
+                filled = parse.missing_value(col, index)
                 if default is not None:
                     filled = pd.Series([default] * len(index), index=index, dtype=object)
                 parsed[col.name] = filled
@@ -297,7 +297,7 @@ class TableValidator:
             if has.any():
                 bad |= has
                 # the text of each bad raw value (as_text: typed Parquet columns give Python scalars)
-                shown = vr.as_text(raw[has.to_numpy()]).tolist()
+                shown = parse.as_text(raw[has.to_numpy()]).tolist()
                 for (row, reason), value in zip(reasons[has].items(), shown, strict=True):
                     problems.append(
                         {
@@ -361,7 +361,7 @@ class TableValidator:
                         "file": self.file,
                         "row": row,
                         "field": fld,
-                        "value": vr._to_text(value),
+                        "value": parse.to_text(value),
                         "reason": reason,
                     }
                 )
@@ -552,7 +552,8 @@ def _quarantine_frame(problems: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def validate_table(
-    dataset_dir: Path, table: str, manifest: Manifest, *, chunksize: int = 100_000
+    dataset_dir: Path, table: str, manifest: Manifest, *, chunksize: int = 100_000,
+    spec: TableSpec | None = None,
 ) -> Iterator[ValidatedChunk]:
     """Find, read and validate one table of a dataset folder.
 
@@ -565,8 +566,10 @@ def validate_table(
     ------
     DatasetError
         An absent required table, an unreadable file, a missing required column.
+
+    ``spec`` is the table's contract (default: the shipped ``TABLES[table]``).
     """
-    spec = TABLES[table]
+    spec = spec or TABLES[table]
     path = find_table_file(Path(dataset_dir), table, manifest)
     if path is None:
         if not spec.optional:

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from ingest.manifest import Manifest
 from ingest.reader import find_table_file
+from ingest.tables import TableSpec
 from ingest.validate import ValidatedChunk, validate_table
 
 __all__ = ["PARALLEL_MIN_BYTES", "ValidatedTables", "worth_a_worker"]
@@ -50,14 +51,15 @@ def worth_a_worker(dataset_dir: Path, manifest: Manifest, tables: Sequence[str])
 
 
 def _validate_tables(
-    dataset_dir: Path, manifest: Manifest, tables: Sequence[str], chunksize: int, out: Any
+    dataset_dir: Path, manifest: Manifest, specs: Sequence[TableSpec], chunksize: int, out: Any
 ) -> None:
-    """Worker process: put ``("chunk", table, chunk)`` for each validated chunk of ``tables`` in
+    """Worker process: put ``("chunk", table, chunk)`` for each validated chunk of ``specs`` in
     order, ``("end", table, None)`` after each table, ``("error", table, exc)`` on a failure."""
-    table = tables[0]
+    table = specs[0].name
     try:
-        for table in tables:
-            for chunk in validate_table(dataset_dir, table, manifest, chunksize=chunksize):
+        for spec in specs:
+            table = spec.name
+            for chunk in validate_table(dataset_dir, table, manifest, chunksize=chunksize, spec=spec):
                 out.put(("chunk", table, chunk))
             out.put(("end", table, None))
     except Exception as exc:  # re-raised by the parent
@@ -79,24 +81,26 @@ class ValidatedTables:
     where the table's chunks are asked for, as they would be without it.
     """
 
-    def __init__(self, dataset_dir: Path, manifest: Manifest, tables: Sequence[str], chunksize: int,
+    def __init__(self, dataset_dir: Path, manifest: Manifest, specs: Sequence[TableSpec], chunksize: int,
                  *, worker: bool):
         self.dataset_dir, self.manifest, self.chunksize = dataset_dir, manifest, chunksize
+        self._specs = {s.name: s for s in specs}
         self._remote: set[str] = set()
         self._proc: Any = None
         self._queue: Any = None
-        if worker and len(tables) > 1:
+        if worker and len(specs) > 1:
             ctx = multiprocessing.get_context("spawn")
             self._queue = ctx.Queue(maxsize=_QUEUE_CHUNKS)
-            self._remote = set(tables[1:])
+            self._remote = {s.name for s in specs[1:]}
             self._proc = ctx.Process(target=_validate_tables, name="chainrisk-validate", daemon=True,
-                                     args=(dataset_dir, manifest, list(tables[1:]), chunksize, self._queue))
+                                     args=(dataset_dir, manifest, list(specs[1:]), chunksize, self._queue))
             self._proc.start()
 
     def chunks(self, table: str) -> Iterator[ValidatedChunk]:
         """The chunks of ``table`` (:func:`ingest.validate.validate_table`)."""
         if table not in self._remote:
-            yield from validate_table(self.dataset_dir, table, self.manifest, chunksize=self.chunksize)
+            yield from validate_table(self.dataset_dir, table, self.manifest, chunksize=self.chunksize,
+                                      spec=self._specs[table])
             return
         while True:
             kind, name, payload = self._get()

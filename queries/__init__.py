@@ -1,1 +1,1 @@
-"""queries package."""
+"""Empty placeholder, no modules yet; planned: the analysts' library of named, parameterised Cypher."""

@@ -15,18 +15,17 @@ import pytest
 
 from chainrisk.errors import GraphError
 from chainrisk.settings import Settings
+from graph.runner import GraphRunner
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _connect() -> object:
-    from graph.runner import GraphRunner
-
+def _connect() -> GraphRunner:
     return GraphRunner.from_settings(Settings())
 
 
 @pytest.fixture(scope="session")
-def graph_runner() -> Iterator[object]:
+def graph_runner() -> Iterator[GraphRunner]:
     """A :class:`graph.runner.GraphRunner` on the test server (session-wide)."""
     try:
         runner = _connect()
@@ -35,10 +34,10 @@ def graph_runner() -> Iterator[object]:
             pytest.fail(f"Neo4j test server is down under CI: {exc}", pytrace=False)
         pytest.skip(f"Neo4j server not available: {exc}")
     yield runner
-    runner.close()  # type: ignore[attr-defined]
+    runner.close()
 
 
-def _wipe(runner: object) -> None:
+def _wipe(runner: GraphRunner) -> None:
     """Delete everything in batches (constraints and indexes stay).
 
     Relationships go first, so a hub node (a platform with every firm on it) is never
@@ -49,18 +48,18 @@ def _wipe(runner: object) -> None:
         "MATCH (n) WITH n LIMIT 50000 DETACH DELETE n RETURN count(*) AS deleted",
     ):
         while True:
-            c = runner.write(query)  # type: ignore[attr-defined]
+            c = runner.write(query)
             if not c.returned or c.returned[0]["deleted"] == 0:
                 break
 
 
 @pytest.fixture()
-def clean_graph(graph_runner: object) -> object:
+def clean_graph(graph_runner: GraphRunner) -> GraphRunner:
     """The test server's database, emptied, with the chainrisk schema applied."""
     from graph.schema import apply_schema
 
     _wipe(graph_runner)
-    apply_schema(graph_runner)  # type: ignore[arg-type]
+    apply_schema(graph_runner)
     return graph_runner
 
 

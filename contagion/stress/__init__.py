@@ -4,14 +4,27 @@ Example::
 
     from contagion.stress import load_scenario, run_stress, write_outputs
     scenario = load_scenario("examples/scenarios/regional_downturn.yaml")
-    result = run_stress(snapshot, scenario)
+    result = run_stress(snapshot, scenario, bank_lenders=["BANK_A"])  # None: the scenario's, else all
     write_outputs(result, "out/stress")
 
-Modules: :mod:`~contagion.stress.scenario` (YAML schema), :mod:`~contagion.stress.default_probability`,
-:mod:`~contagion.stress.copula`, :mod:`~contagion.stress.shocks`, :mod:`~contagion.stress.loss`,
-:mod:`~contagion.stress.tail_stats`, :mod:`~contagion.stress.segments`,
-:mod:`~contagion.stress.montecarlo` (the driver), :mod:`~contagion.stress.result`,
-:mod:`~contagion.stress.report`.
+``snapshot`` is anything with the attributes of :class:`contagion.typing.SnapshotLike`
+(e.g. an :class:`ingest.snapshot.Snapshot`). Nothing here reads the settings: the
+``chainrisk stress`` command and the demo resolve ``CHAINRISK_BANK_LENDERS`` and pass it in.
+
+Modules:
+
+- :mod:`~contagion.stress.scenario`             the YAML schema, loading and hashing
+- :mod:`~contagion.stress.default_probability`  PD per firm from the snapshot or loan classification
+- :mod:`~contagion.stress.copula`               Gaussian copula of correlated defaults
+- :mod:`~contagion.stress.shocks`               initial distress from the scenario's shocks
+- :mod:`~contagion.stress.loss`                 the bank's loan book: EAD, LGD, guarantees, losses
+- :mod:`~contagion.stress.tail_stats`           EL, VaR, ES and their standard errors
+- :mod:`~contagion.stress.segments`             guarantee circles, loss by layer and by segment
+- :mod:`~contagion.stress.montecarlo`           the driver: :func:`run_stress`, blocks, Dask sharding
+- :mod:`~contagion.stress.result`               :class:`StressResult` and its rows
+- :mod:`~contagion.stress.report`               HTML report and output files
+
+The contagion itself is :func:`contagion.multilayer.propagate`.
 """
 
 from contagion.stress.montecarlo import run_stress

@@ -44,7 +44,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,10 @@ from contagion.stress.scenario import Scenario, scenario_hash
 from contagion.stress.segments import guarantee_circles, layer_split, segment_table
 from contagion.stress.shocks import firm_measures, initial_distress
 from contagion.stress.tail_stats import loss_measures, precision_warnings
+from contagion.typing import SnapshotLike
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["BlockResult", "StressModel", "prepare", "run_stress", "simulate_block", "top_paths"]
 
@@ -163,14 +167,18 @@ def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
 
 # ----------------------------------------------------------------------------- preparation
 def prepare(
-    snapshot: Any,
+    snapshot: SnapshotLike,
     scenario: Scenario,
     *,
     seed: int,
     bank_lenders: Collection[str] | None,
     file: str = "",
 ) -> tuple[StressModel, dict[str, Any]]:
-    """Turn a snapshot and a scenario into a :class:`StressModel` and the context for reporting."""
+    """Turn a snapshot and a scenario into a :class:`StressModel` and the context for reporting.
+
+    ``bank_lenders`` selects the bank's loans as given (``None`` or empty: every lender);
+    :func:`run_stress` resolves it from its argument and the scenario.
+    """
     multilayer = _engine()
     firms = snapshot.firms
     n = len(firms)
@@ -229,13 +237,13 @@ def _run_local(model: StressModel, bounds: Sequence[tuple[int, int]], advance: C
     return out
 
 
-def _run_dask(model: StressModel, bounds: Sequence[tuple[int, int]], scheduler: Any,
+def _run_dask(model: StressModel, bounds: Sequence[tuple[int, int]], scheduler: str | Client,
               advance: Callable[[int], None]) -> list[BlockResult]:
     from distributed import Client, as_completed
 
     own = isinstance(scheduler, str)
     try:
-        client = Client(scheduler, timeout="30s") if own else scheduler
+        client = Client(scheduler, timeout="30s") if isinstance(scheduler, str) else scheduler
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     try:
@@ -254,7 +262,7 @@ def _run_dask(model: StressModel, bounds: Sequence[tuple[int, int]], scheduler: 
             client.close()
 
 
-def _execute(model: StressModel, runs: int, block_size: int, scheduler: Any, progress: bool
+def _execute(model: StressModel, runs: int, block_size: int, scheduler: str | Client | None, progress: bool
              ) -> list[BlockResult]:
     bounds = _blocks(runs, block_size)
     if not progress:
@@ -312,12 +320,12 @@ def top_paths(
 
 # ----------------------------------------------------------------------------- entry point
 def run_stress(
-    snapshot: Any,
+    snapshot: SnapshotLike,
     scenario: Scenario,
     *,
     runs: int | None = None,
     seed: int | None = None,
-    scheduler: Any = None,
+    scheduler: str | Client | None = None,
     bank_lenders: Collection[str] | None = None,
     progress: bool = True,
     block_size: int = 250,
@@ -329,7 +337,8 @@ def run_stress(
 
     Parameters
     ----------
-    snapshot : ingest.snapshot.Snapshot
+    snapshot : SnapshotLike
+        For example an :class:`ingest.snapshot.Snapshot` (see :class:`contagion.typing.SnapshotLike`).
     scenario : Scenario
     runs, seed : int, optional
         Override the scenario's ``runs`` and ``seed``.
@@ -337,8 +346,11 @@ def run_stress(
         Shard the blocks over this Dask cluster (an address such as
         ``"tcp://10.0.0.5:8786"`` or a connected client); ``None`` runs locally.
     bank_lenders : collection of str, optional
-        The lenders that make up the bank; ``None`` takes the scenario's, then the
-        settings' (``CHAINRISK_BANK_LENDERS``); an empty set means every lender.
+        The lenders that make up the bank. ``None`` takes the scenario's
+        ``bank_lenders``; when the scenario names none either, or the collection is
+        empty, every lender's loans count. Settings are not read here: callers that
+        default to ``CHAINRISK_BANK_LENDERS`` (the ``chainrisk stress`` command, the
+        demo) resolve it and pass it in.
     progress : bool
         Show a rich progress bar.
     block_size : int
@@ -377,11 +389,7 @@ def run_stress(
         raise InvalidModelInput(f"block_size must be at least 1, got {block_size}")
     if bank_lenders is None:
         bank_lenders = scenario.bank_lenders
-    if bank_lenders is None:
-        from chainrisk.settings import get_settings
-
-        bank_lenders = get_settings().bank_lenders
-    lenders = tuple(sorted(str(x) for x in bank_lenders))
+    lenders = tuple(sorted(str(x) for x in bank_lenders or ()))
     n = snapshot.n
     if systemic_impact is not None and np.shape(systemic_impact) != (n,):
         raise InvalidModelInput(f"systemic_impact has shape {np.shape(systemic_impact)}, expected ({n},)")

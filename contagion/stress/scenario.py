@@ -386,7 +386,9 @@ class Scenario(ScenarioPart):
     as_of: date | None = None
     runs: int = Field(1000, ge=1)
     seed: int = Field(0, ge=0)
-    #: Lender ids that make up the bank; ``None`` takes the settings, empty means every lender.
+    #: Lender ids that make up the bank; empty means every lender. ``None`` leaves it to the caller:
+    #: :func:`~contagion.stress.run_stress` then takes every lender, the ``chainrisk stress`` command
+    #: and the demo ``CHAINRISK_BANK_LENDERS``.
     bank_lenders: list[str] | None = None
     shocks: list[Shock] = Field(default_factory=list)
     equity_haircuts: list[EquityHaircut] = Field(default_factory=list)

@@ -133,8 +133,8 @@ def signal_batches(
             "equipment_utilization": np.round(
                 np.clip((0.72 + 0.12 * h + rng.normal(0, 0.05, k)) * np.sqrt(r), 0.0, 1.0), 4
             ),
-            "orders_value": np.round(orders, 2),
-            "invoices_value": np.round(orders * rng.lognormal(-0.02, 0.08, k), 2),
+            "orders": np.round(orders, 2),
+            "invoices": np.round(orders * rng.lognormal(-0.02, 0.08, k), 2),
         }
 
 

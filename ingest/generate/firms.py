@@ -75,7 +75,7 @@ _WORDS = np.array(list("华兴达恒鑫宏盛泰隆安永昌瑞丰德信源祥�
 _SUFFIX = np.array(["有限公司", "股份有限公司", "有限责任公司"])
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class FirmTable:
     """The simulated firms, one row per firm, as numpy arrays of equal length.
 

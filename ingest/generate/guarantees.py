@@ -71,7 +71,7 @@ HUB_SHARE_CAP = 10.0
 _POOL_WEIGHT = np.array([1.0, 1.5, 0.5, 0.2])
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class GuaranteeTable:
     """Guarantee contracts, one per (guarantor, loan)."""
 

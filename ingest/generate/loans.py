@@ -58,7 +58,7 @@ _BORROW_P = np.array([0.40, 0.55, 0.70, 0.80])
 _CHAIN = 8  # loans per chain at most
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class LoanTable:
     """Loans as arrays; months are indices, days are offsets from the window start."""
 

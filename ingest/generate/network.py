@@ -75,7 +75,7 @@ K0 = 1.0
 K_CAP = 150.0
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class LinkSampler:
     """Firms sorted by (tier, province, city) with the ranges of every cell."""
 
@@ -117,7 +117,18 @@ def build_sampler(firms: FirmTable) -> LinkSampler:
     prov_hi = np.where(last_city >= first_city, city_hi[:, np.maximum(last_city, 0)], 0)
     tier_lo = np.searchsorted(skey, np.arange(4) * n_city, "left")
     tier_hi = np.searchsorted(skey, (np.arange(4) + 1) * n_city, "left")
-    return LinkSampler(order, tier, prov, city, tier_lo, tier_hi, prov_lo, prov_hi, city_lo, city_hi)
+    return LinkSampler(
+        order=order,
+        tier=tier,
+        province=prov,
+        city=city,
+        tier_lo=tier_lo,
+        tier_hi=tier_hi,
+        prov_lo=prov_lo,
+        prov_hi=prov_hi,
+        city_lo=city_lo,
+        city_hi=city_hi,
+    )
 
 
 def _draw(rng: np.random.Generator, c0: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from ingest.generate.firms import FirmTable
 __all__ = ["Ownership", "make_ownership", "person_ids"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Ownership:
     """Owner rows: ``owner`` is a person number, or a firm index when ``owner_is_firm``."""
 
@@ -73,4 +73,10 @@ def make_ownership(rng: np.random.Generator, firms: FirmTable) -> Ownership:
     is_firm = np.concatenate([np.zeros(n + int(second.sum()), bool), np.ones(int(has_parent.sum()), bool)])
     share = np.concatenate([main_share, second_share[second], parent_share[has_parent]])
     keep = share > 0
-    return Ownership(firm[keep], owner[keep], is_firm[keep], np.round(share[keep], 6), main)
+    return Ownership(
+        firm=firm[keep],
+        owner=owner[keep],
+        owner_is_firm=is_firm[keep],
+        share=np.round(share[keep], 6),
+        main_person=main,
+    )

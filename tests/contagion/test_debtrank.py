@@ -12,16 +12,7 @@ from hypothesis import strategies as st
 from chainrisk.errors import ConvergenceError, InvalidModelInput
 from contagion import debtrank, impact_matrix
 
-# 0 and 1 are exposed to each other (half their equity each way), 1 is also exposed to 2 (0.4)
-LOOP = np.array([[0.0, 0.5, 0.0], [0.5, 0.0, 0.4], [0.0, 0.0, 0.0]])
-
-
-def random_impact(n: int, density: float, seed: int) -> sp.csr_matrix:
-    rng = np.random.default_rng(seed)
-    w = sp.random(n, n, density=density, random_state=rng, format="csr") * 0.6
-    w.setdiag(0.0)
-    w.eliminate_zeros()
-    return sp.csr_matrix(w)
+from .conftest import LOOP, random_impact
 
 
 def test_single_variant_by_hand() -> None:
@@ -132,99 +123,3 @@ def test_properties(seed: int, scale: float) -> None:
     lo = debtrank(w, shock * scale, variant="differential", tol=1e-12).distress
     hi = debtrank(w, shock, variant="differential", tol=1e-12).distress
     assert (lo <= hi + 1e-9).all()
-
-
-# ------------------------------------------------------------------ kernels
-def _random_csr(n: int, m: int, density: float, seed: int, *, empty_rows: int = 0) -> sp.csr_matrix:
-    rng = np.random.default_rng(seed)
-    w = sp.random(n, m, density=density, random_state=rng, format="csr")
-    w = sp.csr_matrix(w)
-    if empty_rows:
-        w = sp.csr_matrix(sp.diags((rng.random(n) >= empty_rows / n).astype(float)) @ w)
-        w.eliminate_zeros()
-    return w
-
-
-@pytest.mark.parametrize("k", [1, 2, 7, 64, 65, 130])
-def test_spmm_into_matches_scipy(k: int) -> None:
-    from contagion._kernels import BACKEND, spmm_into
-
-    assert BACKEND in ("numba", "scipy")
-    w = _random_csr(301, 157, 0.03, seed=k, empty_rows=60)
-    assert (np.diff(w.indptr) == 0).any()  # empty rows included
-    x = np.random.default_rng(k).random((157, k)) - 0.3
-    out = np.full((301, k), np.nan)
-    assert spmm_into(w, x, out) is out
-    np.testing.assert_allclose(out, w @ x, rtol=1e-15, atol=1e-15)
-    w64 = sp.csr_matrix((w.data, w.indices.astype(np.int64), w.indptr.astype(np.int64)), shape=w.shape)
-    np.testing.assert_array_equal(spmm_into(w64, x, np.empty((301, k))), out)
-    with pytest.raises(ValueError, match="C-ordered"):
-        spmm_into(w, x, np.empty((301, 2 * k))[:, ::2])
-
-
-def test_spmm_into_empty_matrix() -> None:
-    from contagion._kernels import spmm_into
-
-    w = sp.csr_matrix((5, 4))
-    out = np.full((5, 3), 7.0)
-    np.testing.assert_array_equal(spmm_into(w, np.ones((4, 3)), out), np.zeros((5, 3)))
-
-
-def test_row_chunks_cover_rows() -> None:
-    from contagion._kernels import row_chunks
-
-    w = _random_csr(1000, 1000, 0.01, seed=3, empty_rows=300)
-    for parts in (1, 2, 16, 5000):
-        b = row_chunks(w.indptr, parts)
-        assert b[0] == 0 and b[-1] == 1000 and (np.diff(b) >= 0).all() and b.size == parts + 1
-    assert row_chunks(sp.csr_matrix((0, 0)).indptr, 4).tolist() == [0] * 5
-
-
-@pytest.mark.parametrize("k", [1, 5, 64])
-def test_differential_round_matches_formula(k: int) -> None:
-    from contagion._kernels import differential_round, row_chunks
-
-    w = random_impact(200, 0.05, seed=k)
-    rng = np.random.default_rng(k)
-    h = rng.random((200, k)) * (rng.random((200, k)) < 0.5)
-    dh = h * (rng.random((200, k)) < 0.3)
-    dh[rng.random(200) < 0.5] = 0.0  # whole rows outside the frontier
-    active = dh.any(axis=1)
-    want_h = np.minimum(h + w @ dh, 1.0)
-    want_dh = want_h - h
-    bounds = row_chunks(w.indptr, 7)
-    dh_next, active_next = np.full((200, k), np.nan), np.empty(200, dtype=bool)
-    colmax = differential_round(w, h, dh, active, dh_next, active_next, np.empty((7, k)), bounds)
-    np.testing.assert_array_equal(h, want_h)
-    np.testing.assert_array_equal(active_next, want_dh.any(axis=1))
-    np.testing.assert_array_equal(dh_next[active_next], want_dh[active_next])
-    np.testing.assert_array_equal(colmax, want_dh.max(axis=0))
-
-
-@pytest.mark.parametrize("block", [1, 3, 16, None])
-def test_blocks_and_compaction_do_not_change_results(block: int | None) -> None:
-    from contagion.debtrank import differential
-
-    w = random_impact(60, 0.08, seed=4)
-    rng = np.random.default_rng(5)
-    shock = rng.random((60, 37)) * (rng.random((60, 37)) < 0.1)
-    shock[:, 3] = 0.0  # converged before the first round
-    h, acc, rounds, residual, work = differential(w, shock, tol=1e-12, max_rounds=1000, block=block)
-    assert acc is None and residual == 0.0
-    alone = [debtrank(w, shock[:, c], variant="differential", tol=1e-12) for c in range(37)]
-    for c, r in enumerate(alone):
-        np.testing.assert_array_equal(h[:, c], r.distress)
-    assert rounds == max(r.rounds for r in alone)
-    assert work == sum(r.scenario_rounds for r in alone)
-    assert alone[3].scenario_rounds == 0 and alone[3].distress.tolist() == [0.0] * 60
-
-
-def test_differential_max_rounds_residual() -> None:
-    from contagion.debtrank import differential
-
-    shock = np.array([[0.0, 0.0], [0.0, 0.0], [0.5, 0.0]])
-    h, _, rounds, residual, work = differential(sp.csr_matrix(LOOP), shock, tol=1e-14, max_rounds=3, block=1)
-    assert rounds == 3 and work == 3 and residual > 0
-    # after 3 rounds: 0.2 to firm 1, 0.1 to firm 0, then 0.05 back to firm 1
-    np.testing.assert_allclose(h[:, 0], [0.1, 0.25, 0.5])
-    assert h[:, 1].tolist() == [0.0, 0.0, 0.0]

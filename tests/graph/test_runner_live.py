@@ -9,6 +9,7 @@ import pytest
 
 from chainrisk.errors import AuthenticationFailed, QueryFailed, ServerUnavailable
 from chainrisk.settings import Settings
+from graph.protocol import QueryRunner
 from graph.runner import GraphRunner
 
 pytestmark = pytest.mark.neo4j
@@ -30,6 +31,34 @@ def test_write_batches_counts_rows_and_batches(clean_graph: GraphRunner) -> None
     )
     assert (c.batches, c.rows, c.nodes_created) == (3, 2_500, 2_500)
     assert seen == [1_000, 1_000, 500]
+
+
+def test_the_runner_is_a_query_runner(clean_graph: GraphRunner) -> None:
+    assert isinstance(clean_graph, QueryRunner)
+
+
+def test_read_frame_has_one_column_per_key(clean_graph: GraphRunner) -> None:
+    clean_graph.write_batches("UNWIND $rows AS row CREATE (:Firm {uscc: row.u, n: row.n})",
+                              [{"u": f"F{i}", "n": i} for i in range(5)])
+    frame = clean_graph.read_frame(
+        "MATCH (f:Firm) WHERE f.n >= $lo RETURN f.uscc AS uscc, f.n AS n ORDER BY n", {"lo": 2})
+    assert list(frame.columns) == ["uscc", "n"]
+    assert frame["uscc"].tolist() == ["F2", "F3", "F4"] and frame["n"].tolist() == [2, 3, 4]
+    empty = clean_graph.read_frame("MATCH (f:Firm) WHERE f.n > 99 RETURN f.uscc AS uscc")
+    assert empty.empty
+
+
+def test_read_chunks_streams_every_record_once(clean_graph: GraphRunner) -> None:
+    clean_graph.write_batches("UNWIND $rows AS row CREATE (:Firm {uscc: row.u, n: row.n})",
+                              [{"u": f"F{i:03d}", "n": i} for i in range(250)])
+    chunks = list(clean_graph.read_chunks("MATCH (f:Firm) RETURN f.n AS n ORDER BY n", chunk_size=100))
+    assert [len(c) for c in chunks] == [100, 100, 50]
+    assert [n for c in chunks for n in c["n"].tolist()] == list(range(250))
+    assert list(clean_graph.read_chunks("MATCH (f:Firm) WHERE f.n < 0 RETURN f.n AS n")) == []
+    with pytest.raises(QueryFailed):  # a read transaction: writes are refused, translated
+        list(clean_graph.read_chunks("CREATE (:Firm {uscc: 'nope'}) RETURN 1 AS one"))
+    with pytest.raises(ValueError):
+        next(clean_graph.read_chunks("RETURN 1 AS one", chunk_size=0))
 
 
 def test_read_transaction_refuses_writes(clean_graph: GraphRunner) -> None:

@@ -345,38 +345,6 @@ def test_chunk_counts_add_up_to_rows_read():
     assert b.stats["rows_read"] == b.stats["rows_good"] + b.stats["rows_quarantined"] + 3
 
 
-# --------------------------------------------------------------------------- vectorised USCC
-def test_vectorised_uscc_agrees_with_reference():
-    import numpy as np
-
-    from ingest import uscc
-    from ingest.validate_rows import uscc_valid_mask
-
-    rng = np.random.default_rng(7)
-    letters = list(uscc.ALPHABET) + list("IOSVZ") + list("abcdefghjkz") + ["-", " ", "é", "中"]
-    codes: list[str] = []
-    for _ in range(3000):
-        valid = uscc.make("".join(rng.choice(list(uscc.ALPHABET), 17)))
-        kind = rng.integers(0, 6)
-        if kind == 0:
-            codes.append(valid)
-        elif kind == 1:
-            codes.append(valid.lower())
-        elif kind == 2:  # one character replaced (forbidden letters, lower case, others)
-            i = int(rng.integers(0, 18))
-            codes.append(valid[:i] + str(rng.choice(letters)) + valid[i + 1 :])
-        elif kind == 3:  # wrong check character
-            codes.append(valid[:17] + str(rng.choice(list(uscc.ALPHABET))))
-        elif kind == 4:  # wrong length
-            codes.append(valid[: int(rng.integers(0, 18))] + valid[: int(rng.integers(0, 3))] * 2)
-        else:
-            codes.append("".join(rng.choice(letters, 18)))
-    expected = [uscc.is_valid(c) for c in codes]
-    assert 0.2 < np.mean(expected) < 0.8
-    assert uscc_valid_mask(codes).tolist() == expected
-    assert uscc_valid_mask([]).tolist() == [] and uscc_valid_mask(["91350100M000100Y4"]).tolist() == [False]
-
-
 def test_whole_number_beyond_64_bits_is_a_bad_row_not_a_failed_table():
     vc, _ = validate("firms", [firm(1, employees="1e20"), firm(2, employees="12")])
     assert vc.good["employees"].tolist() == [12]

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from contagion.stress import StressResult, parse_scenario, run_stress
 from ingest.snapshot import Snapshot
 from ingest.uscc import make
 
@@ -81,6 +82,28 @@ def build_snapshot(*, equity: float = 100.0, pd_: list[float] | None = None) -> 
         as_of=date(2024, 6, 30), firms=firms, supply=supply, guarantees=guarantees, receivables=receivables,
         loans=loans, guarantee_contracts=contracts,
     )
+
+
+#: A scenario on the 7-firm snapshot: firm 3 fails, region 3501 loses 10 % of its equity.
+SCENARIO = f"""
+name: circle_test
+runs: 1000
+seed: 42
+shocks:
+  - firms: ["{USCC[3]}"]
+equity_haircuts:
+  - region: "3501"
+    fraction: 0.1
+copula: {{rho_sector: 0.2, rho_region: 0.1}}
+contagion:
+  tol: 1.0e-14
+"""
+
+
+def run_small(**kw: object) -> StressResult:
+    """The 7-firm snapshot (equity 30) under :data:`SCENARIO`, the bank being ``BANK``."""
+    snap = build_snapshot(equity=30.0)
+    return run_stress(snap, parse_scenario(SCENARIO), progress=False, bank_lenders=["BANK"], **kw)
 
 
 @pytest.fixture

@@ -1,44 +1,24 @@
-"""run_stress end to end on the 7-firm snapshot: reproducibility, sharding, contagion, outputs."""
+"""run_stress end to end on the 7-firm snapshot: reproducibility, sharding, contagion, the bank."""
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from contagion.stress import StressPrecisionWarning, parse_scenario, run_stress, write_outputs
+from contagion.stress import StressPrecisionWarning, parse_scenario, run_stress
 from contagion.stress.montecarlo import prepare, simulate_block
 
-from .conftest import USCC, build_snapshot
-
-SCENARIO = f"""
-name: circle_test
-runs: 1000
-seed: 42
-shocks:
-  - firms: ["{USCC[3]}"]
-equity_haircuts:
-  - region: "3501"
-    fraction: 0.1
-copula: {{rho_sector: 0.2, rho_region: 0.1}}
-contagion:
-  tol: 1.0e-14
-"""
-
-
-def _run(**kw: object) -> object:
-    snap = build_snapshot(equity=30.0)
-    return run_stress(snap, parse_scenario(SCENARIO), progress=False, bank_lenders=["BANK"], **kw)
+from .conftest import SCENARIO, USCC, build_snapshot, run_small
 
 
 def test_same_seed_same_result_and_other_seed_differs() -> None:
-    a, b = _run(), _run()
+    a, b = run_small(), run_small()
     pd.testing.assert_frame_equal(a.loss_distribution, b.loss_distribution)
     pd.testing.assert_frame_equal(a.firms, b.firms)
-    c = _run(seed=43)
+    c = run_small(seed=43)
     assert not np.array_equal(a.loss_distribution["loss"], c.loss_distribution["loss"])
     assert a.summary()["seed"] == 42 and c.summary()["seed"] == 43
 
@@ -54,8 +34,8 @@ def test_run_alone_equals_run_in_a_batch() -> None:
 
 
 def test_block_size_does_not_change_the_runs() -> None:
-    a = _run(block_size=1000)
-    b = _run(block_size=64)
+    a = run_small(block_size=1000)
+    b = run_small(block_size=64)
     np.testing.assert_allclose(a.loss_distribution["loss"], b.loss_distribution["loss"], atol=1e-12, rtol=0)
     np.testing.assert_allclose(a.firms["stress_default_prob"], b.firms["stress_default_prob"], atol=1e-12)
 
@@ -67,8 +47,8 @@ def test_sharded_equals_local() -> None:
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                            dashboard_address=None)
         with cluster, distributed.Client(cluster) as client:
-            sharded = _run(scheduler=client, block_size=100)
-    local = _run(block_size=100)
+            sharded = run_small(scheduler=client, block_size=100)
+    local = run_small(block_size=100)
     np.testing.assert_allclose(sharded.loss_distribution.to_numpy(dtype=float),
                                local.loss_distribution.to_numpy(dtype=float), atol=1e-12, rtol=0)
     for col in ("stress_default_prob", "stress_mean_loss", "stress_vulnerability"):
@@ -79,7 +59,7 @@ def test_sharded_equals_local() -> None:
 
 
 def test_contagion_and_shocks() -> None:
-    res = _run()
+    res = run_small()
     firms = res.firms.set_index("uscc")
     assert firms.loc[USCC[3], "stress_default_prob"] == 1.0  # shocked to default
     assert np.isnan(firms.loc[USCC[3], "stress_vulnerability"])  # always initially shocked
@@ -100,13 +80,13 @@ def test_contagion_and_shocks() -> None:
 
 
 def test_systemic_impact_is_copied() -> None:
-    res = _run(systemic_impact=np.linspace(0, 0.6, 7))
+    res = run_small(systemic_impact=np.linspace(0, 0.6, 7))
     assert res.firms["stress_systemic_impact"].tolist() == pytest.approx(np.linspace(0, 0.6, 7).tolist())
 
 
 def test_too_few_runs_warn_and_are_reported() -> None:
     with pytest.warns(StressPrecisionWarning):
-        res = _run(runs=200)
+        res = run_small(runs=200)
     assert any("unreliable" in w for w in res.warnings)
     assert res.summary()["warnings"]
 
@@ -120,16 +100,28 @@ def test_selector_matching_nothing_names_the_line() -> None:
     assert info.value.line == 4
 
 
-def test_outputs_written(tmp_path: object) -> None:
-    res = _run()
-    paths = write_outputs(res, tmp_path)  # type: ignore[arg-type]
-    for name in ("firms", "loss_distribution", "segments", "measures", "paths"):
-        frame = pd.read_parquet(paths[name])
-        assert len(frame) > 0
-    assert len(pd.read_parquet(paths["loss_distribution"])) == 1000
-    summary = json.loads(paths["summary"].read_text())
-    assert {"scenario_hash", "snapshot_hash", "seed", "runs", "code_version", "measures"} <= set(summary)
-    assert summary["snapshot_hash"] == build_snapshot(equity=30.0).content_hash()
-    html = paths["report"].read_text()
-    assert html.count("<img") >= 3 and "data:image/png;base64," in html
-    assert "http://" not in html and "https://" not in html
+@pytest.mark.filterwarnings("ignore::contagion.stress.tail_stats.StressPrecisionWarning")  # 200 runs: quick
+def test_bank_lenders_come_from_the_argument_or_the_scenario_never_the_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chainrisk.settings import get_settings
+
+    monkeypatch.setenv("CHAINRISK_BANK_LENDERS", "OTHER")
+    get_settings.cache_clear()
+    try:
+        snap = build_snapshot(equity=30.0)
+        plain = parse_scenario(SCENARIO.replace("runs: 1000", "runs: 200"))
+        every = run_stress(snap, plain, progress=False)  # None, and none in the scenario: every lender
+        assert every.bank_lenders == ()
+        explicit_empty = run_stress(snap, plain, progress=False, bank_lenders=[])
+        pd.testing.assert_frame_equal(every.loss_distribution, explicit_empty.loss_distribution)
+        bank = run_stress(snap, plain, progress=False, bank_lenders=["BANK"])
+        assert bank.bank_lenders == ("BANK",)
+        assert every.measure("EL") > bank.measure("EL")  # OTHER's loan to firm 6 counts too
+        named = parse_scenario(SCENARIO.replace("runs: 1000", "runs: 200") + "bank_lenders: [BANK]\n")
+        from_scenario = run_stress(snap, named, progress=False)
+        assert from_scenario.bank_lenders == ("BANK",)
+        pd.testing.assert_frame_equal(from_scenario.loss_distribution, bank.loss_distribution)
+        assert run_stress(snap, named, progress=False, bank_lenders=["OTHER"]).bank_lenders == ("OTHER",)
+    finally:
+        get_settings.cache_clear()

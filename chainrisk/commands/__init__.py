@@ -1,1 +1,0 @@
-"""CLI command groups. Each module defines ``register(app)``; ``chainrisk.cli`` mounts them."""

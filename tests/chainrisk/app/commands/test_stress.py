@@ -1,0 +1,84 @@
+"""The ``chainrisk stress`` command (:mod:`chainrisk.app.commands.stress`): options, sources, bank lenders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from chainrisk.app.commands import stress
+
+EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "scenarios" / "regional_downturn.yaml"
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    stress.register(app)
+
+    @app.command("noop")
+    def noop() -> None:  # a second command keeps "stress" a subcommand
+        """Nothing."""
+
+    return app
+
+
+def test_help_has_an_example() -> None:
+    result = CliRunner().invoke(_app(), ["stress", "--help"])
+    assert result.exit_code == 0
+    assert "Example: chainrisk stress examples/scenarios/" in result.output
+
+
+def test_needs_exactly_one_source() -> None:
+    from chainrisk.errors import ConfigError
+
+    result = CliRunner().invoke(_app(), ["stress", str(EXAMPLE)])
+    assert isinstance(result.exception, ConfigError)
+
+
+class _Stop(Exception):
+    """Raised by the stand-in of run_stress once it has seen its arguments."""
+
+
+@pytest.mark.parametrize(
+    ("scenario_lenders", "options", "want"),
+    [
+        ("", [], ["FROM_SETTINGS"]),  # nothing given: the settings
+        ("bank_lenders: [FROM_SCENARIO]\n", [], ["FROM_SCENARIO"]),  # the scenario's beats the settings
+        ("bank_lenders: []\n", [], []),  # an explicit empty list: every lender
+        ("bank_lenders: [FROM_SCENARIO]\n", ["--bank-lender", "A", "--bank-lender", "B"], ["A", "B"]),
+    ],
+)
+def test_bank_lenders_resolved_at_the_edge(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    scenario_lenders: str,
+    options: list[str],
+    want: list[str],
+) -> None:
+    import contagion.stress
+    import ingest
+    from chainrisk.settings import get_settings
+    from tests.contagion.stress.conftest import build_snapshot
+
+    seen: dict[str, object] = {}
+
+    def fake_run_stress(snapshot: object, scenario: object, **kw: object) -> object:
+        seen.update(kw)
+        raise _Stop
+
+    monkeypatch.setattr(ingest, "build_snapshot", lambda *a, **k: build_snapshot())
+    monkeypatch.setattr(contagion.stress, "run_stress", fake_run_stress)
+    monkeypatch.setenv("CHAINRISK_BANK_LENDERS", "FROM_SETTINGS")
+    get_settings.cache_clear()
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: t\n" + scenario_lenders)
+    try:
+        result = CliRunner().invoke(
+            _app(), ["stress", str(spec), "--dataset", str(tmp_path), "--no-esri", *options]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert isinstance(result.exception, _Stop), result.output
+    assert seen["bank_lenders"] == want
