@@ -514,7 +514,7 @@ class Contract:
     load_order: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if set(self.tables) != set(self.load_order):
+        if set(self.tables) != set(self.load_order) or len(set(self.load_order)) != len(self.load_order):
             raise ValueError("a contract's load order must name each of its tables once")
 
     def __getitem__(self, table: str) -> TableSpec:

@@ -37,6 +37,8 @@ def test_every_key_the_loads_look_up_is_constrained() -> None:
 def test_a_contract_needs_each_table_once_in_its_load_order() -> None:
     with pytest.raises(ValueError, match="load order"):
         Contract(TABLES, LOAD_ORDER[:-1])
+    with pytest.raises(ValueError, match="load order"):
+        Contract(TABLES, (*LOAD_ORDER, "firms"))  # a table twice would be streamed twice
     assert CONTRACT.load_order == LOAD_ORDER and CONTRACT["supply"] is TABLES["supply"]
 
 
