@@ -1,1 +1,13 @@
-"""Empty placeholder, no modules yet; planned: PyTorch Geometric models scoring each firm's default risk."""
+"""Default-risk models of each firm, judged out of time (issue in progress: baselines and protocol first).
+
+- :mod:`gnn.labels`          the label (a first default within 12 months of a cut) and the bank's book
+- :mod:`gnn.features`        a firm's own features as of a snapshot date (statements, signals, loans, events)
+- :mod:`gnn.graph_features`  chain features from the dated snapshot's networks (scipy), never the live graph
+- :mod:`gnn.protocol`        yearly out-of-time cuts of a dataset: training, validation, test
+- :mod:`gnn.baselines`       B0 logistic scorecard, B1/B2 LightGBM trees, Platt calibration, the PD floor
+- :mod:`gnn.metrics`         AUC, PR-AUC, KS, Brier, ECE, recall in the riskiest 5%
+- :mod:`gnn.evaluate`        the protocol end to end (``chainrisk evaluate``)
+
+Not built yet: the PyTorch Geometric model (B3), trees with its embeddings (B4), reasons,
+training and scoring commands, monitoring and write-back.
+"""

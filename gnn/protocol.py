@@ -1,0 +1,129 @@
+"""The out-of-time protocol: yearly cuts of one dataset, features at each cut, labels after it.
+
+For a dataset whose data end at ``T`` (its manifest's ``as_of``), the cuts are
+month ends one year apart: the **test** cut ``T - 12 months`` (its label window
+ends at ``T``, so it is fully observed), the **validation** cut a year before, and
+the **training** cuts every year before that, as long as a year of history
+precedes them. Every training label window ends by the validation cut, and the
+validation window ends by the test cut: no label is seen before its time.
+
+Each cut is an as-of snapshot of the same tables (:func:`ingest.snapshot.assemble_snapshot`),
+so features only see what was known at the cut; the labels (:func:`gnn.labels.default_within`)
+are the only reads past it. Rows are the bank's book at the cut (:func:`gnn.labels.bank_book`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chainrisk.errors import DataError
+from gnn.features import firm_features
+from gnn.graph_features import graph_features
+from gnn.labels import HORIZON_MONTHS, bank_book, default_within
+from ingest.manifest import read_manifest
+from ingest.snapshot import Snapshot, assemble_snapshot, read_dataset_tables
+
+__all__ = ["Cut", "CutPlan", "build_cut", "load_cuts", "plan_cuts"]
+
+
+@dataclass(frozen=True)
+class CutPlan:
+    """The cut dates of one evaluation."""
+
+    train: tuple[date, ...]
+    validation: date
+    test: date
+
+
+@dataclass
+class Cut:
+    """The bank's book at one cut date: features (own and chain), labels, identities."""
+
+    as_of: date
+    uscc: np.ndarray
+    own: pd.DataFrame
+    chain: pd.DataFrame
+    y: np.ndarray
+    snapshot: Snapshot
+
+    @property
+    def both(self) -> pd.DataFrame:
+        return pd.concat([self.own, self.chain], axis=1)
+
+
+def _month_end(ts: pd.Timestamp) -> date:
+    e = ts + pd.offsets.MonthEnd(0)
+    return date(e.year, e.month, e.day)
+
+
+def data_start(tables: Mapping[str, pd.DataFrame]) -> date:
+    """The first month the monthly records cover (signals, loan statuses).
+
+    Loan start dates are not used: a loan taken out years before the platform began
+    recording says nothing about how far back the monthly history goes.
+    """
+    starts = []
+    for name in ("signals", "loan_status"):
+        frame = tables.get(name)
+        if frame is not None and len(frame):
+            starts.append(pd.to_datetime(frame["month"]).min())
+    if not starts:
+        raise DataError("the dataset has no monthly signals or loan statuses: nothing to cut")
+    first = min(starts)
+    return date(first.year, first.month, 1)
+
+
+def plan_cuts(start: date, end: date, *, history_months: int = 12, max_train: int = 4) -> CutPlan:
+    """Yearly cuts between ``start`` (first data month) and ``end`` (the data's as_of).
+
+    >>> p = plan_cuts(date(2021, 1, 1), date(2025, 12, 31))
+    >>> [str(t) for t in p.train], str(p.validation), str(p.test)
+    (['2021-12-31', '2022-12-31'], '2023-12-31', '2024-12-31')
+    """
+    test = _month_end(
+        pd.Timestamp(end)
+        - pd.DateOffset(months=HORIZON_MONTHS)
+        - pd.offsets.MonthEnd(0 if pd.Timestamp(end).is_month_end else 1)
+    )
+    validation = _month_end(pd.Timestamp(test) - pd.DateOffset(months=12))
+    earliest = pd.Timestamp(start) + pd.DateOffset(months=history_months) - pd.Timedelta(days=1)
+    train: list[date] = []
+    t = pd.Timestamp(validation) - pd.DateOffset(months=12)
+    while t >= earliest and len(train) < max_train:
+        train.append(_month_end(t))
+        t = t - pd.DateOffset(months=12)
+    if not train:
+        raise DataError(
+            f"the data run from {start} to {end}: the protocol needs a year of history, a training year, "
+            "a validation year and a test year (48 months or more)"
+        )
+    return CutPlan(tuple(sorted(train)), validation, test)
+
+
+def build_cut(tables: Mapping[str, pd.DataFrame], as_of: date, *, currency: str = "CNY") -> Cut:
+    """Features of the bank's book at ``as_of`` and its 12-month default labels."""
+    snap = assemble_snapshot(tables, as_of=as_of, currency=currency)
+    own = firm_features(snap)
+    chain = graph_features(snap, own)
+    book = bank_book(snap)
+    uscc = snap.firms["uscc"].to_numpy()[book]
+    new = default_within(tables.get("events"), tables.get("loan_status"), tables.get("loans"), as_of=as_of)
+    y = pd.Index(uscc).isin(new.index).astype("float64")
+    return Cut(as_of, uscc, own[book].reset_index(drop=True), chain[book].reset_index(drop=True), y, snap)
+
+
+def load_cuts(dataset_dir: str | Path) -> tuple[CutPlan, dict[date, Cut]]:
+    """Read a dataset folder once and build every cut of its protocol."""
+    manifest = read_manifest(Path(dataset_dir))
+    tables = read_dataset_tables(dataset_dir)
+    plan = plan_cuts(data_start(tables), manifest.as_of)
+    cuts = {
+        t: build_cut(tables, t, currency=manifest.currency) for t in (*plan.train, plan.validation, plan.test)
+    }
+    return plan, cuts
