@@ -48,24 +48,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ingest.default_definition import DEFAULT_EVENT_TYPES
 from ingest.snapshot import Snapshot
-from ingest.tables import CLASSIFICATIONS
+from ingest.tables import CLASSIFICATIONS, EVENT_TYPES, SIZE_CLASSES
 
 __all__ = ["LIFECYCLE_STAGES", "firm_features"]
 
 LIFECYCLE_STAGES: tuple[str, ...] = ("start-up", "growth", "mature", "shake-out", "decline", "unknown")
-_SIZE_RANK = {"micro": 0, "small": 1, "medium": 2, "large": 3}
+_SIZE_RANK = {c: i for i, c in enumerate(SIZE_CLASSES)}
 _CLASS_RANK = {c: i for i, c in enumerate(CLASSIFICATIONS)}
-_ADVERSE = (
-    "overdue",
-    "overdue_90",
-    "lawsuit",
-    "enforcement",
-    "dishonest_debtor",
-    "penalty",
-    "equity_freeze",
-    "restructuring",
-)
+# adverse events: every contract event type but the defaults themselves and the neutral ones
+_NEUTRAL_EVENTS = frozenset({"management_change", "other"})
+_ADVERSE = tuple(e for e in EVENT_TYPES if e not in DEFAULT_EVENT_TYPES | _NEUTRAL_EVENTS)
 _YEAR_DAYS = 365.25
 
 
