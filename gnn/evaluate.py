@@ -25,21 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from gnn.baselines import ModelKind, fit_model
+from gnn.candidates import CANDIDATES
 from gnn.metrics import auc, pr_auc, scores
-from gnn.protocol import Cut, load_cuts
+from gnn.protocol import load_cuts
 
-__all__ = ["MODELS", "bootstrap_interval", "evaluate"]
-
-#: name -> (estimator kind, uses chain features, description)
-MODELS: dict[str, tuple[ModelKind, bool, str]] = {
-    "B0": ("logistic", False, "logistic scorecard, own features"),
-    "B1": ("trees", False, "gradient-boosted trees (LightGBM), own features"),
-    "B2": ("trees", True, "gradient-boosted trees, own and chain features"),
-}
-GRAPH_AWARE = ("B2", "B3", "B4")
+__all__ = ["bootstrap_interval", "evaluate"]
 
 
 def bootstrap_interval(
@@ -65,10 +56,6 @@ def bootstrap_interval(
     return (float(lo), float(hi))
 
 
-def _features(cut: Cut, chain: bool) -> pd.DataFrame:
-    return cut.both if chain else cut.own
-
-
 def evaluate(
     dataset_dir: str | Path,
     *,
@@ -84,19 +71,16 @@ def evaluate(
     train = [cuts[t] for t in plan.train]
     val, test = cuts[plan.validation], cuts[plan.test]
     y_train = np.concatenate([c.y for c in train])
-    per_model: dict[str, list[dict[str, float]]] = {m: [] for m in MODELS}
-    val_auc: dict[str, list[float]] = {m: [] for m in MODELS}
+    per_model: dict[str, list[dict[str, float]]] = {m: [] for m in CANDIDATES}
+    val_auc: dict[str, list[float]] = {m: [] for m in CANDIDATES}
     intervals: dict[str, dict[str, tuple[float, float]]] = {}
     for seed in range(seeds):
-        for name, (kind, chain, _) in MODELS.items():
+        for name, candidate in CANDIDATES.items():
             say(f"seed {seed}: {name}")
-            x_train = pd.concat([_features(c, chain) for c in train], ignore_index=True)
-            model = fit_model(
-                kind, x_train, y_train, _features(val, chain), val.y, seed=seed, threads=threads
-            )
-            p_test = model.predict_pd(_features(test, chain))
+            model = candidate.fit(train, val, seed, threads)
+            p_test = model.predict_pd(test)
             per_model[name].append(scores(test.y, p_test))
-            val_auc[name].append(auc(val.y, model.predict_pd(_features(val, chain))))
+            val_auc[name].append(auc(val.y, model.predict_pd(val)))
             if seed == 0:
                 intervals[name] = {
                     "auc": bootstrap_interval(test.y, p_test, auc),
@@ -110,9 +94,9 @@ def evaluate(
             "auc_ci95": list(intervals[name]["auc"]),
             "pr_auc_ci95": list(intervals[name]["pr_auc"]),
             "validation_auc": float(np.nanmean(val_auc[name])),
-            "description": MODELS[name][2],
+            "description": CANDIDATES[name].description,
         }
-    graph_aware = [m for m in GRAPH_AWARE if m in models]
+    graph_aware = [m for m in models if CANDIDATES[m].graph_aware]
     shipped = max(graph_aware, key=lambda m: models[m]["validation_auc"])
     return {
         "models": models,

@@ -29,7 +29,7 @@ from gnn.labels import HORIZON_MONTHS, bank_book, default_within
 from ingest.manifest import read_manifest
 from ingest.snapshot import Snapshot, assemble_snapshot, read_dataset_tables
 
-__all__ = ["Cut", "CutPlan", "build_cut", "load_cuts", "plan_cuts"]
+__all__ = ["Cut", "CutPlan", "build_cut", "cut_of", "load_cuts", "plan_cuts"]
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,11 @@ class Cut:
     uscc: np.ndarray
     own: pd.DataFrame
     chain: pd.DataFrame
+    #: 1.0 for a first default within 12 months of ``as_of``; NaN where unknown (scoring)
     y: np.ndarray
     snapshot: Snapshot
+    #: the cut's firms as rows of ``snapshot.firms`` (aligned with ``uscc``, ``own``, ``chain``)
+    rows: np.ndarray
 
     @property
     def both(self) -> pd.DataFrame:
@@ -106,16 +109,33 @@ def plan_cuts(start: date, end: date, *, history_months: int = 12, max_train: in
     return CutPlan(tuple(sorted(train)), validation, test)
 
 
+def cut_of(snapshot: Snapshot, rows: np.ndarray | None = None, y: np.ndarray | None = None) -> Cut:
+    """The features of ``rows`` of a snapshot (default: the bank's book); ``y`` NaN when not given."""
+    own = firm_features(snapshot)
+    chain = graph_features(snapshot, own)
+    if rows is None:
+        rows = np.flatnonzero(bank_book(snapshot))
+    rows = np.asarray(rows, dtype=np.int64)
+    uscc = snapshot.firms["uscc"].to_numpy()[rows]
+    labels = np.full(len(rows), np.nan) if y is None else np.asarray(y, dtype="float64")
+    return Cut(
+        snapshot.as_of,
+        uscc,
+        own.iloc[rows].reset_index(drop=True),
+        chain.iloc[rows].reset_index(drop=True),
+        labels,
+        snapshot,
+        rows,
+    )
+
+
 def build_cut(tables: Mapping[str, pd.DataFrame], as_of: date, *, currency: str = "CNY") -> Cut:
     """Features of the bank's book at ``as_of`` and its 12-month default labels."""
     snap = assemble_snapshot(tables, as_of=as_of, currency=currency)
-    own = firm_features(snap)
-    chain = graph_features(snap, own)
-    book = bank_book(snap)
-    uscc = snap.firms["uscc"].to_numpy()[book]
+    rows = np.flatnonzero(bank_book(snap))
+    uscc = snap.firms["uscc"].to_numpy()[rows]
     new = default_within(tables.get("events"), tables.get("loan_status"), tables.get("loans"), as_of=as_of)
-    y = pd.Index(uscc).isin(new.index).astype("float64")
-    return Cut(as_of, uscc, own[book].reset_index(drop=True), chain[book].reset_index(drop=True), y, snap)
+    return cut_of(snap, rows, pd.Index(uscc).isin(new.index).astype("float64"))
 
 
 def load_cuts(dataset_dir: str | Path) -> tuple[CutPlan, dict[date, Cut]]:
