@@ -12,7 +12,11 @@ name  model                                                  graph-aware
 B0    logistic scorecard on the firm's own features          no
 B1    gradient-boosted trees (LightGBM) on own features      no
 B2    the same trees on own and chain features               yes
+B3    heterogeneous GNN over the dated snapshot (PyG)        yes
+B4    B2's trees plus the GNN's out-of-fold risk read-outs   yes
 ====  =====================================================  ============
+
+B4 reuses the B3 fitted on the same cuts and seed (one fit serves both in an evaluation).
 """
 
 from __future__ import annotations
@@ -81,6 +85,30 @@ def _tabular(name: str, kind: ModelKind, chain: bool) -> FitFunction:
     return fit
 
 
+# B3 fitted on (training cuts, validation cut, seed): B4 builds on the same fit. Keyed by the
+# cuts' identities, holding at most one entry, so an evaluation's seeds never mix.
+_B3_MEMO: dict[tuple[int, ...], RiskModel] = {}
+
+
+def _fit_b3(train: Sequence[Cut], val: Cut, seed: int, threads: int) -> RiskModel:
+    from gnn.hetero_model import fit_gnn
+
+    key = (*(id(c) for c in train), id(val), seed)
+    if key not in _B3_MEMO:
+        _B3_MEMO.clear()
+        _B3_MEMO[key] = fit_gnn(train, val, seed=seed, threads=threads)
+    return _B3_MEMO[key]
+
+
+def _fit_b4(train: Sequence[Cut], val: Cut, seed: int, threads: int) -> RiskModel:
+    from gnn.hetero_model import GNNModel
+    from gnn.stacking import fit_stacked
+
+    gnn = _fit_b3(train, val, seed, threads)
+    assert isinstance(gnn, GNNModel)
+    return fit_stacked(train, val, gnn=gnn, seed=seed, threads=threads)
+
+
 CANDIDATES: dict[str, Candidate] = {
     "B0": Candidate("B0", "logistic scorecard, own features", False, _tabular("B0", "logistic", False)),
     "B1": Candidate(
@@ -89,6 +117,8 @@ CANDIDATES: dict[str, Candidate] = {
     "B2": Candidate(
         "B2", "gradient-boosted trees, own and chain features", True, _tabular("B2", "trees", True)
     ),
+    "B3": Candidate("B3", "heterogeneous GNN (GraphConv x2, typed directed relations)", True, _fit_b3),
+    "B4": Candidate("B4", "B2's trees plus out-of-fold GNN risk read-outs", True, _fit_b4),
 }
 
 

@@ -29,7 +29,7 @@ from gnn.labels import HORIZON_MONTHS, bank_book, default_within
 from ingest.manifest import read_manifest
 from ingest.snapshot import Snapshot, assemble_snapshot, read_dataset_tables
 
-__all__ = ["Cut", "CutPlan", "build_cut", "cut_of", "load_cuts", "plan_cuts"]
+__all__ = ["Cut", "CutPlan", "build_cut", "cut_of", "load_cuts", "node_labels", "plan_cuts"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,11 @@ class Cut:
     snapshot: Snapshot
     #: the cut's firms as rows of ``snapshot.firms`` (aligned with ``uscc``, ``own``, ``chain``)
     rows: np.ndarray
+    #: own and chain features of every row of ``snapshot.firms`` (the graph models' node features)
+    nodes: pd.DataFrame | None = None
+    #: labels of every row of ``snapshot.firms``: 1/0 for live platform firms, NaN for firms in
+    #: default at the cut, external counterparties, or when unknown (scoring)
+    y_nodes: np.ndarray | None = None
 
     @property
     def both(self) -> pd.DataFrame:
@@ -109,8 +114,18 @@ def plan_cuts(start: date, end: date, *, history_months: int = 12, max_train: in
     return CutPlan(tuple(sorted(train)), validation, test)
 
 
-def cut_of(snapshot: Snapshot, rows: np.ndarray | None = None, y: np.ndarray | None = None) -> Cut:
-    """The features of ``rows`` of a snapshot (default: the bank's book); ``y`` NaN when not given."""
+def cut_of(
+    snapshot: Snapshot,
+    rows: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    *,
+    y_nodes: np.ndarray | None = None,
+) -> Cut:
+    """The features of ``rows`` of a snapshot (default: the bank's book); ``y`` NaN when not given.
+
+    ``y_nodes`` optionally labels every row of the snapshot (the graph model trains on every
+    live platform firm, not only the book).
+    """
     own = firm_features(snapshot)
     chain = graph_features(snapshot, own)
     if rows is None:
@@ -126,7 +141,20 @@ def cut_of(snapshot: Snapshot, rows: np.ndarray | None = None, y: np.ndarray | N
         labels,
         snapshot,
         rows,
+        nodes=pd.concat([own, chain], axis=1),
+        y_nodes=y_nodes,
     )
+
+
+def node_labels(snapshot: Snapshot, defaulted: pd.Index) -> np.ndarray:
+    """1/0 labels of every live platform firm of ``snapshot`` (NaN for the others).
+
+    ``defaulted``: the USCCs of the firms whose first default falls in the label window.
+    """
+    f = snapshot.firms
+    live = ~f["external"].to_numpy(dtype=bool) & ~f["defaulted"].to_numpy(dtype=bool)
+    y = pd.Index(f["uscc"]).isin(defaulted).astype("float64")
+    return np.where(live, y, np.nan)
 
 
 def build_cut(tables: Mapping[str, pd.DataFrame], as_of: date, *, currency: str = "CNY") -> Cut:
@@ -135,7 +163,9 @@ def build_cut(tables: Mapping[str, pd.DataFrame], as_of: date, *, currency: str 
     rows = np.flatnonzero(bank_book(snap))
     uscc = snap.firms["uscc"].to_numpy()[rows]
     new = default_within(tables.get("events"), tables.get("loan_status"), tables.get("loans"), as_of=as_of)
-    return cut_of(snap, rows, pd.Index(uscc).isin(new.index).astype("float64"))
+    return cut_of(
+        snap, rows, pd.Index(uscc).isin(new.index).astype("float64"), y_nodes=node_labels(snap, new.index)
+    )
 
 
 def load_cuts(dataset_dir: str | Path) -> tuple[CutPlan, dict[date, Cut]]:
