@@ -49,8 +49,14 @@ def test_card_states_what_a_bank_needs(trained: TrainedModel, saved: Path) -> No
         assert set(c["validation"]) >= {"auc", "pr_auc", "brier", "ece"}
     assert card["selection"] and card["limits"] and card["intended_use"]
     assert card["sizes"]["validation_defaults"] > 0 and card["sizes"]["train_firms"] > 0
-    assert set(card["software"]["packages"]) >= {"python", "torch", "torch_geometric", "lightgbm", "pandas",
-                                                 "numpy"}
+    assert set(card["software"]["packages"]) >= {
+        "python",
+        "torch",
+        "torch_geometric",
+        "lightgbm",
+        "pandas",
+        "numpy",
+    }
     assert card["features"]["own"] == list(trained.schema.own)
     assert card["calibration"]["method"] == "platt" and card["calibration"]["floor"] == 0.0003
     assert card["payload"]["sha256"] == trained.payload_sha256
@@ -74,7 +80,7 @@ def test_missing_or_foreign_folders_are_clear_errors(trained: TrainedModel, tmp_
     with pytest.raises(ModelStoreError, match="not a saved model"):
         save_model(trained, tmp_path / "notes")
     assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"
-    with pytest.raises(ModelStoreError, match="model_card.json is missing"):
+    with pytest.raises(ModelStoreError, match=r"model_card\.json is missing"):
         load_model(tmp_path / "notes")
 
 

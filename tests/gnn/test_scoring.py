@@ -58,8 +58,9 @@ def test_suggested_class_is_never_better_than_the_arrears(trained: TrainedModel,
     assert (got[common] >= floor[common]).all()
 
 
-def test_pd_change_against_the_previous_run(trained: TrainedModel, snap: Snapshot, scores: pd.DataFrame,
-                                            tmp_path: Path) -> None:
+def test_pd_change_against_the_previous_run(
+    trained: TrainedModel, snap: Snapshot, scores: pd.DataFrame, tmp_path: Path
+) -> None:
     half = scores.iloc[::2]
     prev = half.assign(pd=half["pd"] - 0.01)
     prev.to_parquet(tmp_path / "prev.parquet")
@@ -68,8 +69,16 @@ def test_pd_change_against_the_previous_run(trained: TrainedModel, snap: Snapsho
     assert frame["pd_change"].iloc[1::2].isna().all()
     rows = list(write_back_rows(frame.iloc[:2]))
     assert rows[0]["risk_pd_change"] == pytest.approx(0.01) and rows[1]["risk_pd_change"] is None
-    assert set(rows[0]) == {"uscc", "risk_pd", "risk_tier", "risk_suggested_class", "risk_reasons",
-                            "risk_segment", "risk_model_version", "risk_pd_change"}
+    assert set(rows[0]) == {
+        "uscc",
+        "risk_pd",
+        "risk_tier",
+        "risk_suggested_class",
+        "risk_reasons",
+        "risk_segment",
+        "risk_model_version",
+        "risk_pd_change",
+    }
     with pytest.raises(DataError, match="'uscc' and 'pd'"):
         score(trained, snap, previous=pd.DataFrame({"firm": ["A"]}))
 

@@ -41,24 +41,52 @@ def _plant_future(tables: dict[str, pd.DataFrame], t0: date) -> tuple[dict[str, 
     n = len(firms)
     planted = {
         "events": pd.DataFrame({"uscc": firms, "date": later, "type": "default"}),
-        "loan_status": pd.DataFrame({"loan_id": loans, "month": next_month, "outstanding": 1e6,
-                                     "days_overdue": 200, "classification": "doubtful"}),
-        "supply": pd.DataFrame({"supplier_uscc": firms, "buyer_uscc": firms[1:] + firms[:1],
-                                "annual_value": 1e9, "start": later}),
-        "financials": pd.DataFrame({"uscc": firms, "period_end": pd.Timestamp(t0), "published": later,
-                                    "total_assets": 1.0, "total_liabilities": 100.0, "equity": -99.0}),
+        "loan_status": pd.DataFrame(
+            {
+                "loan_id": loans,
+                "month": next_month,
+                "outstanding": 1e6,
+                "days_overdue": 200,
+                "classification": "doubtful",
+            }
+        ),
+        "supply": pd.DataFrame(
+            {"supplier_uscc": firms, "buyer_uscc": firms[1:] + firms[:1], "annual_value": 1e9, "start": later}
+        ),
+        "financials": pd.DataFrame(
+            {
+                "uscc": firms,
+                "period_end": pd.Timestamp(t0),
+                "published": later,
+                "total_assets": 1.0,
+                "total_liabilities": 100.0,
+                "equity": -99.0,
+            }
+        ),
         "signals": pd.DataFrame({"uscc": firms, "month": next_month, "electricity_kwh": 0.0}),
-        "loans": pd.DataFrame({"loan_id": [f"FUTURE-{i}" for i in range(n)], "borrower_uscc": firms,
-                               "lender": "BANK", "principal": 1e6, "start": later}),
-        "receivables": pd.DataFrame({"creditor_uscc": firms, "debtor_uscc": firms[2:] + firms[:2],
-                                     "as_of": later, "amount": 1e8}),
-        "guarantees": pd.DataFrame({"guarantor_id": firms, "borrower_uscc": firms[3:] + firms[:3],
-                                    "amount": 1e9, "start": later}),
-        "ownership": pd.DataFrame({"owner_id": firms, "firm_uscc": firms[4:] + firms[:4], "share": 0.9,
-                                   "start": later}),
+        "loans": pd.DataFrame(
+            {
+                "loan_id": [f"FUTURE-{i}" for i in range(n)],
+                "borrower_uscc": firms,
+                "lender": "BANK",
+                "principal": 1e6,
+                "start": later,
+            }
+        ),
+        "receivables": pd.DataFrame(
+            {"creditor_uscc": firms, "debtor_uscc": firms[2:] + firms[:2], "as_of": later, "amount": 1e8}
+        ),
+        "guarantees": pd.DataFrame(
+            {"guarantor_id": firms, "borrower_uscc": firms[3:] + firms[:3], "amount": 1e9, "start": later}
+        ),
+        "ownership": pd.DataFrame(
+            {"owner_id": firms, "firm_uscc": firms[4:] + firms[:4], "share": 0.9, "start": later}
+        ),
     }
-    out = {name: pd.concat([frame, planted[name]], ignore_index=True) if name in planted else frame.copy()
-           for name, frame in tables.items()}
+    out = {
+        name: pd.concat([frame, planted[name]], ignore_index=True) if name in planted else frame.copy()
+        for name, frame in tables.items()
+    }
     for name in ("supply", "guarantees", "ownership"):  # links open at t0 "end" right after it
         f = out[name]
         f.loc[f["end"].isna() & ~(f["start"] > pd.Timestamp(t0)), "end"] = later
@@ -95,16 +123,27 @@ def test_rows_dated_after_as_of_change_nothing(platform: Path) -> None:
 
 
 def test_link_ends_after_as_of_are_forgotten() -> None:
-    supply = pd.DataFrame({"supplier_uscc": ["A", "B"], "buyer_uscc": ["C", "C"], "annual_value": [1.0, 2.0],
-                           "start": pd.to_datetime(["2020-01-01", "2020-01-01"]),
-                           "end": pd.to_datetime(["2023-06-30", "2024-03-31"])})
+    supply = pd.DataFrame(
+        {
+            "supplier_uscc": ["A", "B"],
+            "buyer_uscc": ["C", "C"],
+            "annual_value": [1.0, 2.0],
+            "start": pd.to_datetime(["2020-01-01", "2020-01-01"]),
+            "end": pd.to_datetime(["2023-06-30", "2024-03-31"]),
+        }
+    )
     known, dropped = tables_known_by({"supply": supply}, date(2023, 12, 31))
     assert known["supply"]["end"].isna().tolist() == [False, True] and dropped == {}
 
 
 def test_dataset_hash_ignores_row_order_and_extra_columns() -> None:
-    ev = pd.DataFrame({"uscc": ["A", "B"], "date": pd.to_datetime(["2024-01-01", "2024-02-01"]),
-                       "type": ["default", "lawsuit"]})
+    ev = pd.DataFrame(
+        {
+            "uscc": ["A", "B"],
+            "date": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+            "type": ["default", "lawsuit"],
+        }
+    )
     shuffled = ev.iloc[::-1].assign(_row=[7, 3])
     assert dataset_hash({"events": ev}) == dataset_hash({"events": shuffled})
     assert dataset_hash({"events": ev}) != dataset_hash({"events": ev.assign(type=["default", "default"])})
