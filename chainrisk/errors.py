@@ -12,7 +12,9 @@ at exactly one boundary (``graph.runner``), with ``raise ... from exc``.
     │   ├── InvalidUSCC              (also a ValueError) bad unified social credit code
     │   ├── DatasetError             a dataset folder, manifest or table that cannot be read
     │   ├── ValidationError          one bad value: file, row and field named
-    │   └── SnapshotError            a snapshot that cannot be built or is inconsistent
+    │   ├── SnapshotError            a snapshot that cannot be built or is inconsistent
+    │   ├── ModelStoreError          a saved model that is missing, unreadable or fails its checksum
+    │   └── SchemaMismatch           data whose features differ from a saved model's (names the columns)
     ├── GraphError                   anything on the Neo4j side
     │   ├── ServerUnavailable        no server answers at the configured URI (retryable)
     │   ├── AuthenticationFailed     wrong user name or password
@@ -41,8 +43,10 @@ __all__ = [
     "InvalidModelInput",
     "InvalidUSCC",
     "ModelError",
+    "ModelStoreError",
     "QueryFailed",
     "ScenarioError",
+    "SchemaMismatch",
     "ServerBuildError",
     "ServerUnavailable",
     "SnapshotError",
@@ -107,6 +111,32 @@ class ValidationError(DataError):
 
 class SnapshotError(DataError):
     """A snapshot that cannot be built, or whose parts disagree."""
+
+
+class ModelStoreError(DataError):
+    """A saved model folder that is missing, unreadable, or whose payload fails its checksum."""
+
+
+class SchemaMismatch(DataError):
+    """Data whose feature schema differs from the one a saved model was trained on.
+
+    ``missing`` (the model's columns the data lack), ``extra`` (the data's columns the
+    model does not know) and ``reordered`` (common columns at another position) name
+    the difference.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: tuple[str, ...] = (),
+        extra: tuple[str, ...] = (),
+        reordered: tuple[str, ...] = (),
+    ):
+        super().__init__(message)
+        self.missing = missing
+        self.extra = extra
+        self.reordered = reordered
 
 
 # -------------------------------------------------------------------------- graph

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     bolt_port: int = Field(7687, validation_alias="CHAINRISK_BOLT_PORT")
     http_port: int = Field(7474, validation_alias="CHAINRISK_HTTP_PORT")
 
+    #: The saved risk model ``chainrisk score`` uses by default; ``chainrisk train`` writes it.
+    model_dir: Path = Field(REPO_ROOT / "var" / "models" / "current", validation_alias="CHAINRISK_MODEL_DIR")
+
     #: Lender ids that make up "the bank" in stress tests (comma separated in the environment).
     bank_lenders: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="CHAINRISK_BANK_LENDERS"

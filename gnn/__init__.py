@@ -7,7 +7,10 @@
 - :mod:`gnn.baselines`       B0 logistic scorecard, B1/B2 LightGBM trees, Platt calibration, the PD floor
 - :mod:`gnn.metrics`         AUC, PR-AUC, KS, Brier, ECE, recall in the riskiest 5%
 - :mod:`gnn.evaluate`        the protocol end to end (``chainrisk evaluate``)
+- :mod:`gnn.training`        train on what was known by a date, ship the best graph-aware candidate
+- :mod:`gnn.model_store`     a trained model on disk: payload (checksummed), feature schema, calibration, card
+- :mod:`gnn.scoring`         PDs, tiers and suggested classes of book and prospects; the ``risk`` run
 
-Not built yet: the PyTorch Geometric model (B3), trees with its embeddings (B4), reasons,
-training and scoring commands, monitoring and write-back.
+Not built yet: the PyTorch Geometric model (B3), trees with its embeddings (B4), reasons
+and monitoring.
 """

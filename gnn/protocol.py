@@ -29,7 +29,18 @@ from gnn.labels import HORIZON_MONTHS, bank_book, default_within
 from ingest.manifest import read_manifest
 from ingest.snapshot import Snapshot, assemble_snapshot, read_dataset_tables
 
-__all__ = ["Cut", "CutPlan", "build_cut", "cut_of", "load_cuts", "node_labels", "plan_cuts"]
+__all__ = [
+    "Cut",
+    "CutPlan",
+    "TrainingPlan",
+    "build_cut",
+    "cut_of",
+    "load_cuts",
+    "node_labels",
+    "plan_cuts",
+    "plan_training",
+    "year_before",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,14 @@ class CutPlan:
     train: tuple[date, ...]
     validation: date
     test: date
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """The cut dates of one training run: no test cut, the validation window ends at ``as_of``."""
+
+    train: tuple[date, ...]
+    validation: date
 
 
 @dataclass
@@ -87,6 +106,28 @@ def data_start(tables: Mapping[str, pd.DataFrame]) -> date:
     return date(first.year, first.month, 1)
 
 
+def year_before(t: date) -> date:
+    """``t`` minus 12 months; a month end stays a month end.
+
+    >>> year_before(date(2024, 2, 29)), year_before(date(2024, 6, 15))
+    (datetime.date(2023, 2, 28), datetime.date(2023, 6, 15))
+    """
+    ts = pd.Timestamp(t)
+    back = ts - pd.DateOffset(months=12)
+    return _month_end(back) if ts.is_month_end else date(back.year, back.month, back.day)
+
+
+def _train_before(validation: date, start: date, history_months: int, max_train: int) -> tuple[date, ...]:
+    """Yearly training cuts before ``validation``, each with ``history_months`` of data before it."""
+    earliest = pd.Timestamp(start) + pd.DateOffset(months=history_months) - pd.Timedelta(days=1)
+    train: list[date] = []
+    t = year_before(validation)
+    while pd.Timestamp(t) >= earliest and len(train) < max_train:
+        train.append(t)
+        t = year_before(t)
+    return tuple(sorted(train))
+
+
 def plan_cuts(start: date, end: date, *, history_months: int = 12, max_train: int = 4) -> CutPlan:
     """Yearly cuts between ``start`` (first data month) and ``end`` (the data's as_of).
 
@@ -99,19 +140,35 @@ def plan_cuts(start: date, end: date, *, history_months: int = 12, max_train: in
         - pd.DateOffset(months=HORIZON_MONTHS)
         - pd.offsets.MonthEnd(0 if pd.Timestamp(end).is_month_end else 1)
     )
-    validation = _month_end(pd.Timestamp(test) - pd.DateOffset(months=12))
-    earliest = pd.Timestamp(start) + pd.DateOffset(months=history_months) - pd.Timedelta(days=1)
-    train: list[date] = []
-    t = pd.Timestamp(validation) - pd.DateOffset(months=12)
-    while t >= earliest and len(train) < max_train:
-        train.append(_month_end(t))
-        t = t - pd.DateOffset(months=12)
+    validation = year_before(test)
+    train = _train_before(validation, start, history_months, max_train)
     if not train:
         raise DataError(
             f"the data run from {start} to {end}: the protocol needs a year of history, a training year, "
             "a validation year and a test year (48 months or more)"
         )
-    return CutPlan(tuple(sorted(train)), validation, test)
+    return CutPlan(train, validation, test)
+
+
+def plan_training(start: date, as_of: date, *, history_months: int = 12, max_train: int = 4) -> TrainingPlan:
+    """The cuts of a model trained on what was known by ``as_of``.
+
+    The validation cut is ``as_of`` minus 12 months (its label window ends at ``as_of``);
+    the training cuts are the years before it, as in :func:`plan_cuts`, so every label
+    window ends by ``as_of``.
+
+    >>> p = plan_training(date(2021, 1, 1), date(2024, 12, 31))
+    >>> [str(t) for t in p.train], str(p.validation)
+    (['2021-12-31', '2022-12-31'], '2023-12-31')
+    """
+    validation = year_before(as_of)
+    train = _train_before(validation, start, history_months, max_train)
+    if not train:
+        raise DataError(
+            f"the data run from {start} to {as_of}: training needs a year of history, a training year "
+            "and a validation year before the as-of date (36 months or more)"
+        )
+    return TrainingPlan(train, validation)
 
 
 def cut_of(
