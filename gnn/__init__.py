@@ -7,7 +7,12 @@
 - :mod:`gnn.baselines`       B0 logistic scorecard, B1/B2 LightGBM trees, Platt calibration, the PD floor
 - :mod:`gnn.metrics`         AUC, PR-AUC, KS, Brier, ECE, recall in the riskiest 5%
 - :mod:`gnn.evaluate`        the protocol end to end (``chainrisk evaluate``)
+- :mod:`gnn.backtest`        scored PDs against realised defaults: binomial test and traffic light per tier
+- :mod:`gnn.stability`       population stability index of scores and features
+- :mod:`gnn.watchlist`       firms whose tier worsened between two scorings, with their new reasons
+- :mod:`gnn.scorings`        scorings (score files, the graph's risk runs) and data histories to monitor
+- :mod:`gnn.monitor`         back-test, stability, watchlist and one verdict (``chainrisk monitor``)
 
 Not built yet: the PyTorch Geometric model (B3), trees with its embeddings (B4), reasons,
-training and scoring commands, monitoring and write-back.
+training and scoring commands and write-back.
 """
