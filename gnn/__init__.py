@@ -7,10 +7,17 @@
 - :mod:`gnn.baselines`       B0 logistic scorecard, B1/B2 LightGBM trees, Platt calibration, the PD floor
 - :mod:`gnn.metrics`         AUC, PR-AUC, KS, Brier, ECE, recall in the riskiest 5%
 - :mod:`gnn.evaluate`        the protocol end to end (``chainrisk evaluate``)
+- :mod:`gnn.hetero_data`     the dated snapshot as PyG ``HeteroData``: typed relations, both directions, weights
+- :mod:`gnn.hetero_model`    B3, the heterogeneous GNN, trained full-batch, early-stopped, calibrated
+- :mod:`gnn.stacking`        B4, the chain-feature trees plus the GNN's out-of-fold risk read-outs
+- :mod:`gnn.candidates`      the registry of candidate models B0-B4
+- :mod:`gnn.tiers`           risk tiers and the suggested five-category class
 - :mod:`gnn.training`        train on what was known by a date, ship the best graph-aware candidate
 - :mod:`gnn.model_store`     a trained model on disk: payload (checksummed), feature schema, calibration, card
 - :mod:`gnn.scoring`         PDs, tiers and suggested classes of book and prospects; the ``risk`` run
-
-Not built yet: the PyTorch Geometric model (B3), trees with its embeddings (B4), reasons
-and monitoring.
+- :mod:`gnn.backtest`        scored PDs against realised defaults: binomial test and traffic light per tier
+- :mod:`gnn.stability`       population stability index of scores and features
+- :mod:`gnn.watchlist`       firms whose tier worsened between two scorings, with their new reasons
+- :mod:`gnn.scorings`        scorings (score files, the graph's risk runs) and data histories to monitor
+- :mod:`gnn.monitor`         back-test, stability, watchlist and one verdict (``chainrisk monitor``)
 """

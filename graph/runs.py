@@ -40,9 +40,12 @@ __all__ = [
     "current_results",
     "current_run",
     "fail_run",
+    "family_runs",
+    "latest_as_of",
     "parameters_hash",
     "publish",
     "run_properties",
+    "run_results",
     "start_run",
     "write_edge_results",
     "write_firm_results",
@@ -255,6 +258,48 @@ def current_results(runner: QueryRunner, family: str) -> list[dict[str, Any]]:
     return [
         {"uscc": r["uscc"], **{k: v for k, v in r["props"].items() if k.startswith(prefix)}} for r in rows
     ]
+
+
+def family_runs(runner: QueryRunner, family: str, *, limit: int = 10) -> list[dict[str, Any]]:
+    """The committed and superseded runs of ``family``, the latest commit first (the current one,
+    then the one it superseded, ...); ``as_of`` and ``finished`` as ISO text."""
+    return runner.read(
+        "MATCH (r:Run {family: $family}) WHERE r.status IN ['committed', 'superseded'] "
+        "RETURN r.run_id AS run_id, r.kind AS kind, r.status AS status, toString(r.as_of) AS as_of, "
+        "toString(r.finished) AS finished, r.code_version AS code_version "
+        "ORDER BY r.finished DESC, r.started DESC LIMIT $limit",
+        {"family": family, "limit": limit},
+    )
+
+
+def run_results(runner: QueryRunner, run_id: str, family: str) -> list[dict[str, Any]]:
+    """Every firm's result in one run (current or not) as ``{"uscc": ..., "model_version": ...,
+    **props}``, the family's properties only."""
+    rows = runner.read(
+        "MATCH (f:Firm)-[:HAS_RESULT]->(r:Result {run_id: $run_id}) "
+        "RETURN f.uscc AS uscc, r.model_version AS model_version, properties(r) AS props ORDER BY uscc",
+        {"run_id": run_id},
+    )
+    prefix = FAMILIES[family]
+    return [
+        {
+            "uscc": r["uscc"],
+            "model_version": r["model_version"],
+            **{k: v for k, v in r["props"].items() if k.startswith(prefix)},
+        }
+        for r in rows
+    ]
+
+
+def latest_as_of(runner: QueryRunner, kind: str) -> date | None:
+    """The ``as_of`` of the latest committed run of ``kind`` (for ``ingest``: how far the loaded
+    data reach), or ``None``."""
+    rows = runner.read(
+        "MATCH (r:Run {kind: $kind}) WHERE r.status IN ['committed', 'superseded'] AND r.as_of IS NOT NULL "
+        "RETURN toString(max(r.as_of)) AS as_of",
+        {"kind": kind},
+    )
+    return date.fromisoformat(rows[0]["as_of"]) if rows and rows[0]["as_of"] else None
 
 
 def publish(

@@ -27,7 +27,15 @@ app = typer.Typer(
 
 #: Command modules under ``chainrisk.app.commands``, each with ``register(app)``.
 COMMAND_MODULES: tuple[str, ...] = (
-    "db", "generate", "ingest", "stress", "evaluate", "train", "score", "demo",
+    "db",
+    "generate",
+    "ingest",
+    "stress",
+    "evaluate",
+    "train",
+    "score",
+    "monitor",
+    "demo",
 )
 
 for _name in COMMAND_MODULES:
