@@ -4,8 +4,9 @@
 
 - ``pd``, ``log_odds``, ``base``: the model's answer and the base its contributions start from;
 - ``features``: every feature's value, contribution (log-odds) and phrase, largest first;
-- ``reasons``: the firm's reason codes (:func:`gnn.reasons.reason_table`, computed on the whole
-  cut so the medians behind the risk directions are the portfolio's);
+- ``reasons``: the firm's reason codes (:func:`gnn.reasons.reason_table`; the medians behind
+  the risk directions are the whole cut's, so they equal what :func:`gnn.reasons.reasons_for`
+  gives the firm in the portfolio run);
 - ``counterparties``: the firms reached within ``hops`` links **along each relation**
   (:mod:`gnn.counterparties`; a guarantee chain, a supply chain upstream, ...), each
   with the link it was reached by (``from``), the amount and exposure of that link, the
@@ -85,10 +86,14 @@ def explain(
         raise DataError(f"{uscc} is not among the {len(cut.uscc)} firms scored at {cut.as_of}")
     i = int(where[0])
     snap = cut.snapshot
-    phi = feature_contributions(model, cut)
+    # the firm alone is scored; the portfolio only lends its medians to the reasons
+    one = Cut(cut.as_of, cut.uscc[i : i + 1], cut.own.iloc[i : i + 1].reset_index(drop=True),
+              cut.chain.iloc[i : i + 1].reset_index(drop=True),
+              cut.y[i : i + 1], snap, cut.rows[i : i + 1])  # fmt: skip
+    phi = feature_contributions(model, one)
     features = [c for c in phi.columns if c != BASE]
-    values = feature_values(cut, features).iloc[i]
-    row = phi.iloc[i]
+    values = feature_values(one, features).iloc[0]
+    row = phi.iloc[0]
     z = float(row.sum())
     feats = [
         {
@@ -100,10 +105,10 @@ def explain(
         for f in features
     ]
     feats.sort(key=lambda d: -abs(float(d["contribution"] or 0.0)))
+    medians = feature_values(cut, features).median()
     reasons = reason_table(
-        model, cut, k=k, counterparty_pd=counterparty_pd, high_pd=high_pd, contributions=phi
+        model, one, k=k, counterparty_pd=counterparty_pd, high_pd=high_pd, contributions=phi, medians=medians
     )
-    reasons = reasons[reasons["uscc"].to_numpy() == uscc]
 
     defaulted, pd_all = flagged_counterparties(snap, counterparty_pd, high_pd=high_pd)
     given = (
@@ -154,7 +159,7 @@ def explain(
         "uscc": uscc,
         "as_of": cut.as_of.isoformat(),
         "model": getattr(model, "name", type(model).__name__),
-        "pd": float(model.predict_pd(cut)[i]),
+        "pd": float(model.predict_pd(one)[0]),
         "log_odds": z,
         "base": float(row[BASE]),
         "features": feats,

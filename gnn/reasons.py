@@ -118,12 +118,16 @@ def _status_texts(snapshot: Snapshot, pd_all: np.ndarray, cps: np.ndarray) -> li
     return out
 
 
-def _feature_candidates(phi: pd.DataFrame, cut: Cut, k: int, hidden: np.ndarray) -> pd.DataFrame:
+def _feature_candidates(
+    phi: pd.DataFrame, cut: Cut, k: int, hidden: np.ndarray, medians: pd.Series | None
+) -> pd.DataFrame:
     """Each firm's best ``k`` feature candidates: (pos, group, severity, feature index)."""
     features = [c for c in phi.columns if c != BASE]
     c = phi[features].to_numpy(dtype="float64")
-    v = feature_values(cut, features).to_numpy()
-    median = pd.DataFrame(v).median().to_numpy()  # all-NaN columns give NaN quietly
+    values = feature_values(cut, features)
+    v = values.to_numpy()
+    # all-NaN columns give NaN quietly
+    median = (values.median() if medians is None else medians.reindex(features)).to_numpy(dtype="float64")
     side = np.sign(v - median)
     missing = np.isnan(v)
     dirs = np.array([risk_direction(f) for f in features])
@@ -211,8 +215,13 @@ def reason_table(
     counterparty_pd: pd.Series | None = None,
     high_pd: float = 0.10,
     contributions: pd.DataFrame | None = None,
+    medians: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The reasons of every firm of ``cut`` as a frame (module docstring for the rules).
+
+    ``contributions`` saves recomputing them; ``medians`` (feature -> median over the
+    portfolio) sets the risk side of each value when ``cut`` is a part of the portfolio
+    (default: the medians over ``cut``).
 
     Returns
     -------
@@ -224,13 +233,14 @@ def reason_table(
     phi = feature_contributions(model, cut) if contributions is None else contributions
     features = [c for c in phi.columns if c != BASE]
     cp_cand, edges, hidden = _counterparty_candidates(phi, cut, counterparty_pd, high_pd)
-    feat_cand = _feature_candidates(phi, cut, k, hidden)
+    # a margin over k: several features can read the same ("no financial statement
+    # published" for every statement ratio) and are merged into one reason below
+    margin = 3 * k
+    feat_cand = _feature_candidates(phi, cut, margin, hidden, medians)
     n = len(cut.uscc)
     facts = pd.DataFrame({"pos": np.arange(n), "group": _NEUTRAL, "severity": 0.0, "feature": -1, "edge": -2})
     cand = pd.concat([feat_cand, cp_cand, facts], ignore_index=True)
-    cand["strength"] = -np.abs(cand["severity"].to_numpy())
-    cand = cand.sort_values(["pos", "group", "strength"], kind="stable")
-    cand = cand[cand.groupby("pos").cumcount().to_numpy() < k].reset_index(drop=True)
+    cand = _best(cand, margin)
 
     snap = cut.snapshot
     uscc_all = snap.firms["uscc"].to_numpy(dtype=object)
@@ -272,26 +282,59 @@ def reason_table(
             kinds.append("fact")
             feats.append(None)
         else:
-            phrase = feature_phrase(features[f], values[p, f], snap.currency)
-            texts.append(
-                {_RISK: phrase, _FAVOUR: f"in its favour: {phrase}"}.get(g, f"also weighed: {phrase}")
-            )
+            texts.append(feature_phrase(features[f], values[p, f], snap.currency))
             kinds.append("feature")
             feats.append(features[f])
         rels.append(None)
         cp_uscc.append(None)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
-            "uscc": cut.uscc[cand["pos"].to_numpy()],
-            "rank": cand.groupby("pos").cumcount().to_numpy() + 1,
-            "text": texts,
+            "pos": cand["pos"].to_numpy(),
+            "group": cand["group"].to_numpy(),
             "severity": cand["severity"].to_numpy(),
+            "text": texts,
             "kind": kinds,
-            "feature": feats,
-            "relation": rels,
-            "counterparty_uscc": cp_uscc,
+            "feature": pd.Series(feats, dtype=object),
+            "relation": pd.Series(rels, dtype=object),
+            "counterparty_uscc": pd.Series(cp_uscc, dtype=object),
         }
     )
+    out = _best(_merge_features(out), k)
+    out.insert(0, "uscc", cut.uscc[out["pos"].to_numpy()])
+    out.insert(1, "rank", out.groupby("pos").cumcount().to_numpy() + 1)
+    return out.drop(columns=["pos", "group", "strength"]).reset_index(drop=True)
+
+
+def _best(cand: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Each firm's first ``k`` candidates by group, then strength."""
+    cand = cand.assign(strength=-np.abs(cand["severity"].to_numpy()))
+    cand = cand.sort_values(["pos", "group", "strength"], kind="stable")
+    return cand[cand.groupby("pos").cumcount().to_numpy() < k].reset_index(drop=True)
+
+
+def _merge_features(out: pd.DataFrame) -> pd.DataFrame:
+    """One reason per phrase: features that read the same add their contributions; then the prefixes."""
+    is_feat = (out["kind"] == "feature").to_numpy()
+    feat = out[is_feat]
+    keys = [feat["pos"], feat["text"]]
+    merged = feat.groupby(keys, sort=False).agg(
+        group=("group", "first"),
+        severity=("severity", "sum"),
+        kind=("kind", "first"),
+        feature=("feature", lambda f: ", ".join(f)),
+        size=("group", "size"),
+    )
+    merged = merged.reset_index().rename(columns={"level_0": "pos", "level_1": "text"})
+    s = merged["severity"].to_numpy()
+    regroup = np.where(s > MIN_CONTRIBUTION, _RISK, np.where(s < -MIN_CONTRIBUTION, _FAVOUR, _OTHER))
+    merged["group"] = np.where(merged["size"].to_numpy() > 1, regroup, merged["group"].to_numpy())
+    prefix = pd.Series(merged["group"]).map({_RISK: "", _FAVOUR: "in its favour: "}).fillna("also weighed: ")
+    merged["text"] = prefix.to_numpy(dtype=object) + merged["text"].to_numpy(dtype=object)
+    merged["relation"] = None
+    merged["counterparty_uscc"] = None
+    return pd.concat([out[~is_feat], merged.drop(columns="size")], ignore_index=True).loc[
+        :, list(out.columns)
+    ]
 
 
 def reasons_for(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from gnn.candidates import RiskModel, fit_candidate
+from gnn.protocol import Cut, CutPlan, load_cuts
 from ingest.generate import generate
 
 
@@ -15,3 +18,17 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gnn") / "platform"
     generate(out, firms=1500, seed=11, months=48)
     return out
+
+
+@pytest.fixture(scope="session")
+def platform_cuts(platform: Path) -> tuple[CutPlan, dict[date, Cut]]:
+    """Every cut of the platform's protocol, built once."""
+    return load_cuts(platform)
+
+
+@pytest.fixture(scope="session")
+def platform_models(platform_cuts: tuple[CutPlan, dict[date, Cut]]) -> dict[str, RiskModel]:
+    """B0 (logistic) and B2 (trees with chain features) fitted once on the platform's cuts."""
+    plan, cuts = platform_cuts
+    train = [cuts[t] for t in plan.train]
+    return {name: fit_candidate(name, train, cuts[plan.validation], seed=0) for name in ("B0", "B2")}
