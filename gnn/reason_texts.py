@@ -1,5 +1,7 @@
 """Plain-language phrases for every model feature, with the firm's value written in.
 
+Links to troubled counterparties read as sentences too (:func:`counterparty_sentence`).
+
 Each feature of :mod:`gnn.features` and :mod:`gnn.graph_features` has an entry: a
 phrase that states the firm's value as a fact ("electricity use down 34% over 3
 months against the 9 before", "worst loan 95 days overdue") and the feature's
@@ -29,9 +31,21 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
+from ingest.snapshot import Snapshot
 from ingest.tables import CLASSIFICATIONS, SIZE_CLASSES
 
-__all__ = ["FEATURE_TEXTS", "FeatureText", "feature_phrase", "money", "risk_direction"]
+__all__ = [
+    "FEATURE_TEXTS",
+    "FeatureText",
+    "counterparty_sentence",
+    "feature_phrase",
+    "money",
+    "risk_direction",
+    "status_texts",
+]
 
 
 def money(amount: float, currency: str = "CNY") -> str:
@@ -250,3 +264,53 @@ def feature_phrase(feature: str, value: float, currency: str = "CNY") -> str:
     if not known:
         return entry.missing or f"{feature.replace('_', ' ')} unknown"
     return entry.phrase(float(value), currency)
+
+
+def _share(v: float) -> str:
+    return "under 1%" if v < 0.01 else f"{100 * v:.0f}%"
+
+
+def counterparty_sentence(
+    relation: str, uscc: str, amount: float, exposure: float, status: str, via: str | None, currency: str
+) -> str:
+    """One link to a troubled counterparty, in words.
+
+    >>> counterparty_sentence("guarantees", "91350100MA2XYZ0001", 3.2e6, 3.2, "in default since 2025-03",
+    ...                       None, "CNY")
+    'guarantees 3.2× its equity for 91350100MA2XYZ0001, in default since 2025-03'
+    >>> counterparty_sentence("buys_from", "X", 1e5, 0.18, "with a PD of 23%", None, "CNY")
+    'buys 18% of its inputs from X, with a PD of 23%'
+    """
+    known = exposure == exposure  # not NaN
+    if relation == "guarantees":
+        size = f"{exposure:.{1 if exposure >= 1 else 2}f}× its equity" if known else money(amount, currency)
+        return f"guarantees {size} for {uscc}, {status}"
+    if relation == "guaranteed_by":
+        return (
+            f"guaranteed by {uscc} for {money(amount, currency)} ({_share(exposure)} of its cover), {status}"
+        )
+    if relation == "sells_to":
+        return f"sells {_share(exposure)} of its output to {uscc}, {status}"
+    if relation == "buys_from":
+        return f"buys {_share(exposure)} of its inputs from {uscc}, {status}"
+    if relation == "owed_by":
+        return (
+            f"is owed {money(amount, currency)} of trade credit ({_share(exposure)} of its receivables) "
+            f"by {uscc}, {status}"
+        )
+    if relation == "owes":
+        return f"owes {money(amount, currency)} of trade credit to {uscc}, {status}"
+    if relation == "owned_by":
+        return f"{_share(exposure)} owned by {uscc}, {status}"
+    if relation == "owns":
+        return f"owns {_share(exposure)} of {uscc}, {status}"
+    return f"shares the owner {via} with {uscc}, {status}"
+
+
+def status_texts(snapshot: Snapshot, pd_all: np.ndarray, cps: np.ndarray) -> list[str]:
+    """How each counterparty (snapshot rows ``cps``) is in trouble: its default month, else its PD."""
+    dates = pd.to_datetime(snapshot.firms["default_date"]).to_numpy()[cps]
+    out = []
+    for d, p in zip(dates, pd_all[cps], strict=True):
+        out.append(f"in default since {pd.Timestamp(d):%Y-%m}" if d == d else f"with a PD of {_share(p)}")
+    return out

@@ -41,10 +41,9 @@ from gnn.candidates import RiskModel
 from gnn.contributions import BASE, feature_contributions, feature_values
 from gnn.counterparties import CHANNEL, FEATURE_OF, flagged_counterparties, relation_edges
 from gnn.protocol import Cut
-from gnn.reason_texts import feature_phrase, money, risk_direction
-from ingest.snapshot import Snapshot
+from gnn.reason_texts import counterparty_sentence, feature_phrase, risk_direction, status_texts
 
-__all__ = ["RISK_RELATIONS", "counterparty_sentence", "reason_table", "reasons_for"]
+__all__ = ["RISK_RELATIONS", "reason_table", "reasons_for"]
 
 #: Relations along which a troubled counterparty raises a firm's risk (not ``owes``: owing a
 #: defaulted creditor is no loss).
@@ -67,55 +66,6 @@ _OWNERSHIP_WEIGHT = 0.5
 
 # groups, in the order reasons are given
 _RISK, _FAVOUR, _NEUTRAL, _OTHER = 0, 1, 2, 3
-
-
-def _share(v: float) -> str:
-    return "under 1%" if v < 0.01 else f"{100 * v:.0f}%"
-
-
-def counterparty_sentence(
-    relation: str, uscc: str, amount: float, exposure: float, status: str, via: str | None, currency: str
-) -> str:
-    """One link to a troubled counterparty, in words.
-
-    >>> counterparty_sentence("guarantees", "91350100MA2XYZ0001", 3.2e6, 3.2, "in default since 2025-03",
-    ...                       None, "CNY")
-    'guarantees 3.2× its equity for 91350100MA2XYZ0001, in default since 2025-03'
-    >>> counterparty_sentence("buys_from", "X", 1e5, 0.18, "with a PD of 23%", None, "CNY")
-    'buys 18% of its inputs from X, with a PD of 23%'
-    """
-    known = exposure == exposure  # not NaN
-    if relation == "guarantees":
-        size = f"{exposure:.{1 if exposure >= 1 else 2}f}× its equity" if known else money(amount, currency)
-        return f"guarantees {size} for {uscc}, {status}"
-    if relation == "guaranteed_by":
-        return (
-            f"guaranteed by {uscc} for {money(amount, currency)} ({_share(exposure)} of its cover), {status}"
-        )
-    if relation == "sells_to":
-        return f"sells {_share(exposure)} of its output to {uscc}, {status}"
-    if relation == "buys_from":
-        return f"buys {_share(exposure)} of its inputs from {uscc}, {status}"
-    if relation == "owed_by":
-        return (
-            f"is owed {money(amount, currency)} of trade credit ({_share(exposure)} of its receivables) "
-            f"by {uscc}, {status}"
-        )
-    if relation == "owes":
-        return f"owes {money(amount, currency)} of trade credit to {uscc}, {status}"
-    if relation == "owned_by":
-        return f"{_share(exposure)} owned by {uscc}, {status}"
-    if relation == "owns":
-        return f"owns {_share(exposure)} of {uscc}, {status}"
-    return f"shares the owner {via} with {uscc}, {status}"
-
-
-def _status_texts(snapshot: Snapshot, pd_all: np.ndarray, cps: np.ndarray) -> list[str]:
-    dates = pd.to_datetime(snapshot.firms["default_date"]).to_numpy()[cps]
-    out = []
-    for d, p in zip(dates, pd_all[cps], strict=True):
-        out.append(f"in default since {pd.Timestamp(d):%Y-%m}" if d == d else f"with a PD of {_share(p)}")
-    return out
 
 
 def _feature_candidates(
@@ -249,7 +199,7 @@ def reason_table(
     e_idx = cand["edge"].to_numpy()
     chosen = edges.iloc[e_idx[e_idx >= 0]]
     _, pd_all = flagged_counterparties(snap, counterparty_pd, high_pd=high_pd)
-    status = iter(_status_texts(snap, pd_all, chosen["counterparty"].to_numpy(dtype=np.int64)))
+    status = iter(status_texts(snap, pd_all, chosen["counterparty"].to_numpy(dtype=np.int64)))
     rel_c = chosen["relation"].tolist()
     cp_c = chosen["counterparty"].to_numpy(dtype=np.int64)
     amount_c = chosen["amount"].to_numpy(dtype="float64")
