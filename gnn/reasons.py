@@ -33,6 +33,8 @@ one, so the whole book of tens of thousands of firms takes seconds.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -266,15 +268,17 @@ def _merge_features(out: pd.DataFrame) -> pd.DataFrame:
     """One reason per phrase: features that read the same add their contributions; then the prefixes."""
     is_feat = (out["kind"] == "feature").to_numpy()
     feat = out[is_feat]
-    keys = [feat["pos"], feat["text"]]
-    merged = feat.groupby(keys, sort=False).agg(
-        group=("group", "first"),
-        severity=("severity", "sum"),
-        kind=("kind", "first"),
-        feature=("feature", lambda f: ", ".join(f)),
-        size=("group", "size"),
-    )
-    merged = merged.reset_index().rename(columns={"level_0": "pos", "level_1": "text"})
+    key = feat.groupby(["pos", "text"], sort=False).ngroup().to_numpy()
+    _, first = np.unique(key, return_index=True)  # keys run 0..groups-1
+    size = np.bincount(key)
+    merged = feat.iloc[first].reset_index(drop=True)
+    merged["severity"] = np.bincount(key, weights=feat["severity"].to_numpy(dtype="float64"))
+    merged["size"] = size
+    multi = np.flatnonzero(size > 1)
+    if len(multi):  # name every merged feature (a Python join over these groups only)
+        in_multi = np.isin(key, multi)
+        joined = feat["feature"][in_multi].groupby(key[in_multi]).agg(", ".join)
+        merged.loc[joined.index.to_numpy(), "feature"] = joined.to_numpy()
     s = merged["severity"].to_numpy()
     regroup = np.where(s > MIN_CONTRIBUTION, _RISK, np.where(s < -MIN_CONTRIBUTION, _FAVOUR, _OTHER))
     merged["group"] = np.where(merged["size"].to_numpy() > 1, regroup, merged["group"].to_numpy())
@@ -301,5 +305,7 @@ def reasons_for(
     PD of ``high_pd`` or more to those in default. See :func:`reason_table` for the details.
     """
     table = reason_table(model, cut, k=k, counterparty_pd=counterparty_pd, high_pd=high_pd)
-    grouped = table.groupby("uscc", sort=False)["text"].agg(list)
-    return [list(grouped.get(u, [])) for u in cut.uscc]
+    # rows come firm by firm in the cut's order, each firm's first at rank 1
+    texts = table["text"].tolist()
+    starts = [*np.flatnonzero(table["rank"].to_numpy() == 1).tolist(), len(texts)]
+    return [texts[a:b] for a, b in itertools.pairwise(starts)]
