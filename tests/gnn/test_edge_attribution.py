@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -63,15 +64,13 @@ def test_coverage_counts_firms_whose_true_link_was_not_scored() -> None:
 
 
 def test_the_baseline_scorer_finds_true_links_on_generated_data(
-    platform_cuts: tuple[CutPlan, dict[date, Cut]], platform: object
+    platform_cuts: tuple[CutPlan, dict[date, Cut]], platform: Path
 ) -> None:
-    from pathlib import Path
-
     plan, cuts = platform_cuts
     test = cuts[plan.test]
     scores = baseline_edge_scores(test.snapshot, test.rows)
     assert set(scores["firm"]) <= set(test.uscc) and np.isfinite(scores["score"]).all()
-    truth = pd.read_parquet(Path(str(platform)) / "_truth" / "defaults.parquet")
+    truth = pd.read_parquet(platform / "_truth" / "defaults.parquet")
     r = edge_attribution_auc(scores, truth, as_of=test.as_of, firms=test.uscc)
     assert r.n_firms > 0 and r.n_positive > 0
     # exposure alone ranks the true link above a random one of the firm's links
