@@ -20,4 +20,11 @@
 - :mod:`gnn.watchlist`       firms whose tier worsened between two scorings, with their new reasons
 - :mod:`gnn.scorings`        scorings (score files, the graph's risk runs) and data histories to monitor
 - :mod:`gnn.monitor`         back-test, stability, watchlist and one verdict (``chainrisk monitor``)
+- :mod:`gnn.contributions`   per-firm feature contributions on the log-odds scale (TreeSHAP, linear)
+- :mod:`gnn.counterparties`  a firm's links by relation, with amounts and exposures (vectorised)
+- :mod:`gnn.reason_texts`    plain-language phrases of features and counterparty links
+- :mod:`gnn.reasons`         at least k reason codes for every scored firm
+- :mod:`gnn.explain`         one firm's full explanation: contributions, chain, risk paths
+- :mod:`gnn.edge_attribution`  do edge scores find the true contagion links? (generated data)
+
 """
