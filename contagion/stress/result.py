@@ -66,6 +66,9 @@ class StressResult:
     paths: pd.DataFrame
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    #: JSON-ready sections of the summary: ``copula`` (loadings, IRB reference, implied
+    #: correlation), ``default_stock`` and ``pd_source``.
+    details: dict[str, Any] = field(default_factory=dict)
 
     def measure(self, name: str, level: float | None = None, *, column: str = "value") -> float:
         """One figure of ``measures``: ``measure("VaR", 0.99)``, ``measure("EL", column="se")``."""
@@ -113,6 +116,7 @@ class StressResult:
             "firms": len(self.firms),
             "measures": figures,
             "contagion_amplification": amplification,
+            **self.details,
             "warnings": list(self.warnings),
             "timings_s": dict(self.timings),
         }
