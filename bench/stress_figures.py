@@ -93,9 +93,12 @@ def main() -> None:
         s = res.summary()
         print(f"sample dataset ({snap.n} firms, as of {snap.as_of}), baseline scenario, 2000 runs:")
         print(f"  EL {s['measures']['EL']['value']:,.0f} ± {s['measures']['EL']['se']:,.0f}")
-        stock = s.get("default_stock")
-        if stock:
-            print(f"  default stock: {stock}")
+        stock = s["default_stock"]
+        el = s["measures"]["EL"]["value"]
+        print(f"  default stock: {stock['firms_in_default']} firms in default, {stock['loans']} loans, "
+              f"EAD {stock['ead']:,.0f}, EAD x LGD {stock['gross_loss']:,.0f} (not stress loss)")
+        share = stock["gross_loss"] / (el + stock["gross_loss"])
+        print(f"  had it been booked as new loss it would be {share:.0%} of EL (before guarantees)")
 
 
 if __name__ == "__main__":

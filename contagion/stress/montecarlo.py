@@ -59,6 +59,7 @@ from contagion.stress.asset_correlation import (
 )
 from contagion.stress.copula import CopulaModel, copula_model, draw_defaults
 from contagion.stress.default_probability import default_probabilities
+from contagion.stress.default_stock import in_default, split_book, stock_report
 from contagion.stress.loss import LoanBook, loan_book, loan_losses
 from contagion.stress.result import StressResult
 from contagion.stress.scenario import Scenario, scenario_hash
@@ -98,6 +99,8 @@ class StressModel:
     copula: CopulaModel
     book: LoanBook
     seed: int
+    #: Firms in default at the snapshot date: never a new default, always a defaulted guarantor.
+    stock: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -133,7 +136,9 @@ def _row_sums(a: np.ndarray) -> np.ndarray:
 def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
     """Simulate runs ``start .. stop-1`` (the unit of work, locally or on a Dask worker)."""
     runs = range(start, stop)
-    D0 = draw_defaults(model.copula, runs, model.seed) | (model.initial >= model.default_threshold)[:, None]
+    stock = np.zeros(model.n, dtype=bool) if model.stock is None else model.stock
+    fresh = draw_defaults(model.copula, runs, model.seed) & ~stock[:, None]
+    D0 = fresh | (model.initial >= model.default_threshold)[:, None]
     shock = np.maximum(model.initial[:, None], D0.astype(np.float64))
     res = _engine().propagate(
         model.layers,
@@ -144,10 +149,11 @@ def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
         max_rounds=model.max_rounds,
     )
     distress = np.asarray(res.distress, dtype=np.float64)
-    D = D0 | np.asarray(res.defaulted, dtype=bool) | (distress >= model.default_threshold)
+    # the stock is in default in every run: its own loans are not in the book, but it pays no guarantee
+    D = D0 | np.asarray(res.defaulted, dtype=bool) | (distress >= model.default_threshold) | stock[:, None]
     book = model.book
     losses, wrong_way = loan_losses(book, D)
-    losses0, _ = loan_losses(book, D0)
+    losses0, _ = loan_losses(book, D0 | stock[:, None])
     firm_loss = np.asarray(book.borrower_matrix() @ losses)
     by_cause = layer_split(firm_loss, D0, res.loss_by_layer)
     unshocked = shock <= 0.0
@@ -157,7 +163,7 @@ def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
         loss=_row_sums(losses),
         loss_no_contagion=_row_sums(losses0),
         wrong_way=wrong_way,
-        n_defaults=D.sum(axis=0).astype(np.int64),
+        n_defaults=(D & ~stock[:, None]).sum(axis=0).astype(np.int64),
         loss_by_cause=by_cause,
         firm_defaults=D.sum(axis=1).astype(np.int64),
         firm_loss=firm_loss.sum(axis=1),
@@ -191,11 +197,16 @@ def prepare(
     built = multilayer.build_layers(snapshot, loss_rate=c.loss_rate)
     layers = {str(k): sp.csr_matrix(v) for k, v in built.items()}
     pd_ = default_probabilities(firms, snapshot.loans, scenario.default_probability)
-    book = loan_book(snapshot.loans, snapshot.guarantee_contracts, n=n, lenders=bank_lenders,
-                     params=scenario.loss, as_of=snapshot.as_of)
-    firm_ead = np.bincount(book.borrower, weights=book.ead, minlength=n)[:n]
+    stock = in_default(firms)
+    pd_ = np.where(stock, 1.0, pd_)  # a defaulted exposure has PD 1; the copula draws no new default
+    full_book = loan_book(snapshot.loans, snapshot.guarantee_contracts, n=n, lenders=bank_lenders,
+                          params=scenario.loss, as_of=snapshot.as_of)
+    book, stock_book = split_book(full_book, stock)
+    firm_ead = np.bincount(full_book.borrower, weights=full_book.ead, minlength=n)[:n]
     measures = firm_measures(firms, snapshot.supply, snapshot.guarantees, bank_exposure=firm_ead, pd_=pd_)
     h0 = initial_distress(firms, scenario, measures, file=file)
+    if scenario.default_stock.replay:
+        h0 = np.where(stock, 1.0, h0)
 
     def labels(col: str, digits: int | None = None) -> list[str]:
         if col not in firms:
@@ -205,7 +216,7 @@ def prepare(
 
     sector_col = "sector" if "sector" in firms else "industry"
     cop = copula_model(
-        pd_,
+        np.where(stock, 0.0, pd_),
         labels(sector_col),
         labels("region", scenario.copula.region_digits),
         rho_global=scenario.copula.rho_global,
@@ -225,10 +236,13 @@ def prepare(
         copula=cop,
         book=book,
         seed=int(seed),
+        stock=stock,
     )
     context = {"pd": pd_, "firm_ead": firm_ead, "circles": guarantee_circles(snapshot.guarantees),
-               "copula": copula_report(cop, pd_, firm_ead, yearly_default_rates(firms, snapshot.loans,
-                                                                                snapshot.as_of))}
+               "in_default": stock,
+               "copula": copula_report(cop, pd_, np.where(stock, 0.0, firm_ead),
+                                       yearly_default_rates(firms, snapshot.loans, snapshot.as_of)),
+               "default_stock": stock_report(stock_book, stock, replay=scenario.default_stock.replay)}
     return model, context
 
 
@@ -486,6 +500,7 @@ def run_stress(
         **text,
         "guarantee_circle": ctx["circles"],
         "pd": ctx["pd"],
+        "in_default": ctx["in_default"],
         "initial_distress": model.initial,
         "bank_ead": ctx["firm_ead"],
         "stress_default_prob": total(lambda b: b.firm_defaults) / n_runs,
@@ -520,7 +535,7 @@ def run_stress(
         paths=paths,
         warnings=tuple(notes),
         timings=timings,
-        details={"copula": ctx["copula"]},
+        details={"copula": ctx["copula"], "default_stock": ctx["default_stock"]},
     )
 
 

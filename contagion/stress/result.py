@@ -4,7 +4,8 @@ Tables of a :class:`StressResult`:
 
 ``firms``
     one row per firm: ``uscc``, ``name``, ``region``, ``industry``, ``sector``,
-    ``guarantee_circle``, ``pd`` (the copula's), ``initial_distress`` (the
+    ``guarantee_circle``, ``pd`` (the copula's; 1 for the default stock), ``in_default``
+    (in default at the snapshot date), ``initial_distress`` (the
     scenario's), ``bank_ead``, ``stress_default_prob`` (default frequency over the
     runs), ``stress_vulnerability`` (mean final distress over the runs in which the
     firm was not initially shocked; NaN when it always was), ``stress_mean_loss``

@@ -57,6 +57,7 @@ __all__ = [
     "TOP_K_MEASURES",
     "ContagionParameters",
     "CopulaParameters",
+    "DefaultStockParameters",
     "EquityHaircut",
     "LossParameters",
     "MacroShock",
@@ -366,6 +367,13 @@ class PDParameters(ScenarioPart):
     use_snapshot_pd: bool = True
 
 
+class DefaultStockParameters(ScenarioPart):
+    """The firms in default at the snapshot date (see :mod:`contagion.stress.default_stock`)."""
+
+    #: Replay them as shocks of distress 1 (their loans are never new stress loss either way).
+    replay: bool = False
+
+
 class LossParameters(ScenarioPart):
     """How the bank's loss is counted (see :mod:`contagion.stress.loss`)."""
 
@@ -415,6 +423,7 @@ class Scenario(ScenarioPart):
     contagion: ContagionParameters = Field(default_factory=_default(ContagionParameters))
     default_probability: PDParameters = Field(default_factory=_default(PDParameters))
     loss: LossParameters = Field(default_factory=_default(LossParameters))
+    default_stock: DefaultStockParameters = Field(default_factory=_default(DefaultStockParameters))
 
     @field_validator("bank_lenders", mode="before")
     @classmethod
