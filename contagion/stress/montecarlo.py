@@ -58,9 +58,10 @@ from contagion.stress.asset_correlation import (
     yearly_default_rates,
 )
 from contagion.stress.copula import CopulaModel, copula_model, draw_defaults
-from contagion.stress.default_probability import default_probabilities
 from contagion.stress.default_stock import in_default, split_book, stock_report
 from contagion.stress.loss import LoanBook, loan_book, loan_losses
+from contagion.stress.pd_calibration import cohort_observations
+from contagion.stress.pd_source import RiskRunPDs, concat_cohorts, resolve_pds
 from contagion.stress.result import StressResult
 from contagion.stress.scenario import Scenario, scenario_hash
 from contagion.stress.segments import guarantee_circles, layer_split, segment_table
@@ -184,11 +185,14 @@ def prepare(
     seed: int,
     bank_lenders: Collection[str] | None,
     file: str = "",
+    risk_pds: RiskRunPDs | None = None,
+    history: Sequence[SnapshotLike] | pd.DataFrame | None = None,
 ) -> tuple[StressModel, dict[str, Any]]:
     """Turn a snapshot and a scenario into a :class:`StressModel` and the context for reporting.
 
     ``bank_lenders`` selects the bank's loans as given (``None`` or empty: every lender);
-    :func:`run_stress` resolves it from its argument and the scenario.
+    :func:`run_stress` resolves it from its argument and the scenario. ``risk_pds`` and
+    ``history`` are the PD sources of :func:`contagion.stress.pd_source.resolve_pds`.
     """
     multilayer = _engine()
     firms = snapshot.firms
@@ -196,7 +200,8 @@ def prepare(
     c = scenario.contagion
     built = multilayer.build_layers(snapshot, loss_rate=c.loss_rate)
     layers = {str(k): sp.csr_matrix(v) for k, v in built.items()}
-    pd_ = default_probabilities(firms, snapshot.loans, scenario.default_probability)
+    pd_, pd_info, shift = resolve_pds(firms, snapshot.loans, snapshot.as_of, scenario.default_probability,
+                                      risk=risk_pds, history=_observations(snapshot, history))
     stock = in_default(firms)
     pd_ = np.where(stock, 1.0, pd_)  # a defaulted exposure has PD 1; the copula draws no new default
     full_book = loan_book(snapshot.loans, snapshot.guarantee_contracts, n=n, lenders=bank_lenders,
@@ -222,9 +227,9 @@ def prepare(
         rho_global=scenario.copula.rho_global,
         rho_sector=scenario.copula.rho_sector,
         rho_region=scenario.copula.rho_region,
-        sector_shift=scenario.macro.sector,
-        region_shift=scenario.macro.region,
-        global_shift=scenario.macro.global_,
+        sector_shift=scenario.macro.sector if shift else None,
+        region_shift=scenario.macro.region if shift else None,
+        global_shift=scenario.macro.global_ if shift else 0.0,
     )
     model = StressModel(
         layers=layers,
@@ -242,8 +247,30 @@ def prepare(
                "in_default": stock,
                "copula": copula_report(cop, pd_, np.where(stock, 0.0, firm_ead),
                                        yearly_default_rates(firms, snapshot.loans, snapshot.as_of)),
-               "default_stock": stock_report(stock_book, stock, replay=scenario.default_stock.replay)}
+               "default_stock": stock_report(stock_book, stock, replay=scenario.default_stock.replay),
+               "pd_source": pd_info}
     return model, context
+
+
+def _observations(snapshot: SnapshotLike, history: Sequence[SnapshotLike] | pd.DataFrame | None
+                  ) -> pd.DataFrame | None:
+    """Cohort observations: as given, or from past snapshots with the current snapshot's default dates."""
+    if history is None or isinstance(history, pd.DataFrame):
+        return history
+    firms = snapshot.firms
+    dates = (pd.to_datetime(firms["default_date"], errors="coerce") if "default_date" in firms
+             else pd.Series(pd.NaT, index=firms.index))
+    first = pd.Series(dates.to_numpy(), index=firms["uscc"].astype(str).to_numpy())
+    limit = pd.Timestamp(snapshot.as_of)
+
+    def observed(past: SnapshotLike) -> bool:
+        # a cohort counts when its 12-month window has closed by the snapshot date and the platform
+        # already had loan statuses then (before that, classes and defaults are not observable)
+        if pd.Timestamp(past.as_of) + pd.DateOffset(months=12) > limit or len(past.loans) == 0:
+            return False
+        return "status_month" not in past.loans or bool(past.loans["status_month"].notna().any())
+
+    return concat_cohorts([cohort_observations(past, first) for past in history if observed(past)])
 
 
 def copula_report(cop: CopulaModel, pd_: np.ndarray, weight: np.ndarray, series: pd.DataFrame
@@ -392,6 +419,8 @@ def run_stress(
     systemic_impact: np.ndarray | None = None,
     top_paths_kept: int = 200,
     scenario_file: str = "",
+    risk_pds: RiskRunPDs | None = None,
+    history: Sequence[SnapshotLike] | pd.DataFrame | None = None,
 ) -> StressResult:
     """Run a scenario's Monte Carlo stress test on a snapshot (see the module docstring).
 
@@ -418,6 +447,11 @@ def run_stress(
         depend on ``block_size`` only through the contagion's convergence tolerance.
     systemic_impact : (n,) array, optional
         ESRI per firm, copied into ``stress_systemic_impact``.
+    risk_pds : RiskRunPDs, optional
+        The current risk run's PDs (see :mod:`contagion.stress.pd_source`).
+    history : sequence of past snapshots or a DataFrame, optional
+        Yearly past snapshots of the same platform (or their cohort observations) to
+        calibrate PDs from when no risk run is given.
 
     Returns
     -------
@@ -454,7 +488,8 @@ def run_stress(
     if systemic_impact is not None and np.shape(systemic_impact) != (n,):
         raise InvalidModelInput(f"systemic_impact has shape {np.shape(systemic_impact)}, expected ({n},)")
 
-    model, ctx = prepare(snapshot, scenario, seed=the_seed, bank_lenders=lenders, file=scenario_file)
+    model, ctx = prepare(snapshot, scenario, seed=the_seed, bank_lenders=lenders, file=scenario_file,
+                         risk_pds=risk_pds, history=history)
     timings["prepare"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     blocks = _execute(model, n_runs, block_size, scheduler, progress)
@@ -535,7 +570,7 @@ def run_stress(
         paths=paths,
         warnings=tuple(notes),
         timings=timings,
-        details={"copula": ctx["copula"], "default_stock": ctx["default_stock"]},
+        details={k: ctx[k] for k in ("pd_source", "copula", "default_stock")},
     )
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "LossParameters",
     "MacroShock",
     "PDParameters",
+    "PDSource",
     "Scenario",
     "ScenarioPart",
     "Shock",
@@ -351,9 +352,27 @@ class ContagionParameters(ScenarioPart):
         return {layer: float(v.get(layer, 1.0)) for layer in LAYERS}
 
 
-class PDParameters(ScenarioPart):
-    """Default probabilities by worst loan classification, used when firms have no ``pd``."""
+#: Where PDs come from (see :mod:`contagion.stress.pd_source`).
+PDSource = Literal["auto", "risk_run", "history", "snapshot", "class_table"]
 
+
+class PDParameters(ScenarioPart):
+    """Where the PDs come from, and the class table that is the fallback and the calibration's prior."""
+
+    #: ``auto``: the risk run's PDs when one is given, else the platform's history, else the
+    #: snapshot's ``pd`` column, else the class table; any other value insists on that source.
+    source: PDSource = "auto"
+    #: A risk run whose ``as_of`` is further than this from the snapshot date is refused.
+    max_age_days: int = Field(31, ge=0)
+    #: Apply the scenario's macro shifts on top of point-in-time PDs (they already carry the
+    #: current cycle; through-the-cycle and history-calibrated PDs are always shifted).
+    shift_point_in_time: bool = False
+    #: PD floor (Basel: 0.03 %, CRE32.38).
+    floor: float = Field(0.0003, ge=0.0, le=1.0)
+    #: Weight of the class-table prior in firm-years when calibrating from history.
+    prior_weight: float = Field(100.0, ge=0.0)
+    #: Yearly cohorts of history the calibration reads (the CLI builds one past snapshot per year).
+    history_years: int = Field(5, ge=1, le=30)
     normal: float = Field(0.01, ge=0.0, le=1.0)
     special_mention: float = Field(0.05, ge=0.0, le=1.0)
     substandard: float = Field(0.30, ge=0.0, le=1.0)
@@ -361,9 +380,9 @@ class PDParameters(ScenarioPart):
     loss: float = Field(1.0, ge=0.0, le=1.0)
     #: Firms with no loan (or no usable classification).
     no_loan: float = Field(0.02, ge=0.0, le=1.0)
-    #: Firms marked ``defaulted`` in the snapshot.
+    #: PD of firms in default at the snapshot date (the default stock; the copula draws none for them).
     defaulted: float = Field(1.0, ge=0.0, le=1.0)
-    #: Use the snapshot's ``pd`` column where it is finite.
+    #: Use the snapshot's ``pd`` column where it is finite (source ``auto`` or ``snapshot``).
     use_snapshot_pd: bool = True
 
 
