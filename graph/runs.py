@@ -236,11 +236,11 @@ def fail_run(runner: QueryRunner, run: Run, error: str) -> None:
 
 
 def current_run(runner: QueryRunner, family: str) -> dict[str, Any] | None:
-    """The committed run that is current for ``family``, or ``None``."""
+    """The committed run that is current for ``family``, or ``None`` (``parameters`` as stored: JSON text)."""
     rows = runner.read(
         "MATCH (:Current {family: $family})-[:POINTS_TO]->(r:Run) "
         "RETURN r.run_id AS run_id, r.kind AS kind, r.as_of AS as_of, r.status AS status, "
-        "r.parameters_hash AS parameters_hash, r.code_version AS code_version",
+        "r.parameters_hash AS parameters_hash, r.code_version AS code_version, r.parameters AS parameters",
         {"family": family},
     )
     return rows[0] if rows else None

@@ -52,9 +52,16 @@ import scipy.sparse as sp
 
 import chainrisk
 from chainrisk.errors import ConfigError, InvalidModelInput
+from contagion.stress.asset_correlation import (
+    implied_asset_correlation,
+    irb_correlation,
+    yearly_default_rates,
+)
 from contagion.stress.copula import CopulaModel, copula_model, draw_defaults
-from contagion.stress.default_probability import default_probabilities
+from contagion.stress.default_stock import in_default, split_book, stock_report
 from contagion.stress.loss import LoanBook, loan_book, loan_losses
+from contagion.stress.pd_calibration import cohort_observations
+from contagion.stress.pd_source import RiskRunPDs, concat_cohorts, resolve_pds
 from contagion.stress.result import StressResult
 from contagion.stress.scenario import Scenario, scenario_hash
 from contagion.stress.segments import guarantee_circles, layer_split, segment_table
@@ -93,6 +100,8 @@ class StressModel:
     copula: CopulaModel
     book: LoanBook
     seed: int
+    #: Firms in default at the snapshot date: never a new default, always a defaulted guarantor.
+    stock: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -128,7 +137,9 @@ def _row_sums(a: np.ndarray) -> np.ndarray:
 def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
     """Simulate runs ``start .. stop-1`` (the unit of work, locally or on a Dask worker)."""
     runs = range(start, stop)
-    D0 = draw_defaults(model.copula, runs, model.seed) | (model.initial >= model.default_threshold)[:, None]
+    stock = np.zeros(model.n, dtype=bool) if model.stock is None else model.stock
+    fresh = draw_defaults(model.copula, runs, model.seed) & ~stock[:, None]
+    D0 = fresh | (model.initial >= model.default_threshold)[:, None]
     shock = np.maximum(model.initial[:, None], D0.astype(np.float64))
     res = _engine().propagate(
         model.layers,
@@ -139,10 +150,11 @@ def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
         max_rounds=model.max_rounds,
     )
     distress = np.asarray(res.distress, dtype=np.float64)
-    D = D0 | np.asarray(res.defaulted, dtype=bool) | (distress >= model.default_threshold)
+    # the stock is in default in every run: its own loans are not in the book, but it pays no guarantee
+    D = D0 | np.asarray(res.defaulted, dtype=bool) | (distress >= model.default_threshold) | stock[:, None]
     book = model.book
     losses, wrong_way = loan_losses(book, D)
-    losses0, _ = loan_losses(book, D0)
+    losses0, _ = loan_losses(book, D0 | stock[:, None])
     firm_loss = np.asarray(book.borrower_matrix() @ losses)
     by_cause = layer_split(firm_loss, D0, res.loss_by_layer)
     unshocked = shock <= 0.0
@@ -152,7 +164,7 @@ def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
         loss=_row_sums(losses),
         loss_no_contagion=_row_sums(losses0),
         wrong_way=wrong_way,
-        n_defaults=D.sum(axis=0).astype(np.int64),
+        n_defaults=(D & ~stock[:, None]).sum(axis=0).astype(np.int64),
         loss_by_cause=by_cause,
         firm_defaults=D.sum(axis=1).astype(np.int64),
         firm_loss=firm_loss.sum(axis=1),
@@ -173,11 +185,14 @@ def prepare(
     seed: int,
     bank_lenders: Collection[str] | None,
     file: str = "",
+    risk_pds: RiskRunPDs | None = None,
+    history: Sequence[SnapshotLike] | pd.DataFrame | None = None,
 ) -> tuple[StressModel, dict[str, Any]]:
     """Turn a snapshot and a scenario into a :class:`StressModel` and the context for reporting.
 
     ``bank_lenders`` selects the bank's loans as given (``None`` or empty: every lender);
-    :func:`run_stress` resolves it from its argument and the scenario.
+    :func:`run_stress` resolves it from its argument and the scenario. ``risk_pds`` and
+    ``history`` are the PD sources of :func:`contagion.stress.pd_source.resolve_pds`.
     """
     multilayer = _engine()
     firms = snapshot.firms
@@ -185,12 +200,18 @@ def prepare(
     c = scenario.contagion
     built = multilayer.build_layers(snapshot, loss_rate=c.loss_rate)
     layers = {str(k): sp.csr_matrix(v) for k, v in built.items()}
-    pd_ = default_probabilities(firms, snapshot.loans, scenario.default_probability)
-    book = loan_book(snapshot.loans, snapshot.guarantee_contracts, n=n, lenders=bank_lenders,
-                     params=scenario.loss, as_of=snapshot.as_of)
-    firm_ead = np.bincount(book.borrower, weights=book.ead, minlength=n)[:n]
+    pd_, pd_info, shift = resolve_pds(firms, snapshot.loans, snapshot.as_of, scenario.default_probability,
+                                      risk=risk_pds, history=_observations(snapshot, history))
+    stock = in_default(firms)
+    pd_ = np.where(stock, 1.0, pd_)  # a defaulted exposure has PD 1; the copula draws no new default
+    full_book = loan_book(snapshot.loans, snapshot.guarantee_contracts, n=n, lenders=bank_lenders,
+                          params=scenario.loss, as_of=snapshot.as_of)
+    book, stock_book = split_book(full_book, stock)
+    firm_ead = np.bincount(full_book.borrower, weights=full_book.ead, minlength=n)[:n]
     measures = firm_measures(firms, snapshot.supply, snapshot.guarantees, bank_exposure=firm_ead, pd_=pd_)
     h0 = initial_distress(firms, scenario, measures, file=file)
+    if scenario.default_stock.replay:
+        h0 = np.where(stock, 1.0, h0)
 
     def labels(col: str, digits: int | None = None) -> list[str]:
         if col not in firms:
@@ -200,13 +221,15 @@ def prepare(
 
     sector_col = "sector" if "sector" in firms else "industry"
     cop = copula_model(
-        pd_,
+        np.where(stock, 0.0, pd_),
         labels(sector_col),
         labels("region", scenario.copula.region_digits),
+        rho_global=scenario.copula.rho_global,
         rho_sector=scenario.copula.rho_sector,
         rho_region=scenario.copula.rho_region,
-        sector_shift=scenario.macro.sector,
-        region_shift=scenario.macro.region,
+        sector_shift=scenario.macro.sector if shift else None,
+        region_shift=scenario.macro.region if shift else None,
+        global_shift=scenario.macro.global_ if shift else 0.0,
     )
     model = StressModel(
         layers=layers,
@@ -218,9 +241,73 @@ def prepare(
         copula=cop,
         book=book,
         seed=int(seed),
+        stock=stock,
     )
-    context = {"pd": pd_, "firm_ead": firm_ead, "circles": guarantee_circles(snapshot.guarantees)}
+    context = {"pd": pd_, "firm_ead": firm_ead, "circles": guarantee_circles(snapshot.guarantees),
+               "in_default": stock,
+               "copula": copula_report(cop, pd_, np.where(stock, 0.0, firm_ead),
+                                       yearly_default_rates(firms, snapshot.loans, snapshot.as_of)),
+               "default_stock": stock_report(stock_book, stock, replay=scenario.default_stock.replay),
+               "pd_source": pd_info}
     return model, context
+
+
+def _observations(snapshot: SnapshotLike, history: Sequence[SnapshotLike] | pd.DataFrame | None
+                  ) -> pd.DataFrame | None:
+    """Cohort observations: as given, or from past snapshots with the current snapshot's default dates."""
+    if history is None or isinstance(history, pd.DataFrame):
+        return history
+    firms = snapshot.firms
+    dates = (pd.to_datetime(firms["default_date"], errors="coerce") if "default_date" in firms
+             else pd.Series(pd.NaT, index=firms.index))
+    first = pd.Series(dates.to_numpy(), index=firms["uscc"].astype(str).to_numpy())
+    limit = pd.Timestamp(snapshot.as_of)
+
+    def observed(past: SnapshotLike) -> bool:
+        # a cohort counts when its 12-month window has closed by the snapshot date and the platform
+        # already had loan statuses then (before that, classes and defaults are not observable)
+        if pd.Timestamp(past.as_of) + pd.DateOffset(months=12) > limit or len(past.loans) == 0:
+            return False
+        return "status_month" not in past.loans or bool(past.loans["status_month"].notna().any())
+
+    return concat_cohorts([cohort_observations(past, first) for past in history if observed(past)])
+
+
+def copula_report(cop: CopulaModel, pd_: np.ndarray, weight: np.ndarray, series: pd.DataFrame
+                  ) -> dict[str, Any]:
+    """The loadings beside the Basel IRB reference and the correlation implied by the platform's history.
+
+    The IRB reference is taken at the exposure-weighted mean PD of the firms the
+    bank lends to (all firms when it lends to none), with and without the SME
+    adjustment for 5 m EUR turnover.
+    """
+    w = np.where(np.isfinite(weight), weight, 0.0)
+    p = np.clip(pd_, 0.0, 1.0)
+    mean_pd = float(np.average(p, weights=w) if w.sum() > 0 else (p.mean() if len(p) else math.nan))
+    rates = series["rate"].to_numpy(dtype=np.float64) if len(series) else np.zeros(0)
+    sizes = series["firms"].to_numpy(dtype=np.float64) if len(series) else np.zeros(0)
+    implied = implied_asset_correlation(rates, sizes)
+    ok = math.isfinite(mean_pd) and 0.0 < mean_pd < 1.0
+    return {
+        "rho_global": cop.rho_global,
+        "rho_sector": cop.rho_sector,
+        "rho_region": cop.rho_region,
+        "rho_total": cop.rho_total,
+        "sectors": len(cop.sectors),
+        "regions": len(cop.regions),
+        "global_shift": cop.global_shift,
+        "mean_pd": mean_pd if math.isfinite(mean_pd) else None,
+        "irb_corporate": irb_correlation(mean_pd) if ok else None,
+        "irb_sme_5m_eur": irb_correlation(mean_pd, turnover_m_eur=5.0) if ok else None,
+        "implied_from_history": implied,
+        "implied_method": "Vasicek method of moments on yearly cohort default rates" + (
+            "" if implied is not None else " (needs 3 or more yearly cohorts with a default)"),
+        "yearly_default_rates": [
+            {"cohort": str(c), "firms": int(f), "defaults": int(d), "rate": float(r)}
+            for c, f, d, r in zip(series.get("cohort", []), series.get("firms", []),
+                                  series.get("defaults", []), series.get("rate", []), strict=True)
+        ],
+    }
 
 
 # ----------------------------------------------------------------------------- execution
@@ -332,6 +419,8 @@ def run_stress(
     systemic_impact: np.ndarray | None = None,
     top_paths_kept: int = 200,
     scenario_file: str = "",
+    risk_pds: RiskRunPDs | None = None,
+    history: Sequence[SnapshotLike] | pd.DataFrame | None = None,
 ) -> StressResult:
     """Run a scenario's Monte Carlo stress test on a snapshot (see the module docstring).
 
@@ -358,6 +447,11 @@ def run_stress(
         depend on ``block_size`` only through the contagion's convergence tolerance.
     systemic_impact : (n,) array, optional
         ESRI per firm, copied into ``stress_systemic_impact``.
+    risk_pds : RiskRunPDs, optional
+        The current risk run's PDs (see :mod:`contagion.stress.pd_source`).
+    history : sequence of past snapshots or a DataFrame, optional
+        Yearly past snapshots of the same platform (or their cohort observations) to
+        calibrate PDs from when no risk run is given.
 
     Returns
     -------
@@ -394,7 +488,8 @@ def run_stress(
     if systemic_impact is not None and np.shape(systemic_impact) != (n,):
         raise InvalidModelInput(f"systemic_impact has shape {np.shape(systemic_impact)}, expected ({n},)")
 
-    model, ctx = prepare(snapshot, scenario, seed=the_seed, bank_lenders=lenders, file=scenario_file)
+    model, ctx = prepare(snapshot, scenario, seed=the_seed, bank_lenders=lenders, file=scenario_file,
+                         risk_pds=risk_pds, history=history)
     timings["prepare"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     blocks = _execute(model, n_runs, block_size, scheduler, progress)
@@ -440,6 +535,7 @@ def run_stress(
         **text,
         "guarantee_circle": ctx["circles"],
         "pd": ctx["pd"],
+        "in_default": ctx["in_default"],
         "initial_distress": model.initial,
         "bank_ead": ctx["firm_ead"],
         "stress_default_prob": total(lambda b: b.firm_defaults) / n_runs,
@@ -474,6 +570,7 @@ def run_stress(
         paths=paths,
         warnings=tuple(notes),
         timings=timings,
+        details={k: ctx[k] for k in ("pd_source", "copula", "default_stock")},
     )
 
 

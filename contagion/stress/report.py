@@ -103,6 +103,15 @@ def _table(frame: pd.DataFrame, digits: int = 4) -> str:
     return frame.to_html(index=False, float_format=lambda x: f"{x:,.{digits}g}", border=0, na_rep="")
 
 
+def _show(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    if isinstance(value, list):
+        return "; ".join(", ".join(f"{k}={_show(v)}" for k, v in x.items()) if isinstance(x, dict) else str(x)
+                         for x in value)
+    return "" if value is None else str(value)
+
+
 def render_html(result: StressResult) -> str:
     """The self-contained HTML report (plots inline as PNG)."""
     with warnings.catch_warnings():  # CJK names without a CJK font draw as boxes; not worth a warning
@@ -121,6 +130,13 @@ def _render_html(result: StressResult) -> str:
             ("seed", s["seed"]), ("bank lenders", ", ".join(s["bank_lenders"]) or "all lenders"),
             ("chainrisk", s["code_version"])]
     meta_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in meta)
+    sections = ""
+    for key, title in (("pd_source", "Probabilities of default"), ("copula", "Copula and asset correlation"),
+                       ("default_stock", "Default stock (in default at the snapshot date; not stress loss)")):
+        part = s.get(key)
+        if isinstance(part, dict):
+            rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(_show(v))}</td></tr>" for k, v in part.items())
+            sections += f"<h2>{esc(title)}</h2><table>{rows}</table>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>chainrisk stress test: {esc(result.scenario.name)}</title>
@@ -133,6 +149,7 @@ table {{ border-collapse: collapse; font-size: 0.85em; }} th, td {{ padding: 2px
 <p>{esc(result.scenario.description)}</p>
 <table>{meta_rows}</table>
 {f'<h2 class="warn">Warnings</h2><ul class="warn">{warn}</ul>' if warn else ''}
+{sections}
 <h2>Loss distribution</h2>
 <p>Expected loss, value at risk and expected shortfall with Monte Carlo standard errors;
 <code>value_no_contagion</code> counts only the initial defaults (copula and scenario).</p>

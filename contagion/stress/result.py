@@ -4,7 +4,8 @@ Tables of a :class:`StressResult`:
 
 ``firms``
     one row per firm: ``uscc``, ``name``, ``region``, ``industry``, ``sector``,
-    ``guarantee_circle``, ``pd`` (the copula's), ``initial_distress`` (the
+    ``guarantee_circle``, ``pd`` (the copula's; 1 for the default stock), ``in_default``
+    (in default at the snapshot date), ``initial_distress`` (the
     scenario's), ``bank_ead``, ``stress_default_prob`` (default frequency over the
     runs), ``stress_vulnerability`` (mean final distress over the runs in which the
     firm was not initially shocked; NaN when it always was), ``stress_mean_loss``
@@ -66,6 +67,9 @@ class StressResult:
     paths: pd.DataFrame
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    #: JSON-ready sections of the summary: ``copula`` (loadings, IRB reference, implied
+    #: correlation), ``default_stock`` and ``pd_source``.
+    details: dict[str, Any] = field(default_factory=dict)
 
     def measure(self, name: str, level: float | None = None, *, column: str = "value") -> float:
         """One figure of ``measures``: ``measure("VaR", 0.99)``, ``measure("EL", column="se")``."""
@@ -113,6 +117,7 @@ class StressResult:
             "firms": len(self.firms),
             "measures": figures,
             "contagion_amplification": amplification,
+            **self.details,
             "warnings": list(self.warnings),
             "timings_s": dict(self.timings),
         }

@@ -7,6 +7,7 @@ A thin layer over :func:`contagion.stress.run_stress` and
 from __future__ import annotations
 
 import importlib
+import json
 import warnings
 from datetime import date
 from pathlib import Path
@@ -19,17 +20,56 @@ from chainrisk.errors import ConfigError
 __all__ = ["register", "stress"]
 
 
-def _snapshot(dataset: Path | None, from_neo4j: bool, as_of: date | None) -> Any:
+def _risk_pds(runner: Any) -> Any:
+    """The current ``risk`` run's PDs as :class:`contagion.stress.pd_source.RiskRunPDs`, or ``None``."""
+    import pandas as pd
+
+    from contagion.stress.pd_source import RiskRunPDs
+    from graph.runs import current_results, current_run
+
+    run = current_run(runner, "risk")
+    if run is None:
+        return None
+    try:
+        params = json.loads(run.get("parameters") or "{}")
+    except ValueError:
+        params = {}
+    rows = current_results(runner, "risk")
+    pds = pd.Series({r["uscc"]: r["risk_pd"] for r in rows if r.get("risk_pd") is not None}, dtype=float)
+    if pds.empty:
+        return None
+    as_of = run["as_of"]
+    as_of = as_of.to_native() if hasattr(as_of, "to_native") else as_of
+    return RiskRunPDs(pd=pds, run_id=str(run["run_id"]), as_of=date.fromisoformat(str(as_of)[:10]),
+                      model_version=params.get("model_version") or run.get("code_version"),
+                      pd_type=params.get("pd_type"))
+
+
+def _inputs(dataset: Path | None, from_neo4j: bool, as_of: date | None, years: int
+            ) -> tuple[Any, list[Any], Any]:
+    """The snapshot, yearly past snapshots for the PD calibration, and the current risk run's PDs."""
     if (dataset is None) == (not from_neo4j):
         raise ConfigError("give exactly one of --dataset DIR or --from-neo4j")
+    ingest = importlib.import_module("ingest")  # lazily: the builder pulls in the readers
+    snapshot_mod = importlib.import_module("ingest.snapshot")
+    calibration = importlib.import_module("contagion.stress.pd_calibration")
+    risk = None
     if dataset is not None:
-        ingest = importlib.import_module("ingest")  # lazily: the builder pulls in the readers
-        return ingest.build_snapshot(dataset, as_of=as_of)  # None: the manifest's as_of
-    day = as_of or date.today()
-    from_graph = importlib.import_module("ingest.snapshot.from_graph")
-    runner_mod = importlib.import_module("graph.runner")
-    with runner_mod.GraphRunner.from_settings() as runner:
-        return from_graph.read_snapshot(runner, as_of=day)
+        manifest = ingest.read_manifest(dataset)
+        tables = snapshot_mod.read_dataset_tables(dataset)
+        day, currency = as_of or manifest.as_of, manifest.currency
+    else:
+        day = as_of or date.today()
+        runner_mod = importlib.import_module("graph.runner")
+        from_graph = importlib.import_module("ingest.snapshot.from_graph")
+        with runner_mod.GraphRunner.from_settings() as runner:
+            tables = from_graph.read_graph_tables(runner, as_of=day)
+            currency = from_graph.ingested_currency(runner)
+            risk = _risk_pds(runner)
+    snap = ingest.assemble_snapshot(tables, as_of=day, currency=currency)
+    history = [ingest.assemble_snapshot(tables, as_of=t, currency=currency)
+               for t in calibration.cohort_dates(snap.as_of, years)]
+    return snap, history, risk
 
 
 def stress(
@@ -77,7 +117,7 @@ def stress(
             day = date.fromisoformat(as_of)
         except ValueError as exc:
             raise ConfigError(f"--as-of {as_of!r} is not a date YYYY-MM-DD") from exc
-    snap = _snapshot(dataset, from_neo4j, day)
+    snap, history, risk = _inputs(dataset, from_neo4j, day, spec.default_probability.history_years)
     systemic = None
     if with_esri:
         from contagion import snapshot_esri
@@ -87,7 +127,8 @@ def stress(
         warnings.simplefilter("ignore", StressPrecisionWarning)  # shown below from result.warnings
         result = run_stress(snap, spec, runs=runs, seed=seed, scheduler=scheduler,
                             bank_lenders=lenders, progress=True, block_size=block_size,
-                            scenario_file=str(scenario), systemic_impact=systemic)
+                            scenario_file=str(scenario), systemic_impact=systemic, risk_pds=risk,
+                            history=history)
     paths = write_outputs(result, out)
     for w in result.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
@@ -96,6 +137,9 @@ def stress(
         f"{spec.name}: {result.runs} runs, EL {el:,.2f} ± {result.measure('EL', column='se'):,.2f}, "
         f"VaR99 {result.measure('VaR', 0.99):,.2f}, ES99 {result.measure('ES', 0.99):,.2f}"
     )
+    src = result.details.get("pd_source", {})
+    typer.echo(f"PDs: {src.get('source')}" + (f" (risk run {src['run_id']}, as of {src['as_of']})"
+                                               if src.get("source") == "risk_run" else ""))
     typer.echo(f"report: {paths['report']}")
     if write_back:
         from graph.runner import GraphRunner

@@ -24,3 +24,5 @@ def test_outputs_written(tmp_path: object) -> None:
     html = paths["report"].read_text()
     assert html.count("<img") >= 3 and "data:image/png;base64," in html
     assert "http://" not in html and "https://" not in html
+    assert "Copula and asset correlation" in html and "Default stock" in html
+    assert {"copula", "default_stock"} <= set(summary)

@@ -43,3 +43,10 @@ def test_summary_is_json(result: StressResult) -> None:
     assert s["contagion_amplification"]["EL"] == pytest.approx(el["value"] / el["no_contagion"])
     assert set(s["measures"]) >= {"EL", "VaR_99", "ES_99"}
     assert not math.isnan(s["measures"]["VaR_95"]["value"])
+
+
+def test_summary_shows_loadings_beside_the_irb_reference(result: StressResult) -> None:
+    c = result.summary()["copula"]
+    assert c["rho_total"] == pytest.approx(c["rho_global"] + c["rho_sector"] + c["rho_region"])
+    assert c["irb_sme_5m_eur"] == pytest.approx(c["irb_corporate"] - 0.04)
+    assert "implied_from_history" in c and isinstance(c["yearly_default_rates"], list)

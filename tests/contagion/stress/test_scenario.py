@@ -17,6 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "scenarios"
         ("name: x\nshocks:\n  - firms: [A]\n    region: '35'\n", 3, "exactly one selector"),
         ("name: x\nshocks:\n  - region: '35'\n  - top_k: {k: 3, by: nonsense}\n", 4, "top_k.by"),
         ("name: x\ncopula:\n  rho_sector: 0.7\n  rho_region: 0.4\n", 2, "below 1"),
+        ("name: x\ncopula:\n  rho_global: 0.7\n  rho_sector: 0.2\n  rho_region: 0.2\n", 2, "below 1"),
         ("name: x\nequity_haircuts:\n  - all: true\n    fraction: 1.5\n", 4, "fraction"),
         ("name: x\nunknown_key: 1\n", 2, "Extra inputs"),
         ("name: x\nname: y\n", 2, "duplicate key"),
@@ -58,3 +59,12 @@ def test_missing_file() -> None:
 def test_examples_validate(path: Path) -> None:
     s = load_scenario(path)
     assert s.name == path.stem
+
+
+def test_copula_defaults_and_a_global_macro_shift() -> None:
+    s = parse_scenario("name: x\nmacro:\n  global: -1.5\n  region: {35: -1}\n")
+    assert s.macro.global_ == -1.5 and s.macro.region == {"35": -1.0}
+    c = s.copula
+    # the default loadings sum into the Basel IRB band for SMEs (0.08 - 0.24); province factors
+    assert 0.08 <= c.rho_global + c.rho_sector + c.rho_region <= 0.24
+    assert c.rho_global > c.rho_sector + c.rho_region and c.region_digits == 2

@@ -58,7 +58,6 @@ def test_bank_lenders_resolved_at_the_edge(
     want: list[str],
 ) -> None:
     import contagion.stress
-    import ingest
     from chainrisk.settings import get_settings
     from tests.contagion.stress.conftest import build_snapshot
 
@@ -68,7 +67,7 @@ def test_bank_lenders_resolved_at_the_edge(
         seen.update(kw)
         raise _Stop
 
-    monkeypatch.setattr(ingest, "build_snapshot", lambda *a, **k: build_snapshot())
+    monkeypatch.setattr(stress, "_inputs", lambda *a, **k: (build_snapshot(), [], None))
     monkeypatch.setattr(contagion.stress, "run_stress", fake_run_stress)
     monkeypatch.setenv("CHAINRISK_BANK_LENDERS", "FROM_SETTINGS")
     get_settings.cache_clear()

@@ -55,3 +55,32 @@ def test_stress_from_neo4j_writes_back_one_current_run(clean_graph: GraphRunner,
         "RETURN count(n) AS n"
     )
     assert touched == [{"n": 0}]
+
+
+def test_stress_uses_the_current_risk_run_and_refuses_a_stale_one(clean_graph: GraphRunner, tmp_path: Path
+                                                                   ) -> None:
+    import json
+    from datetime import date
+
+    from graph.runs import publish
+
+    load_dataset(SAMPLE, runner=clean_graph, quarantine_dir=tmp_path / "q")
+    uscc = [r["u"] for r in clean_graph.read("MATCH (f:Firm) RETURN f.uscc AS u ORDER BY u")]
+
+    def risk_run(as_of: date) -> str:
+        run = publish(clean_graph, kind="risk", family="risk", as_of=as_of,
+                      parameters={"pd_type": "point_in_time", "model_version": "test-model-1"},
+                      firm_rows=[{"uscc": u, "risk_pd": 0.02} for u in uscc])
+        return run.run_id
+
+    rid = risk_run(date(2024, 6, 15))
+    out = tmp_path / "out"
+    args = ["stress", str(SCENARIO), "--from-neo4j", "--as-of", "2024-06-30", "--runs", "100",
+            "--seed", "3", "--out", str(out), "--no-esri"]
+    assert main(args) == 0
+    src = json.loads((out / "summary.json").read_text())["pd_source"]
+    assert src["source"] == "risk_run" and src["run_id"] == rid and src["model_version"] == "test-model-1"
+    assert src["as_of"] == "2024-06-15" and src["pd_type"] == "point_in_time"
+    assert src["macro_shift_applied"] is False
+    risk_run(date(2024, 1, 31))  # now current, and 151 days old
+    assert main(args) != 0
