@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from gnn.protocol import Cut, CutPlan, load_cuts
 from ingest.generate import generate
 
 
@@ -15,3 +17,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gnn") / "platform"
     generate(out, firms=1500, seed=11, months=48)
     return out
+
+
+@pytest.fixture(scope="session")
+def platform_cuts(platform: Path) -> tuple[CutPlan, dict[date, Cut]]:
+    """The protocol's cuts of :func:`platform` (built once)."""
+    return load_cuts(platform)
