@@ -7,6 +7,15 @@
 - :mod:`gnn.baselines`       B0 logistic scorecard, B1/B2 LightGBM trees, Platt calibration, the PD floor
 - :mod:`gnn.metrics`         AUC, PR-AUC, KS, Brier, ECE, recall in the riskiest 5%
 - :mod:`gnn.evaluate`        the protocol end to end (``chainrisk evaluate``)
+- :mod:`gnn.bootstrap`       bootstrap intervals of every measure, vectorised over the draws
+- :mod:`gnn.targets`         paired model comparisons and the issue's targets
+- :mod:`gnn.slices`          AUC and calibration by size class, industry, region, statements
+- :mod:`gnn.vintages`        earlier test vintages of the same protocol
+- :mod:`gnn.oracle`          the generator's hazards as a ceiling (the evaluation's one read of ``_truth/``)
+- :mod:`gnn.ablations`       graph ablations: edges removed, degree-preserving shuffle, one relation dropped
+- :mod:`gnn.curves`          ROC, calibration and tier data of the report's plots
+- :mod:`gnn.plots`           those plots as inline SVG
+- :mod:`gnn.report`          the self-contained HTML report
 
 Not built yet: the PyTorch Geometric model (B3), trees with its embeddings (B4), reasons,
 training and scoring commands, monitoring and write-back.

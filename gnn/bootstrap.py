@@ -23,6 +23,11 @@ the resampled rows (a test checks it). Intervals are percentile intervals
 both models, so the interval of ``AUC_A - AUC_B`` carries the correlation of two
 models scored on the same firms (what "the interval excludes 0" needs).
 
+ECE is an absolute value of noisy bin gaps, so a resample adds noise to it: its
+draws sit above the point estimate and its percentile interval is shifted up (on
+7.6k firms, ECE 0.0096 with an interval of [0.0076, 0.0175]). Read that interval as
+the spread of ECE on a book of the same size, not as bounds on the true calibration.
+
 >>> y = np.array([0, 0, 1, 1.0]); p = np.array([0.1, 0.4, 0.35, 0.8])
 >>> float(weighted_scores(y, p, np.ones((1, 4)))["auc"][0])
 0.75

@@ -59,7 +59,9 @@ def calibration_svg(calibration: Mapping[str, Mapping[str, list[float]]]) -> str
     """Reliability diagram: ``calibration[model] = {"mean_pd": [...], "default_rate": [...]}``."""
     fig = Figure(figsize=(4.6, 4.2))
     ax = fig.add_subplot()
-    lo, hi = 1e-4, 1.0
+    # the axes start a factor 2 below the smallest PD or rate shown (at most 1e-4 below: the PD floor)
+    shown = [v for c in calibration.values() for v in (*c["mean_pd"], *c["default_rate"]) if v and v > 0]
+    lo, hi = max(1e-4, 0.5 * min(shown, default=1e-4)), 1.0
     ax.plot([lo, hi], [lo, hi], color="#bbbbbb", linestyle=":", linewidth=1)
     for name, c in calibration.items():
         # a bin without defaults has rate 0, drawn at the axis floor
