@@ -112,7 +112,7 @@ def _summary(r: Mapping[str, Any]) -> str:
     ]
     if r.get("pending"):
         lines.append(
-            '<p class="note">Not built yet: '
+            '<p class="note">Pending: '
             + _esc("; ".join(f"{k} ({v})" for k, v in r["pending"].items()))
             + "</p>"
         )
