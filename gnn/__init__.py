@@ -1,4 +1,4 @@
-"""Default-risk models of each firm, judged out of time (issue in progress: baselines and protocol first).
+"""Default-risk models of each firm, judged out of time .
 
 - :mod:`gnn.labels`          the label (a first default within 12 months of a cut) and the bank's book
 - :mod:`gnn.features`        a firm's own features as of a snapshot date (statements, signals, loans, events)
@@ -26,5 +26,14 @@
 - :mod:`gnn.reasons`         at least k reason codes for every scored firm
 - :mod:`gnn.explain`         one firm's full explanation: contributions, chain, risk paths
 - :mod:`gnn.edge_attribution`  do edge scores find the true contagion links? (generated data)
+- :mod:`gnn.bootstrap`       bootstrap intervals of every measure, vectorised over the draws
+- :mod:`gnn.targets`         paired model comparisons and the issue's targets
+- :mod:`gnn.slices`          AUC and calibration by size class, industry, region, statements
+- :mod:`gnn.vintages`        earlier test vintages of the same protocol
+- :mod:`gnn.oracle`          the generator's hazards as a ceiling (the evaluation's one read of ``_truth/``)
+- :mod:`gnn.ablations`       graph ablations: edges removed, degree-preserving shuffle, one relation dropped
+- :mod:`gnn.curves`          ROC, calibration and tier data of the report's plots
+- :mod:`gnn.plots`           those plots as inline SVG
+- :mod:`gnn.report`          the self-contained HTML report
 
 """

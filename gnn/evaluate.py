@@ -1,59 +1,165 @@
 """Run the out-of-time protocol on a dataset folder and compare the models on the same splits.
 
-Models (``gnn.baselines``): B0 logistic scorecard, B1 trees on own features, B2 trees
-on own and chain features. Each is trained on the training cuts, stopped and
-calibrated on the validation cut, and scored on the test cut's book; figures are
-means over ``seeds`` (the trees' bagging and the logistic solver take the seed), with
-a bootstrap 95% interval of the test AUC and PR-AUC from the first seed.
+Every candidate of the registry (:data:`gnn.candidates.CANDIDATES`: B0 logistic
+scorecard, B1 trees on own features, B2 trees on own and chain features, and the graph
+models as they join it) is trained on the training cuts, stopped and calibrated on the
+validation cut, and scored on the test cut's book, once per seed. The result is one
+JSON-ready dict:
 
-The graph neural network (B3) and the trees with its embeddings (B4) are not built
-yet: the result says so under ``"pending"``, and ``"shipped"`` is the best
-graph-aware model on validation among those that exist.
+- ``models.<name>``: each measure of :func:`gnn.metrics.scores` (mean over the seeds),
+  ``ci95: {measure: [lo, hi]}`` (bootstrap over firms, draw by draw averaged over the
+  seeds; :mod:`gnn.bootstrap`), ``auc_ci95``, ``pr_auc_ci95``, ``validation_auc``,
+  ``fit_seconds``;
+- ``shipped``: the graph-aware model best on validation; ``comparisons``: shipped
+  against B1 and the better of B3/B4 against B2, paired (:mod:`gnn.targets`);
+  ``targets``: the issue's targets, met or not;
+- ``slices`` (:mod:`gnn.slices`), ``curves`` (:mod:`gnn.curves`, seed 0),
+  ``oracle`` when the dataset has ``_truth/hazards.parquet`` (:mod:`gnn.oracle`),
+  ``vintages`` on request (:mod:`gnn.vintages`), ``ablations`` under ``full``
+  (:mod:`gnn.ablations`, with their own time);
+- ``pending``: registry entries the issue asks for that do not exist yet (absent when
+  none is missing); ``cuts``, ``book``, ``features``, ``seeds``, ``seconds``.
 
 Example::
 
     from gnn.evaluate import evaluate
     result = evaluate("out/platform", seeds=3)
-    result["models"]["B2"]["auc"]
+    result["models"]["B2"]["auc"], result["models"]["B2"]["ci95"]["ks"]
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gnn.candidates import CANDIDATES
-from gnn.metrics import auc, pr_auc, scores
-from gnn.protocol import load_cuts
+from gnn.ablations import run_ablations
+from gnn.bootstrap import DRAWS, MEASURES, interval, mean_over_seeds, resample_counts, weighted_scores
+from gnn.candidates import CANDIDATES, RiskModel
+from gnn.curves import calibration_bins, roc_points, tier_table
+from gnn.metrics import auc, scores
+from gnn.oracle import gap_closed, hazards_path, oracle_pd, read_hazards
+from gnn.protocol import Cut, load_cuts
+from gnn.slices import slice_table
+from gnn.targets import GNN_MODELS, paired, targets
+from gnn.vintages import vintage_figures
 
-__all__ = ["bootstrap_interval", "evaluate"]
+__all__ = ["EXPECTED_MODELS", "evaluate"]
+
+#: Every model the issue asks for; those missing from the registry are listed as pending.
+EXPECTED_MODELS: dict[str, str] = {
+    "B0": "logistic scorecard",
+    "B1": "gradient-boosted trees on own features",
+    "B2": "gradient-boosted trees on own and chain features",
+    "B3": "heterogeneous GNN",
+    "B4": "trees with out-of-fold GNN embeddings",
+}
+
+Say = Callable[[str], None]
 
 
-def bootstrap_interval(
-    y: np.ndarray,
-    p: np.ndarray,
-    measure: Callable[[np.ndarray, np.ndarray], float],
-    *,
-    seed: int = 0,
-    draws: int = 200,
-) -> tuple[float, float]:
-    """A percentile bootstrap 95% interval of ``measure(y, p)`` over firms."""
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    vals = []
-    for _ in range(draws):
-        i = rng.integers(0, n, n)
-        v = measure(y[i], p[i])
-        if not np.isnan(v):
-            vals.append(v)
-    if not vals:
-        return (float("nan"), float("nan"))
-    lo, hi = np.percentile(vals, [2.5, 97.5])
-    return (float(lo), float(hi))
+def _model_card(model: RiskModel) -> str | None:
+    """The model card of a fitted model, when it offers one (``model_card`` or ``card``)."""
+    for attr in ("model_card", "card"):
+        card = getattr(model, attr, None)
+        if callable(card):
+            card = card()
+        if isinstance(card, str):
+            return card
+        if isinstance(card, dict):
+            return json.dumps(card, indent=2, ensure_ascii=False, default=str)
+    return None
+
+
+def _fit_all(
+    names: Sequence[str], train: Sequence[Cut], val: Cut, test: Cut, seeds: int, threads: int, say: Say
+) -> tuple[dict[str, list[np.ndarray]], dict[str, list[float]], dict[str, float], dict[str, RiskModel]]:
+    """Every candidate under every seed: test PDs, validation AUCs, fit seconds, the seed-0 models."""
+    preds: dict[str, list[np.ndarray]] = {m: [] for m in names}
+    val_auc: dict[str, list[float]] = {m: [] for m in names}
+    secs: dict[str, float] = dict.fromkeys(names, 0.0)
+    first: dict[str, RiskModel] = {}
+    for seed in range(seeds):
+        for name in names:
+            say(f"seed {seed}: {name}")
+            t = time.monotonic()
+            model = CANDIDATES[name].fit(train, val, seed, threads)
+            secs[name] += time.monotonic() - t
+            preds[name].append(np.asarray(model.predict_pd(test), dtype="float64"))
+            val_auc[name].append(auc(val.y, model.predict_pd(val)))
+            if seed == 0:
+                first[name] = model
+    return preds, val_auc, secs, first
+
+
+def _oracle(
+    dataset_dir: str | Path, test: Cut, preds: dict[str, list[np.ndarray]], counts: np.ndarray, say: Say
+) -> dict[str, Any] | None:
+    path = hazards_path(dataset_dir)
+    if path is None:
+        return None
+    say("oracle: the generator's hazards over the test window")
+    p = oracle_pd(read_hazards(path, test.as_of), test.uscc, test.as_of)
+    known = ~np.isnan(p)
+    y, c = test.y[known], counts[:, known]
+    o_draws = weighted_scores(y, p[known], c)["auc"]
+    m_draws = {m: mean_over_seeds(y, [q[known] for q in ps], c)["auc"] for m, ps in preds.items()}
+    m_auc = {m: float(np.mean([auc(y, q[known]) for q in ps])) for m, ps in preds.items()}
+    o_auc = auc(y, p[known])
+    out: dict[str, Any] = {
+        "auc": o_auc,
+        "auc_ci95": list(interval(o_draws)),
+        "firms": int(known.sum()),
+        "firms_without_hazards": int((~known).sum()),
+        "models": {m: {"auc": m_auc[m]} for m in preds},
+    }
+    if "B1" in preds:
+        for m in preds:
+            share = gap_closed(np.array([m_auc[m]]), np.array([m_auc["B1"]]), np.array([o_auc]))[0]
+            out["models"][m]["gap_closed"] = float(share)
+            out["models"][m]["gap_closed_ci95"] = list(
+                interval(gap_closed(m_draws[m], m_draws["B1"], o_draws))
+            )
+    return out
+
+
+def _ablations(
+    train: Sequence[Cut],
+    val: Cut,
+    test: Cut,
+    base: dict[str, np.ndarray],
+    counts: np.ndarray,
+    threads: int,
+    say: Say,
+) -> dict[str, Any]:
+    t0 = time.monotonic()
+    graph = [m for m in base if CANDIDATES[m].graph_aware]
+    runs = run_ablations(
+        train,
+        val,
+        test,
+        models=graph,
+        fit=lambda name, tr, va: CANDIDATES[name].fit(tr, va, 0, threads).predict_pd,
+        seed=0,
+        progress=say,
+    )
+    base_auc = {m: weighted_scores(test.y, base[m], counts)["auc"] for m in graph}
+    variants: dict[str, Any] = {}
+    for variant, run in runs.items():
+        models = {}
+        for m, p in run["preds"].items():
+            a = auc(test.y, p)
+            models[m] = {
+                "auc": a,
+                "delta_auc": a - auc(test.y, base[m]),
+                "delta_auc_ci95": list(interval(weighted_scores(test.y, p, counts)["auc"] - base_auc[m])),
+            }
+        variants[variant] = {"seconds": run["seconds"], "models": models}
+    return {"seed": 0, "variants": variants, "seconds": round(time.monotonic() - t0, 1)}
 
 
 def evaluate(
@@ -62,63 +168,111 @@ def evaluate(
     seeds: int = 3,
     progress: Callable[[str], None] | None = None,
     threads: int = 2,
+    full: bool = False,
+    vintages: bool | None = None,
+    models: Sequence[str] | None = None,
+    draws: int = DRAWS,
 ) -> dict[str, Any]:
-    """The protocol's figures for every model, as a JSON-ready dict (see the module docstring)."""
+    """The protocol's figures for every model, as a JSON-ready dict (see the module docstring).
+
+    ``full`` adds the ablations (and the vintages unless ``vintages`` says otherwise);
+    ``vintages`` the earlier test vintages; ``models`` a subset of the registry (default:
+    all of it); ``draws`` the bootstrap draws.
+    """
+    names = list(models) if models else list(CANDIDATES)
+    unknown = [m for m in names if m not in CANDIDATES]
+    if unknown:
+        raise ValueError(f"unknown models {unknown}: the registry has {sorted(CANDIDATES)}")
     t0 = time.monotonic()
-    say = progress or (lambda _msg: None)
+    say: Say = progress or (lambda _msg: None)
+    run_vintages = full if vintages is None else vintages
     say("reading the dataset and building the cuts")
     plan, cuts = load_cuts(dataset_dir)
     train = [cuts[t] for t in plan.train]
     val, test = cuts[plan.validation], cuts[plan.test]
     y_train = np.concatenate([c.y for c in train])
-    per_model: dict[str, list[dict[str, float]]] = {m: [] for m in CANDIDATES}
-    val_auc: dict[str, list[float]] = {m: [] for m in CANDIDATES}
-    intervals: dict[str, dict[str, tuple[float, float]]] = {}
-    for seed in range(seeds):
-        for name, candidate in CANDIDATES.items():
-            say(f"seed {seed}: {name}")
-            model = candidate.fit(train, val, seed, threads)
-            p_test = model.predict_pd(test)
-            per_model[name].append(scores(test.y, p_test))
-            val_auc[name].append(auc(val.y, model.predict_pd(val)))
-            if seed == 0:
-                intervals[name] = {
-                    "auc": bootstrap_interval(test.y, p_test, auc),
-                    "pr_auc": bootstrap_interval(test.y, p_test, pr_auc),
-                }
-    models: dict[str, dict[str, Any]] = {}
-    for name, runs in per_model.items():
-        mean = {k: float(np.nanmean([r[k] for r in runs])) for k in runs[0]}
-        models[name] = {
-            **mean,
-            "auc_ci95": list(intervals[name]["auc"]),
-            "pr_auc_ci95": list(intervals[name]["pr_auc"]),
+    preds, val_auc, fit_secs, first = _fit_all(names, train, val, test, seeds, threads, say)
+
+    say("bootstrap intervals")
+    counts = resample_counts(len(test.y), draws=draws, seed=0)
+    per_seed = {m: [weighted_scores(test.y, p, counts) for p in ps] for m, ps in preds.items()}
+    draws_by = {
+        m: {k: np.mean([s[k] for s in runs], axis=0) for k in MEASURES} for m, runs in per_seed.items()
+    }
+    figures: dict[str, dict[str, Any]] = {}
+    for name, ps in preds.items():
+        runs = [scores(test.y, p) for p in ps]
+        ci = {k: list(interval(draws_by[name][k])) for k in MEASURES}
+        figures[name] = {
+            **{k: float(np.nanmean([r[k] for r in runs])) for k in MEASURES},
+            "ci95": ci,
+            "auc_ci95": ci["auc"],
+            "pr_auc_ci95": ci["pr_auc"],
             "validation_auc": float(np.nanmean(val_auc[name])),
+            "fit_seconds": round(fit_secs[name] / seeds, 2),
             "description": CANDIDATES[name].description,
         }
-    graph_aware = [m for m in models if CANDIDATES[m].graph_aware]
-    shipped = max(graph_aware, key=lambda m: models[m]["validation_auc"])
-    return {
-        "models": models,
+    graph_aware = [m for m in figures if CANDIDATES[m].graph_aware]
+    shipped = max(graph_aware or list(figures), key=lambda m: figures[m]["validation_auc"])
+    comparisons: dict[str, Any] = {}
+    if "B1" in figures and shipped != "B1":
+        comparisons["shipped_vs_B1"] = paired(draws_by, figures, shipped, "B1")
+    gnns = [m for m in GNN_MODELS if m in figures]
+    if gnns and "B2" in figures:
+        best = max(gnns, key=lambda m: figures[m]["validation_auc"])
+        comparisons["best_gnn_vs_B2"] = paired(draws_by, figures, best, "B2")
+    core_seconds = round(time.monotonic() - t0, 1)
+
+    say("slices")
+    result: dict[str, Any] = {
+        "models": figures,
         "shipped": shipped,
-        "pending": {
-            "B3": "heterogeneous GNN: not built yet",
-            "B4": "trees with GNN embeddings: not built yet",
+        "comparisons": comparisons,
+        "slices": slice_table(test, preds),
+        "curves": {
+            "seed": 0,
+            "roc": {m: roc_points(test.y, ps[0]) for m, ps in preds.items()},
+            "calibration": {m: calibration_bins(test.y, ps[0]) for m, ps in preds.items()},
+            "tiers": {m: tier_table(test.y, ps[0]) for m, ps in preds.items()},
         },
-        "cuts": {
-            "train": [t.isoformat() for t in plan.train],
-            "validation": plan.validation.isoformat(),
-            "test": plan.test.isoformat(),
-        },
-        "book": {
-            "train": len(y_train),
-            "train_defaults": int(y_train.sum()),
-            "validation": len(val.y),
-            "validation_defaults": int(val.y.sum()),
-            "test": len(test.y),
-            "test_defaults": int(test.y.sum()),
-        },
-        "seeds": seeds,
-        "features": {"own": list(test.own.columns), "chain": list(test.chain.columns)},
-        "seconds": round(time.monotonic() - t0, 1),
+        "oracle": _oracle(dataset_dir, test, preds, counts, say),
+        "model_card": _model_card(first[shipped]),
     }
+    pending = {m: f"{d}: not built yet" for m, d in EXPECTED_MODELS.items() if m not in CANDIDATES}
+    if pending:
+        result["pending"] = pending
+    if run_vintages:
+        tv = time.monotonic()
+        result["vintages"] = vintage_figures(
+            plan, cuts, models=names, threads=threads, draws=draws, progress=say
+        )
+        result["vintages_seconds"] = round(time.monotonic() - tv, 1)
+    if full:
+        result["ablations"] = _ablations(
+            train, val, test, {m: ps[0] for m, ps in preds.items()}, counts, threads, say
+        )
+    result["targets"] = targets(comparisons, figures, shipped, result.get("ablations"))
+    result.update(
+        {
+            "cuts": {
+                "train": [t.isoformat() for t in plan.train],
+                "validation": plan.validation.isoformat(),
+                "test": plan.test.isoformat(),
+            },
+            "book": {
+                "train": len(y_train),
+                "train_defaults": int(y_train.sum()),
+                "validation": len(val.y),
+                "validation_defaults": int(val.y.sum()),
+                "test": len(test.y),
+                "test_defaults": int(test.y.sum()),
+            },
+            "seeds": seeds,
+            "draws": draws,
+            "full": full,
+            "features": {"own": list(test.own.columns), "chain": list(test.chain.columns)},
+            "core_seconds": core_seconds,
+            "seconds": round(time.monotonic() - t0, 1),
+        }
+    )
+    return result
