@@ -1,4 +1,4 @@
-"""Default-risk models of each firm, judged out of time .
+"""Default-risk models of each firm, judged out of time.
 
 - :mod:`gnn.labels`          the label (a first default within 12 months of a cut) and the bank's book
 - :mod:`gnn.features`        a firm's own features as of a snapshot date (statements, signals, loans, events)
@@ -7,7 +7,7 @@
 - :mod:`gnn.baselines`       B0 logistic scorecard, B1/B2 LightGBM trees, Platt calibration, the PD floor
 - :mod:`gnn.metrics`         AUC, PR-AUC, KS, Brier, ECE, recall in the riskiest 5%
 - :mod:`gnn.evaluate`        the protocol end to end (``chainrisk evaluate``)
-- :mod:`gnn.hetero_data`     the dated snapshot as PyG ``HeteroData``: typed relations, both directions, weights
+- :mod:`gnn.hetero_data`     the dated snapshot as PyG ``HeteroData``: typed directed relations, weights
 - :mod:`gnn.hetero_model`    B3, the heterogeneous GNN, trained full-batch, early-stopped, calibrated
 - :mod:`gnn.stacking`        B4, the chain-feature trees plus the GNN's out-of-fold risk read-outs
 - :mod:`gnn.candidates`      the registry of candidate models B0-B4

@@ -44,7 +44,7 @@ from gnn.baselines import FittedModel
 from gnn.candidates import RiskModel, TabularModel
 from gnn.protocol import Cut
 
-__all__ = ["BASE", "Explainable", "feature_contributions", "feature_values", "log_odds"]
+__all__ = ["BASE", "Explainable", "feature_contributions", "feature_values", "log_odds", "tree_contributions"]
 
 #: The column of a contribution frame that holds the base value (the same for every firm).
 BASE = "_base"
@@ -84,6 +84,11 @@ def _fitted_contributions(fitted: FittedModel, x: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def tree_contributions(fitted: FittedModel, x: pd.DataFrame) -> pd.DataFrame:
+    """Contributions of a fitted baseline over any frame ``x`` holding its features (B4 reads this)."""
+    return _fitted_contributions(fitted, x)
+
+
 def feature_contributions(model: RiskModel, cut: Cut) -> pd.DataFrame:
     """Per-firm feature contributions of ``model`` on ``cut`` (see :class:`Explainable`).
 
@@ -107,9 +112,13 @@ def log_odds(contributions: pd.DataFrame) -> np.ndarray:
     return np.asarray(contributions.sum(axis=1), dtype="float64")
 
 
-def feature_values(cut: Cut, features: list[str]) -> pd.DataFrame:
-    """The values of ``features`` the cut holds (NaN columns for features it lacks, e.g. embeddings)."""
-    both = cut.both
+def feature_values(cut: Cut, features: list[str], model: RiskModel | None = None) -> pd.DataFrame:
+    """The values of ``features`` the cut holds (NaN columns for features it lacks, e.g. embeddings).
+
+    A model with its own feature frame (``model.frame(cut)``, e.g. B4's GNN read-outs) gives them.
+    """
+    frame = getattr(model, "frame", None)
+    both = frame(cut) if callable(frame) else cut.both
     nan = np.full(len(cut.uscc), np.nan)
     cols = {f: both[f].to_numpy(dtype="float64") if f in both else nan for f in features}
     return pd.DataFrame(cols, index=pd.Index(cut.uscc, name="uscc"), columns=features)

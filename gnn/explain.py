@@ -22,6 +22,7 @@ Ownership relations are listed one hop deep (an owner's other firms are already 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -87,12 +88,12 @@ def explain(
     i = int(where[0])
     snap = cut.snapshot
     # the firm alone is scored; the portfolio only lends its medians to the reasons
-    one = Cut(cut.as_of, cut.uscc[i : i + 1], cut.own.iloc[i : i + 1].reset_index(drop=True),
-              cut.chain.iloc[i : i + 1].reset_index(drop=True),
-              cut.y[i : i + 1], snap, cut.rows[i : i + 1])  # fmt: skip
+    one = replace(cut, uscc=cut.uscc[i : i + 1], own=cut.own.iloc[i : i + 1].reset_index(drop=True),
+                  chain=cut.chain.iloc[i : i + 1].reset_index(drop=True),
+                  y=cut.y[i : i + 1], rows=cut.rows[i : i + 1])  # fmt: skip
     phi = feature_contributions(model, one)
     features = [c for c in phi.columns if c != BASE]
-    values = feature_values(one, features).iloc[0]
+    values = feature_values(one, features, model).iloc[0]
     row = phi.iloc[0]
     z = float(row.sum())
     feats = [
@@ -105,7 +106,7 @@ def explain(
         for f in features
     ]
     feats.sort(key=lambda d: -abs(float(d["contribution"] or 0.0)))
-    medians = feature_values(cut, features).median()
+    medians = feature_values(cut, features, model).median()
     reasons = reason_table(
         model, one, k=k, counterparty_pd=counterparty_pd, high_pd=high_pd, contributions=phi, medians=medians
     )

@@ -58,6 +58,10 @@ def money(amount: float, currency: str = "CNY") -> str:
     return f"{currency} {sign}{a:.0f}"
 
 
+def _sigmoid(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-v))
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.0f}%"
 
@@ -246,6 +250,25 @@ FEATURE_TEXTS: dict[str, FeatureText] = {
     "nbr_orders_trend": _nbr("orders", lambda v: f"{_move(v)} over 3 months", -1),
     "nbr_max_days_overdue": _nbr("worst loans", lambda v: f"{v:.0f} days overdue on average", 1),
     "nbr_equity_ratio": _nbr("average equity", lambda v: f"{_pct(v)} of assets", -1),
+    # B4: the graph model's read-outs of the firm and its neighbourhood (gnn.stacking)
+    "gnn_logit": _chain(1, lambda v, _: f"the graph model's own risk score {_pct(_sigmoid(v))}", ""),
+    "gnn_buyers": _chain(
+        1, lambda v, _: f"buyers the graph model rates risky ({_pct(v)} of sales, PD-weighted)", ""
+    ),
+    "gnn_suppliers": _chain(
+        1, lambda v, _: f"suppliers the graph model rates risky ({_pct(v)} of inputs, PD-weighted)", ""
+    ),
+    "gnn_borrowers": _chain(
+        1,
+        lambda v, _: f"guarantees for borrowers the graph model rates risky ({v:.2f}× equity, PD-weighted)",
+        "",
+    ),
+    "gnn_guarantors": _chain(
+        1, lambda v, _: f"guarantors the graph model rates risky ({_pct(v)} of cover)", ""
+    ),
+    "gnn_debtors": _chain(
+        1, lambda v, _: f"trade debtors the graph model rates risky ({_pct(v)} of receivables)", ""
+    ),
 }
 
 

@@ -45,7 +45,7 @@ from gnn.counterparties import CHANNEL, FEATURE_OF, flagged_counterparties, rela
 from gnn.protocol import Cut
 from gnn.reason_texts import counterparty_sentence, feature_phrase, risk_direction, status_texts
 
-__all__ = ["RISK_RELATIONS", "reason_table", "reasons_for"]
+__all__ = ["RISK_RELATIONS", "portfolio_reasons", "reason_table", "reasons_for"]
 
 #: Relations along which a troubled counterparty raises a firm's risk (not ``owes``: owing a
 #: defaulted creditor is no loss).
@@ -71,12 +71,12 @@ _RISK, _FAVOUR, _NEUTRAL, _OTHER = 0, 1, 2, 3
 
 
 def _feature_candidates(
-    phi: pd.DataFrame, cut: Cut, k: int, hidden: np.ndarray, medians: pd.Series | None
+    phi: pd.DataFrame, cut: Cut, k: int, hidden: np.ndarray, medians: pd.Series | None, model: RiskModel
 ) -> pd.DataFrame:
     """Each firm's best ``k`` feature candidates: (pos, group, severity, feature index)."""
     features = [c for c in phi.columns if c != BASE]
     c = phi[features].to_numpy(dtype="float64")
-    values = feature_values(cut, features)
+    values = feature_values(cut, features, model)
     v = values.to_numpy()
     # all-NaN columns give NaN quietly
     median = (values.median() if medians is None else medians.reindex(features)).to_numpy(dtype="float64")
@@ -188,7 +188,7 @@ def reason_table(
     # a margin over k: several features can read the same ("no financial statement
     # published" for every statement ratio) and are merged into one reason below
     margin = 3 * k
-    feat_cand = _feature_candidates(phi, cut, margin, hidden, medians)
+    feat_cand = _feature_candidates(phi, cut, margin, hidden, medians, model)
     n = len(cut.uscc)
     facts = pd.DataFrame({"pos": np.arange(n), "group": _NEUTRAL, "severity": 0.0, "feature": -1, "edge": -2})
     cand = pd.concat([feat_cand, cp_cand, facts], ignore_index=True)
@@ -196,7 +196,7 @@ def reason_table(
 
     snap = cut.snapshot
     uscc_all = snap.firms["uscc"].to_numpy(dtype=object)
-    values = feature_values(cut, features).to_numpy()
+    values = feature_values(cut, features, model).to_numpy()
     summary = _link_summary(cut)
     e_idx = cand["edge"].to_numpy()
     chosen = edges.iloc[e_idx[e_idx >= 0]]
@@ -309,3 +309,13 @@ def reasons_for(
     texts = table["text"].tolist()
     starts = [*np.flatnonzero(table["rank"].to_numpy() == 1).tolist(), len(texts)]
     return [texts[a:b] for a, b in itertools.pairwise(starts)]
+
+
+def portfolio_reasons(model: RiskModel, cut: Cut, *, k: int = 3) -> list[list[str]]:
+    """:func:`reasons_for` with the model's own PDs of the cut's firms as counterparty PDs.
+
+    What scoring uses: a counterparty the model itself rates high-risk is named as a reason
+    beside those already in default.
+    """
+    pds = pd.Series(np.asarray(model.predict_pd(cut), dtype="float64"), index=pd.Index(cut.uscc))
+    return reasons_for(model, cut, k=k, counterparty_pd=pds)

@@ -102,6 +102,12 @@ class StackedModel:
     def predict_pd(self, cut: Cut) -> np.ndarray:
         return self.fitted.predict_pd(self.frame(cut))
 
+    def feature_contributions(self, cut: Cut) -> pd.DataFrame:
+        """TreeSHAP contributions of the trees, the GNN read-outs among the features."""
+        from gnn.contributions import tree_contributions
+
+        return tree_contributions(self.fitted, self.frame(cut))
+
 
 def out_of_fold_logits(
     train: Sequence[Cut], val: Cut, *, folds: int, seed: int, threads: int, config: GNNConfig | None

@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evaluate",
     "train",
     "score",
+    "explain",
     "monitor",
     "demo",
 )

@@ -140,7 +140,15 @@ def register(app: typer.Typer) -> None:
             else:
                 prev = None
             status.update(f"scoring with {trained.version}")
-            frame = score(trained, snap, previous=prev, lenders=frozenset(lenders) or None)
+            from gnn.reasons import portfolio_reasons
+
+            frame = score(
+                trained,
+                snap,
+                reasons=portfolio_reasons,
+                previous=prev,
+                lenders=frozenset(lenders) or None,
+            )
             if out is not None:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 frame.to_parquet(out, index=False)

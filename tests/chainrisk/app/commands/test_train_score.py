@@ -69,6 +69,16 @@ def test_train_then_score_a_dataset(
     capsys.readouterr()
     assert code == 0
     assert (pd.read_parquet(second)["pd_change"] == 0).all()
+    # every scored firm has at least three reasons
+    assert frame["reasons"].map(len).min() >= 3
+
+    # one firm's full explanation: contributions add up to its log-odds
+    firm = str(frame.sort_values("pd").iloc[-1]["uscc"])
+    code = main(["explain", firm, "--dataset", str(ds), "--as-of", as_of, "--json"])
+    expl = json.loads(capsys.readouterr().out)
+    assert code == 0 and expl["uscc"] == firm and len(expl["reasons"]) >= 3
+    assert sum(f["contribution"] for f in expl["features"]) + expl["base"] == pytest.approx(expl["log_odds"])
+    assert expl["pd"] == pytest.approx(float(frame.set_index("uscc").loc[firm, "pd"]))
 
 
 def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
