@@ -54,7 +54,19 @@ from gnn.hetero_data import NODE, RELATIONS, adjacency, relation_edges, to_heter
 from gnn.metrics import auc
 from gnn.protocol import Cut
 
-__all__ = ["GNNConfig", "GNNModel", "NodeEncoder", "RiskGNN", "SparseAggregate", "aggregates", "fit_gnn"]
+#: The contribution of a firm's chain and neighbourhood in :meth:`GNNModel.feature_contributions`.
+NEIGHBOURHOOD = "gnn_neighbourhood"
+
+__all__ = [
+    "NEIGHBOURHOOD",
+    "GNNConfig",
+    "GNNModel",
+    "NodeEncoder",
+    "RiskGNN",
+    "SparseAggregate",
+    "aggregates",
+    "fit_gnn",
+]
 
 
 @dataclass(frozen=True)
@@ -214,12 +226,19 @@ class RiskGNN(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Sequential(nn.Linear(h * (config.layers + 1), h), nn.ReLU(), nn.Linear(h, 1))
 
-    def embed(self, data: HeteroData, adj: dict[str, SparseAggregate] | None = None) -> torch.Tensor:
+    def embed(
+        self,
+        data: HeteroData,
+        adj: dict[str, SparseAggregate] | None = None,
+        *,
+        detach_messages: bool = False,
+    ) -> torch.Tensor:
         """The concatenated representations ``[h0 ; h1 ; h2]`` of every node.
 
         With ``adj`` (:func:`aggregates`) the neighbour sums are sparse products (fast);
         without, PyG's ``GraphConv`` message passing over ``edge_index`` and ``edge_weight``,
         the form its explainers mask edge by edge. Both compute the same function.
+        ``detach_messages`` stops gradients through the neighbours' messages (a firm's own path only).
         """
         node = data[NODE]
         h = self.encoder(torch.cat([node.x, self.industry(node.industry), self.province(node.region)], dim=1))
@@ -232,7 +251,8 @@ class RiskGNN(nn.Module):
                 # the sum of the root weights
                 used = [k for k in rels if k[1] in adj]
                 convs: list[GraphConv] = [cast(HeteroConv, conv).convs[k] for k in used]
-                agg = torch.cat([adj[k[1]](h) for k in used], dim=1)
+                src = h.detach() if detach_messages else h
+                agg = torch.cat([adj[k[1]](src) for k in used], dim=1)
                 w_rel = torch.cat([c.lin_rel.weight for c in convs], dim=1)
                 w_root = torch.stack([c.lin_root.weight for c in convs]).sum(0)
                 bias = torch.stack([c.lin_rel.bias for c in convs]).sum(0)
@@ -246,8 +266,14 @@ class RiskGNN(nn.Module):
             hs.append(h)
         return torch.cat(hs, dim=1)
 
-    def forward(self, data: HeteroData, adj: dict[str, SparseAggregate] | None = None) -> torch.Tensor:
-        return self.head(self.embed(data, adj)).squeeze(-1)
+    def forward(
+        self,
+        data: HeteroData,
+        adj: dict[str, SparseAggregate] | None = None,
+        *,
+        detach_messages: bool = False,
+    ) -> torch.Tensor:
+        return self.head(self.embed(data, adj, detach_messages=detach_messages)).squeeze(-1)
 
 
 def aggregates(data: HeteroData, device: torch.device | None = None) -> dict[str, SparseAggregate]:
@@ -318,6 +344,39 @@ class GNNModel:
     def predict_pd(self, cut: Cut) -> np.ndarray:
         z = self.node_logits(cut)[cut.rows]
         return self.calibrator(1.0 / (1.0 + np.exp(-z)))
+
+    def feature_contributions(self, cut: Cut) -> pd.DataFrame:
+        """Each firm's calibrated log-odds split into its own features and its neighbourhood.
+
+        Own features: gradient × input of the firm's logit along its own path (the neighbours'
+        messages detached), in the encoder's space where 0 is the training median, a missing
+        flag counted with its feature; times the Platt slope. :data:`NEIGHBOURHOOD`: the rest
+        of the firm's log-odds above a base shared by all firms (the median rest), i.e. what
+        its chain adds, as the network reads it, plus the non-linear remainder. Rows sum to
+        the calibrated log-odds (before the PD floor).
+        """
+        data = self.data(cut)
+        adj = aggregates(data)
+        net = self.network()
+        x = data[NODE].x.clone().requires_grad_(True)
+        data[NODE].x = x
+        rows = torch.from_numpy(cut.rows).long()
+        net(data, adj, detach_messages=True)[rows].sum().backward()
+        assert x.grad is not None
+        gx = (x.grad[rows] * x.detach()[rows]).double().numpy()
+        with torch.no_grad():
+            z = net(data, adj)[rows].double().numpy()
+        enc, cal = self.encoder, self.calibrator
+        n_cols = len(enc.columns)
+        phi = pd.DataFrame(gx[:, :n_cols], columns=enc.columns)
+        for j, col in enumerate(enc.flagged):
+            phi[col] += gx[:, n_cols + j]
+        phi *= cal.a
+        rest = cal.a * z + cal.b - phi.sum(axis=1).to_numpy()
+        base = float(np.median(rest)) if len(rest) else cal.b
+        phi[NEIGHBOURHOOD] = rest - base
+        phi["_base"] = base
+        return phi
 
 
 def _data(cut: Cut, enc: NodeEncoder, relations: Sequence[str]) -> HeteroData:

@@ -250,6 +250,12 @@ FEATURE_TEXTS: dict[str, FeatureText] = {
     "nbr_orders_trend": _nbr("orders", lambda v: f"{_move(v)} over 3 months", -1),
     "nbr_max_days_overdue": _nbr("worst loans", lambda v: f"{v:.0f} days overdue on average", 1),
     "nbr_equity_ratio": _nbr("average equity", lambda v: f"{_pct(v)} of assets", -1),
+    # B3: what the firm's chain adds to its log-odds, as the graph model reads it (no value)
+    "gnn_neighbourhood": _chain(
+        1,
+        lambda v, _: "its supply and guarantee chain, as the graph model reads it",
+        "its supply and guarantee chain, as the graph model reads it",
+    ),
     # B4: the graph model's read-outs of the firm and its neighbourhood (gnn.stacking)
     "gnn_logit": _chain(1, lambda v, _: f"the graph model's own risk score {_pct(_sigmoid(v))}", ""),
     "gnn_buyers": _chain(

@@ -7,8 +7,11 @@ Every step is the real library path a bank would run on its own data:
 3. ``ingest.snapshot``     the as-of snapshot read back from Neo4j;
 4. ``graph.gds``           guarantee groups (WCC) and circles (SCC) with GDS;
 5. ``contagion.esri``      each firm's systemic risk index on the supply network;
-6. ``contagion.stress``    a Monte Carlo stress scenario with correlated defaults and contagion;
-7. ``graph.runs.publish``  the stress results written back to the graph as one atomic run.
+6. ``gnn.training``        the risk models trained out of time on the files, the best graph-aware
+                           one saved, every firm scored with its reasons and written back as a ``risk`` run;
+7. ``contagion.stress``    a Monte Carlo stress scenario with correlated defaults and contagion,
+                           its PDs those of the risk run;
+8. ``graph.runs.publish``  the stress results written back to the graph as one atomic run.
 """
 
 from __future__ import annotations
@@ -81,19 +84,19 @@ def run_demo(
             k: getattr(summary, k) for k in ("firms", "supply_links", "guarantee_links", "loans", "defaults")
             if hasattr(summary, k)
         }
-        say(f"1/7 generated {firms} firms into {dataset}")
+        say(f"1/8 generated {firms} firms into {dataset}")
 
         t0 = time.monotonic()
         report = load_dataset(dataset, runner=runner)
         step("ingest", t0)
         result.figures["ingest"] = report.totals() if hasattr(report, "totals") else str(report)
-        say(f"2/7 ingested: {result.figures['ingest']}")
+        say(f"2/8 ingested: {result.figures['ingest']}")
 
         as_of = read_manifest(dataset).as_of
         t0 = time.monotonic()
         snapshot = read_snapshot(runner, as_of=as_of)
         step("snapshot", t0)
-        say(f"3/7 snapshot as of {as_of}: {snapshot.n} firms, {snapshot.supply.nnz} supply links, "
+        say(f"3/8 snapshot as of {as_of}: {snapshot.n} firms, {snapshot.supply.nnz} supply links, "
             f"{snapshot.guarantees.nnz} guarantee links")
 
         t0 = time.monotonic()
@@ -106,7 +109,7 @@ def run_demo(
             "circles": int(circles["circle"].nunique()),
             "firms_in_circles": len(circles),
         }
-        say(f"4/7 guarantee network (GDS WCC/SCC): {result.figures['guarantee']}")
+        say(f"4/8 guarantee network (GDS WCC/SCC): {result.figures['guarantee']}")
 
         t0 = time.monotonic()
         systemic = snapshot_esri(snapshot).esri
@@ -115,13 +118,18 @@ def run_demo(
         result.figures["esri_top5"] = {
             str(snapshot.firms["uscc"].iat[i]): round(float(systemic[i]), 4) for i in top
         }
-        say(f"5/7 ESRI computed for {snapshot.n} firms; top: {result.figures['esri_top5']}")
+        say(f"5/8 ESRI computed for {snapshot.n} firms; top: {result.figures['esri_top5']}")
+
+        t0 = time.monotonic()
+        risk_pds = _risk_step(dataset, snapshot, runner, out_dir, as_of=as_of, seed=seed, result=result)
+        step("risk_model", t0)
+        say(f"6/8 risk model {result.figures['risk']['model_version']}: {result.figures['risk']}")
 
         t0 = time.monotonic()
         spec = load_scenario(scenario)
         lenders = spec.bank_lenders if spec.bank_lenders is not None else get_settings().bank_lenders
         stress = run_stress(snapshot, spec, runs=runs, seed=seed, systemic_impact=systemic, progress=False,
-                            bank_lenders=lenders, scenario_file=str(scenario))
+                            bank_lenders=lenders, scenario_file=str(scenario), risk_pds=risk_pds)
         paths = write_outputs(stress, out_dir / "stress")
         step("stress", t0)
         result.outputs = {k: str(v) for k, v in paths.items()}
@@ -131,7 +139,7 @@ def run_demo(
             "VaR99": round(float(stress.measure("VaR", 0.99)), 2),
             "ES99": round(float(stress.measure("ES", 0.99)), 2),
         }
-        say(f"6/7 stress '{spec.name}': {result.figures['stress']}; report {paths.get('report')}")
+        say(f"7/8 stress '{spec.name}': {result.figures['stress']}; report {paths.get('report')}")
 
         t0 = time.monotonic()
         run = publish(
@@ -141,9 +149,40 @@ def run_demo(
         )
         step("write_back", t0)
         result.figures["write_back_run"] = run.run_id
-        say(f"7/7 wrote stress results back to Neo4j as run {run.run_id}")
+        say(f"8/8 wrote stress results back to Neo4j as run {run.run_id}")
     finally:
         if own_runner:
             runner.close()
     (out_dir / "demo-summary.json").write_text(result.to_json(), encoding="utf-8")
     return result
+
+
+def _risk_step(
+    dataset: Path, snapshot: Any, runner: Any, out_dir: Path, *, as_of: Any, seed: int, result: DemoResult
+) -> Any:
+    """Train on the files as of ``as_of``, score the graph's snapshot, publish the risk run; its PDs."""
+    import pandas as pd
+
+    from contagion.stress.pd_source import RiskRunPDs
+    from gnn.model_store import save_model
+    from gnn.reasons import portfolio_reasons
+    from gnn.scoring import publish_scores, score
+    from gnn.training import train
+
+    trained = train(dataset, as_of, seed=seed)
+    save_model(trained, out_dir / "model")
+    frame = score(trained, snapshot, reasons=portfolio_reasons)
+    run = publish_scores(runner, frame, trained, as_of=as_of)
+    book = frame[frame["segment"] == "book"]
+    result.figures["risk"] = {
+        "model_version": trained.version,
+        "shipped": trained.name,
+        "pd_type": trained.pd_type,
+        "firms_scored": len(frame),
+        "book_mean_pd": round(float(book["pd"].mean()), 4) if len(book) else None,
+        "run_id": run.run_id,
+    }
+    result.outputs["model"] = str(out_dir / "model")
+    pds = pd.Series(frame["pd"].to_numpy(), index=frame["uscc"].to_numpy(), dtype="float64")
+    return RiskRunPDs(pd=pds, run_id=run.run_id, as_of=as_of, model_version=trained.version,
+                      pd_type=trained.pd_type)

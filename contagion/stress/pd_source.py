@@ -128,7 +128,9 @@ def resolve_pds(
         else:
             fallback, fallback_name = _class_table(firms, loans, params), "class_table"
         pd_ = np.where(np.isfinite(given), given, fallback)
-        shift = risk.pd_type != "point_in_time" or params.shift_point_in_time
+        # model cards write "point-in-time"; scenario files and code "point_in_time"
+        stated = (risk.pd_type or "").strip().lower().replace("-", "_").replace(" ", "_")
+        shift = stated != "point_in_time" or params.shift_point_in_time
         info |= {"source": "risk_run", "run_id": risk.run_id, "model_version": risk.model_version,
                  "as_of": str(risk.as_of), "age_days": age, "pd_type": risk.pd_type or "not stated",
                  "firms_from_run": int(np.isfinite(given).sum()),

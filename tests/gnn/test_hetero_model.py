@@ -89,3 +89,21 @@ def test_without_links_the_network_is_an_mlp(model: GNNModel) -> None:
     data["firm"].region = torch.zeros(3, dtype=torch.long)
     out = net(data)
     assert out.shape == (3,) and torch.isfinite(out).all()
+
+
+def test_contributions_add_up_and_every_firm_gets_reasons(
+    model: GNNModel, cuts: tuple[CutPlan, dict[date, Cut]]
+) -> None:
+    from gnn.contributions import BASE, feature_contributions, log_odds
+    from gnn.hetero_model import NEIGHBOURHOOD
+    from gnn.reasons import portfolio_reasons
+
+    plan, c = cuts
+    test = c[plan.test]
+    phi = feature_contributions(model, test)
+    assert NEIGHBOURHOOD in phi and BASE in phi
+    p = np.clip(model.predict_pd(test), 1e-9, 1 - 1e-9)
+    unfloored = p > PD_FLOOR
+    np.testing.assert_allclose(log_odds(phi)[unfloored], np.log(p / (1 - p))[unfloored], atol=1e-4)
+    reasons = portfolio_reasons(model, test)
+    assert len(reasons) == len(test.uscc) and min(map(len, reasons)) >= 3
