@@ -21,7 +21,7 @@ B4 reuses the B3 fitted on the same cuts and seed (one fit serves both in an eva
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,7 +31,15 @@ import pandas as pd
 from gnn.baselines import FittedModel, ModelKind, fit_model
 from gnn.protocol import Cut
 
-__all__ = ["CANDIDATES", "Candidate", "RiskModel", "TabularModel", "fit_candidate"]
+__all__ = [
+    "CANDIDATES",
+    "SELECTION_METRIC",
+    "Candidate",
+    "RiskModel",
+    "TabularModel",
+    "fit_candidate",
+    "select_shipped",
+]
 
 
 class RiskModel(Protocol):
@@ -120,6 +128,38 @@ CANDIDATES: dict[str, Candidate] = {
     "B3": Candidate("B3", "heterogeneous GNN (GraphConv x2, typed directed relations)", True, _fit_b3),
     "B4": Candidate("B4", "B2's trees plus out-of-fold GNN risk read-outs", True, _fit_b4),
 }
+
+
+#: What picks the shipped model on the validation cut (lower is better).
+SELECTION_METRIC = "brier"
+
+
+def select_shipped(validation: Mapping[str, Mapping[str, float]]) -> tuple[str, str]:
+    """The shipped candidate among those with ``validation`` figures, and why.
+
+    The graph-aware candidate with the lowest validation **Brier score** (ties: the higher
+    AUC). Brier is a proper scoring rule: it rewards the ranking, the calibration and above
+    all the riskiest firms, where the defaults are; AUC alone shipped, on generated 20k-firm
+    data, a GNN that ranked the middle of the book well (validation AUC 0.722 against 0.719)
+    but found far fewer of the riskiest firms (test PR-AUC 0.25 against 0.37). Without a
+    graph-aware candidate, the best of all.
+    """
+    names = list(validation)
+    aware = [n for n in names if n in CANDIDATES and CANDIDATES[n].graph_aware]
+    pool = aware or names
+
+    def key(n: str) -> tuple[float, float]:
+        b, a = validation[n].get(SELECTION_METRIC, np.nan), validation[n].get("auc", np.nan)
+        return (np.inf if np.isnan(b) else b, -np.inf if np.isnan(a) else -a)
+
+    best = min(pool, key=key)
+    ranking = ", ".join(
+        f"{n} Brier {validation[n].get(SELECTION_METRIC, np.nan):.5f} "
+        f"AUC {validation[n].get('auc', np.nan):.4f}"
+        for n in sorted(pool, key=key)
+    )
+    kind = "graph-aware candidates" if aware else "candidates (none graph-aware was fitted)"
+    return best, f"{best} has the lowest validation Brier score of the {kind} ({ranking})"
 
 
 def fit_candidate(name: str, train: Sequence[Cut], val: Cut, *, seed: int = 0, threads: int = 2) -> RiskModel:

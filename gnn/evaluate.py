@@ -10,7 +10,8 @@ JSON-ready dict:
   ``ci95: {measure: [lo, hi]}`` (bootstrap over firms, draw by draw averaged over the
   seeds; :mod:`gnn.bootstrap`), ``auc_ci95``, ``pr_auc_ci95``, ``validation_auc``,
   ``fit_seconds``;
-- ``shipped``: the graph-aware model best on validation; ``comparisons``: shipped
+- ``shipped``: the graph-aware model with the lowest validation Brier score
+  (:func:`gnn.candidates.select_shipped`); ``comparisons``: shipped
   against B1 and the better of B3/B4 against B2, paired (:mod:`gnn.targets`);
   ``targets``: the issue's targets, met or not;
 - ``slices`` (:mod:`gnn.slices`), ``curves`` (:mod:`gnn.curves`, seed 0),
@@ -39,9 +40,9 @@ import numpy as np
 
 from gnn.ablations import run_ablations
 from gnn.bootstrap import DRAWS, MEASURES, interval, mean_over_seeds, resample_counts, weighted_scores
-from gnn.candidates import CANDIDATES, RiskModel
+from gnn.candidates import CANDIDATES, RiskModel, select_shipped
 from gnn.curves import calibration_bins, roc_points, tier_table
-from gnn.metrics import auc, scores
+from gnn.metrics import auc, brier, scores
 from gnn.oracle import gap_closed, hazards_path, oracle_pd, read_hazards
 from gnn.protocol import Cut, load_cuts
 from gnn.slices import slice_table
@@ -77,10 +78,13 @@ def _model_card(model: RiskModel) -> str | None:
 
 def _fit_all(
     names: Sequence[str], train: Sequence[Cut], val: Cut, test: Cut, seeds: int, threads: int, say: Say
-) -> tuple[dict[str, list[np.ndarray]], dict[str, list[float]], dict[str, float], dict[str, RiskModel]]:
-    """Every candidate under every seed: test PDs, validation AUCs, fit seconds, the seed-0 models."""
+) -> tuple[
+    dict[str, list[np.ndarray]], dict[str, dict[str, list[float]]], dict[str, float], dict[str, RiskModel]
+]:
+    """Every candidate under every seed: test PDs, validation AUC and Brier, fit seconds, seed-0 models."""
     preds: dict[str, list[np.ndarray]] = {m: [] for m in names}
     val_auc: dict[str, list[float]] = {m: [] for m in names}
+    val_brier: dict[str, list[float]] = {m: [] for m in names}
     secs: dict[str, float] = dict.fromkeys(names, 0.0)
     first: dict[str, RiskModel] = {}
     for seed in range(seeds):
@@ -90,10 +94,12 @@ def _fit_all(
             model = CANDIDATES[name].fit(train, val, seed, threads)
             secs[name] += time.monotonic() - t
             preds[name].append(np.asarray(model.predict_pd(test), dtype="float64"))
-            val_auc[name].append(auc(val.y, model.predict_pd(val)))
+            p_val = np.asarray(model.predict_pd(val), dtype="float64")
+            val_auc[name].append(auc(val.y, p_val))
+            val_brier[name].append(brier(val.y, p_val))
             if seed == 0:
                 first[name] = model
-    return preds, val_auc, secs, first
+    return preds, {"auc": val_auc, "brier": val_brier}, secs, first
 
 
 def _oracle(
@@ -191,7 +197,7 @@ def evaluate(
     train = [cuts[t] for t in plan.train]
     val, test = cuts[plan.validation], cuts[plan.test]
     y_train = np.concatenate([c.y for c in train])
-    preds, val_auc, fit_secs, first = _fit_all(names, train, val, test, seeds, threads, say)
+    preds, val_figs, fit_secs, first = _fit_all(names, train, val, test, seeds, threads, say)
 
     say("bootstrap intervals")
     counts = resample_counts(len(test.y), draws=draws, seed=0)
@@ -208,18 +214,22 @@ def evaluate(
             "ci95": ci,
             "auc_ci95": ci["auc"],
             "pr_auc_ci95": ci["pr_auc"],
-            "validation_auc": float(np.nanmean(val_auc[name])),
+            "validation_auc": float(np.nanmean(val_figs["auc"][name])),
+            "validation_brier": float(np.nanmean(val_figs["brier"][name])),
             "fit_seconds": round(fit_secs[name] / seeds, 2),
             "description": CANDIDATES[name].description,
         }
-    graph_aware = [m for m in figures if CANDIDATES[m].graph_aware]
-    shipped = max(graph_aware or list(figures), key=lambda m: figures[m]["validation_auc"])
+    shipped, why = select_shipped(
+        {m: {"auc": f["validation_auc"], "brier": f["validation_brier"]} for m, f in figures.items()}
+    )
     comparisons: dict[str, Any] = {}
     if "B1" in figures and shipped != "B1":
         comparisons["shipped_vs_B1"] = paired(draws_by, figures, shipped, "B1")
     gnns = [m for m in GNN_MODELS if m in figures]
     if gnns and "B2" in figures:
-        best = max(gnns, key=lambda m: figures[m]["validation_auc"])
+        best, _ = select_shipped(
+            {m: {"auc": figures[m]["validation_auc"], "brier": figures[m]["validation_brier"]} for m in gnns}
+        )
         comparisons["best_gnn_vs_B2"] = paired(draws_by, figures, best, "B2")
     core_seconds = round(time.monotonic() - t0, 1)
 
@@ -227,6 +237,7 @@ def evaluate(
     result: dict[str, Any] = {
         "models": figures,
         "shipped": shipped,
+        "shipped_because": why,
         "comparisons": comparisons,
         "slices": slice_table(test, preds),
         "curves": {

@@ -108,7 +108,7 @@ def _summary(r: Mapping[str, Any]) -> str:
         f"training {_esc(', '.join(cuts['train']))} ({book['train']:,} firm-years). Figures are means over "
         f"{r['seeds']} seed(s); intervals are bootstrap 95% over firms ({r.get('draws', '?')} draws).</p>",
         f"<p>Shipped model: <b>{_esc(r['shipped'])}</b> ({_esc(r['models'][r['shipped']]['description'])}), "
-        "the graph-aware model best on validation.</p>",
+        "the graph-aware model with the lowest validation Brier score.</p>",
     ]
     if r.get("pending"):
         lines.append(

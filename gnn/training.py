@@ -13,7 +13,7 @@
    ends by ``as_of``;
 3. every candidate of :data:`gnn.candidates.CANDIDATES` (or the subset asked for) is
    fitted on the training cuts, stopped and calibrated on the validation cut;
-4. the shipped model is the graph-aware candidate with the best validation AUC (the
+4. the shipped model is the graph-aware candidate with the best validation Brier score (the
    best of all when none of those asked for is graph-aware; the card says so).
 
 The result is a :class:`gnn.model_store.TrainedModel` with its model card; save it
@@ -43,7 +43,7 @@ import pandas as pd
 from chainrisk import __version__
 from chainrisk.errors import ConfigError, DataError
 from gnn.baselines import PD_FLOOR
-from gnn.candidates import CANDIDATES, RiskModel
+from gnn.candidates import CANDIDATES, RiskModel, select_shipped
 from gnn.labels import HORIZON_MONTHS
 from gnn.metrics import scores
 from gnn.model_store import (
@@ -179,22 +179,7 @@ def training_cuts(
 
 
 def _choose(metrics: Mapping[str, Mapping[str, float]], names: Sequence[str]) -> tuple[str, str]:
-    def key(n: str) -> float:
-        a = metrics[n]["auc"]
-        return -math.inf if math.isnan(a) else a
-
-    aware = [n for n in names if CANDIDATES[n].graph_aware]
-    pool = aware or list(names)
-    best = max(pool, key=key)  # first in registry order among ties
-    ranking = ", ".join(f"{n} {metrics[n]['auc']:.4f}" for n in sorted(pool, key=key, reverse=True))
-    if aware:
-        why = f"{best} has the best validation AUC of the graph-aware candidates ({ranking})"
-    else:
-        why = (
-            f"no graph-aware candidate was trained, so {best} is shipped as the best validation AUC "
-            f"of those trained ({ranking})"
-        )
-    return best, why
+    return select_shipped({n: metrics[n] for n in names})
 
 
 def train(

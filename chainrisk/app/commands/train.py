@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
 
         The validation cut is --as-of minus 12 months, the training cuts the years before; every
         label window ends by --as-of, and rows dated after it are dropped first. The shipped model
-        is the graph-aware candidate with the best validation AUC; the folder holds it with its
+        is the graph-aware candidate with the lowest validation Brier score; the folder holds it with its
         feature schema, calibration and model card.
 
         Example: chainrisk train out/platform --as-of 2024-12-31 --out var/models/current --seed 7
