@@ -33,7 +33,7 @@ Running one::
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, LiteralString
@@ -48,12 +48,16 @@ __all__ = [
     "ACTIVE_GUARANTEE",
     "ACTIVE_SUPPLY",
     "CATALOGUE",
+    "FIRM_BATCH",
     "NamedQuery",
     "Param",
     "ParamType",
     "bind",
+    "jsonable",
     "latest_as_of",
+    "records",
     "resolve_as_of",
+    "run_for_firms",
     "run_query",
 ]
 
@@ -442,3 +446,43 @@ def run_query(runner: QueryRunner, name: str, params: Mapping[str, Any] | None =
     if "as_of" in bound:
         frame.attrs["as_of"] = bound["as_of"].isoformat()
     return frame
+
+
+#: Firms per query when a named query runs over a list of USCCs (a hub's chain goes in pieces).
+FIRM_BATCH = 5000
+
+
+def run_for_firms(
+    runner: QueryRunner, name: str, usccs: Sequence[str], params: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Run the named query (one that takes ``$usccs``) over ``usccs`` in pieces of :data:`FIRM_BATCH`;
+    one frame with its declared columns. ``params`` are passed as given (already bound)."""
+    q = CATALOGUE[name]
+    frames = []
+    for i in range(0, len(usccs), FIRM_BATCH):
+        piece = list(usccs[i : i + FIRM_BATCH])
+        part = runner.read_frame(q.text, {**params, "usccs": piece}, timeout=q.timeout_s)
+        if not part.empty:
+            frames.append(part)
+    if not frames:
+        return pd.DataFrame(columns=list(q.columns))
+    return pd.concat(frames, ignore_index=True)
+
+
+def jsonable(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A row as a JSON-ready dict: numpy scalars as Python, NaN as ``None``.
+
+    >>> jsonable({"a": float("nan"), "b": 1})
+    {'a': None, 'b': 1}
+    """
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if hasattr(v, "item") and not isinstance(v, list | dict):  # a numpy scalar
+            v = v.item()
+        out[str(k)] = None if isinstance(v, float) and v != v else v
+    return out
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as JSON-ready dicts (see :func:`jsonable`)."""
+    return [jsonable(r) for r in frame.to_dict(orient="records")]

@@ -48,7 +48,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -58,7 +58,7 @@ import pandas as pd
 from chainrisk.errors import InvalidQueryParameter, UnknownFirm
 from graph.protocol import QueryRunner
 from ingest.tables import CLASSIFICATIONS
-from queries.catalogue import CATALOGUE, resolve_as_of
+from queries.catalogue import CATALOGUE, FIRM_BATCH, jsonable, records, resolve_as_of, run_for_firms
 from queries.catalogue import Param as _Param
 
 __all__ = [
@@ -85,8 +85,6 @@ SECTIONS: dict[str, str] = {
     "guaranteed": "guaranteed_hop",
 }
 Direction = Literal["both", "upstream", "downstream"]
-#: USCCs per hop or fact query (a hub's frontier is sent in pieces of this size).
-_BATCH = 5000
 _MONEY = ("outstanding", "undrawn", "exposure", "guarantees_given")
 
 
@@ -106,8 +104,9 @@ def months_before(day: date, months: int) -> date:
 
 
 def _batches(items: Sequence[str]) -> Iterator[list[str]]:
-    for i in range(0, len(items), _BATCH):
-        yield list(items[i:i + _BATCH])
+    # a hub's frontier is sent in pieces, like the fact queries
+    for i in range(0, len(items), FIRM_BATCH):
+        yield list(items[i : i + FIRM_BATCH])
 
 
 def _walk(runner: QueryRunner, query_name: str, focal: str, hops: int, as_of: date) -> pd.DataFrame:
@@ -137,16 +136,6 @@ def _walk(runner: QueryRunner, query_name: str, focal: str, hops: int, as_of: da
     del seen[focal]
     rows = [{"id": k, **v} for k, v in seen.items()]
     return pd.DataFrame(rows, columns=["id", "distance", "value", "share", "party"])
-
-
-def _facts(runner: QueryRunner, name: str, usccs: Sequence[str], params: dict[str, Any]) -> pd.DataFrame:
-    q = CATALOGUE[name]
-    frames = [runner.read_frame(q.text, {**params, "usccs": list(part)}, timeout=q.timeout_s)
-              for part in _batches(usccs)]
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame(columns=list(q.columns))
-    return pd.concat(frames, ignore_index=True)
 
 
 @dataclass
@@ -220,27 +209,13 @@ class ChainExposure:
             "firm": self.firm, "name": self.name, "as_of": self.as_of.isoformat(), "hops": self.hops,
             "direction": self.direction, "page": self.page, "page_size": self.page_size,
             "stale_before": months_before(self.as_of, STALE_MONTHS).isoformat(),
-            "firm_details": _jsonable(self.firm_details), "counts": self.counts,
+            "firm_details": jsonable(self.firm_details), "counts": self.counts,
             **{k: records(getattr(self, k)) for k in SECTIONS}, "totals": self.totals,
         }
 
 
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A frame's rows as JSON-ready dicts (NaN -> None)."""
-    return [_jsonable(r) for r in frame.to_dict(orient="records")]
-
-
-def _jsonable(row: Mapping[Any, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in row.items():
-        if hasattr(v, "item"):  # numpy scalar
-            v = v.item()
-        out[str(k)] = None if isinstance(v, float) and v != v else v
-    return out
-
-
 def _details(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str, dict[str, Any]]:
-    frame = _facts(runner, "firm_details", usccs, {"as_of": as_of})
+    frame = run_for_firms(runner, "firm_details", usccs, {"as_of": as_of})
     cutoff = months_before(as_of, STALE_MONTHS).isoformat()
     out: dict[str, dict[str, Any]] = {}
     for record in frame.to_dict(orient="records"):
@@ -292,9 +267,9 @@ def chain(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction
              for s in SECTIONS}
     firms = sorted({uscc} | {i for w in walks.values() for i, p in zip(w["id"], w["party"], strict=True)
                              if p == "firm"})
-    exp = _facts(runner, "firm_exposure", firms, {"as_of": day, "lenders": bank}).set_index("uscc")
+    exp = run_for_firms(runner, "firm_exposure", firms, {"as_of": day, "lenders": bank}).set_index("uscc")
     sections = {s: _section(s, w, exp) for s, w in walks.items()}
-    mine = _jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
+    mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
     return Chain(firm=uscc, name=found[0]["name"], as_of=day, hops=hops, direction=direction,
                  lenders=bank, sections=sections, firm_exposure=mine,
                  totals=_totals(sections, exp, uscc))
