@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     bolt_port: int = Field(7687, validation_alias="CHAINRISK_BOLT_PORT")
     http_port: int = Field(7474, validation_alias="CHAINRISK_HTTP_PORT")
 
+    #: Audit log of analysts' Cypher (JSON lines, created mode 0600), outside the graph.
+    query_log: Path = Field(REPO_ROOT / "var" / "query-log.jsonl", validation_alias="CHAINRISK_QUERY_LOG")
+
     #: Lender ids that make up "the bank" in stress tests (comma separated in the environment).
     bank_lenders: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="CHAINRISK_BANK_LENDERS"
