@@ -26,7 +26,9 @@ app = typer.Typer(
 )
 
 #: Command modules under ``chainrisk.app.commands``, each with ``register(app)``.
-COMMAND_MODULES: tuple[str, ...] = ("db", "generate", "ingest", "stress", "evaluate", "demo")
+COMMAND_MODULES: tuple[str, ...] = (
+    "db", "generate", "ingest", "stress", "evaluate", "exposure", "circles", "query", "demo",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"chainrisk.app.commands.{_name}").register(app)
