@@ -177,7 +177,7 @@ _AS_OF = Param("as_of", "date", "the date the graph is read at (default: the lat
 _LENDERS = Param("lenders", "list[str]", "lender ids that make up the bank (empty: every lender)", default=[])
 _FRONTIER = Param("frontier", "list[str]", "USCCs of the firms one hop nearer the focal firm", required=True)
 
-_HOP_COLUMNS = ("near", "far", "kind", "value", "total")
+_HOP_COLUMNS = ("near", "far", "kind", "value")
 
 
 def _q(*parts: LiteralString) -> LiteralString:
@@ -210,30 +210,26 @@ _QUERIES: tuple[NamedQuery, ...] = (
         name="supply_upstream_hop",
         text=_q(
             "UNWIND $frontier AS near MATCH (t:Firm {uscc: near})",
-            "CALL (t) { OPTIONAL MATCH (t)<-[r:SUPPLIES]-(:Firm) WHERE", ACTIVE_SUPPLY,
-            "RETURN sum(r.annual_value) AS total }",
             "MATCH (t)<-[r:SUPPLIES]-(s:Firm) WHERE", ACTIVE_SUPPLY,
-            "RETURN near, s.uscc AS far, 'firm' AS kind, sum(r.annual_value) AS value, total",
+            "RETURN near, s.uscc AS far, 'firm' AS kind, sum(r.annual_value) AS value",
         ),
         params=(_FRONTIER, _AS_OF),
         columns=_HOP_COLUMNS,
-        doc="One breadth-first step upstream: the active suppliers (far) of each frontier firm (near), "
-            "the annual value they supply it, and near's total active input value (total).",
+        doc="One breadth-first step upstream: the active suppliers (far) of each frontier firm (near) and "
+            "the annual value they supply it (summed per pair; near's rows sum to its active inputs).",
         tags=("chain",),
     ),
     NamedQuery(
         name="supply_downstream_hop",
         text=_q(
             "UNWIND $frontier AS near MATCH (t:Firm {uscc: near})",
-            "CALL (t) { OPTIONAL MATCH (t)-[r:SUPPLIES]->(:Firm) WHERE", ACTIVE_SUPPLY,
-            "RETURN sum(r.annual_value) AS total }",
             "MATCH (t)-[r:SUPPLIES]->(s:Firm) WHERE", ACTIVE_SUPPLY,
-            "RETURN near, s.uscc AS far, 'firm' AS kind, sum(r.annual_value) AS value, total",
+            "RETURN near, s.uscc AS far, 'firm' AS kind, sum(r.annual_value) AS value",
         ),
         params=(_FRONTIER, _AS_OF),
         columns=_HOP_COLUMNS,
-        doc="One breadth-first step downstream: the active buyers (far) of each frontier firm (near), "
-            "the annual value it sells them, and near's total active sales (total).",
+        doc="One breadth-first step downstream: the active buyers (far) of each frontier firm (near) and "
+            "the annual value it sells them (summed per pair; near's rows sum to its active sales).",
         tags=("chain",),
     ),
     NamedQuery(
@@ -242,7 +238,7 @@ _QUERIES: tuple[NamedQuery, ...] = (
             "UNWIND $frontier AS near MATCH (t:Firm {uscc: near})<-[r:GUARANTEES]-(g:Firm|Person)",
             "WHERE", ACTIVE_GUARANTEE,
             "RETURN near, coalesce(g.uscc, g.person_id) AS far,",
-            "CASE WHEN g:Person THEN 'person' ELSE 'firm' END AS kind, sum(r.amount) AS value, null AS total",
+            "CASE WHEN g:Person THEN 'person' ELSE 'firm' END AS kind, sum(r.amount) AS value",
         ),
         params=(_FRONTIER, _AS_OF),
         columns=_HOP_COLUMNS,
@@ -255,7 +251,7 @@ _QUERIES: tuple[NamedQuery, ...] = (
         text=_q(
             "UNWIND $frontier AS near MATCH (t:Firm {uscc: near})-[r:GUARANTEES]->(b:Firm)",
             "WHERE", ACTIVE_GUARANTEE,
-            "RETURN near, b.uscc AS far, 'firm' AS kind, sum(r.amount) AS value, null AS total",
+            "RETURN near, b.uscc AS far, 'firm' AS kind, sum(r.amount) AS value",
         ),
         params=(_FRONTIER, _AS_OF),
         columns=_HOP_COLUMNS,

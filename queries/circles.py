@@ -35,10 +35,13 @@ lender, the share of member firms with a loan special mention or worse, the bank
 where ``k`` is the number of ``grade_thresholds`` (yuan; default 50M, 200M, 1bn: a bank's own
 policy, no regulatory source) the balance reaches.
 
-Large groups are split for review (the whole group stays reported): a group of more than
-``review_size`` members is cut by a global minimum cut (Stoer-Wagner on the undirected network,
-weights the guaranteed amounts), recursively, until each part is small enough; the parts and the
-cut links are reported. Stoer & Wagner, "A simple min-cut algorithm", J. ACM 44(4), 1997.
+Large groups are split for review at weak links (the whole group stays reported): a group of
+more than ``review_size`` members is cut into Louvain communities of the undirected network
+weighted by guaranteed amounts (Blondel et al., J. Stat. Mech. 2008, P10008), and a part still too
+large is bisected by Kernighan-Lin (Bell Syst. Tech. J. 49, 1970), recursively, seeded; the parts
+and the cut links are reported. These are balanced weak cuts, not the global minimum cut: on the
+tree-like groups of guarantee data, Stoer-Wagner's minimum cut only shears off one leaf at a time
+(and took 200 s on a 1,024-member group, where this takes well under a second).
 
 The in-database alternative for the components alone is ``graph.gds.wcc`` / ``graph.gds.scc``
 (firms only, persons not projected).
@@ -152,23 +155,28 @@ def _cycles(sub: nx.DiGraph, max_listed: int, count_limit: int) -> tuple[list[li
     return sorted(listed, key=lambda c: (len(c), c)), min(total, count_limit), exact
 
 
-def _split(und: nx.Graph, review_size: int) -> tuple[list[list[str]], list[tuple[str, str, float]]]:
-    """Parts of at most ``review_size`` nodes by recursive minimum cuts, and the links cut."""
-    parts: list[list[str]] = []
-    cut: list[tuple[str, str, float]] = []
+def _split(
+    und: nx.Graph, review_size: int, seed: int
+) -> tuple[list[list[str]], list[tuple[str, str, float]]]:
+    """Parts of at most ``review_size`` nodes cut at weak links, and the links cut.
+
+    Louvain communities (weighted modularity) first; a part still too large, or one Louvain
+    leaves whole, is bisected by Kernighan-Lin; both seeded, so the split is reproducible.
+    """
+    parts: list[set[Node]] = []
     stack = [und]
     while stack:
         g = stack.pop()
         if g.number_of_nodes() <= review_size:
-            parts.append(sorted(x[1] for x in g))
+            parts.append(set(g))
             continue
-        _, (a, b) = nx.stoer_wagner(g, weight="weight")
-        side = set(a)
-        for u, v, w in g.edges(data="weight"):
-            if (u in side) != (v in side):
-                cut.append((u[1], v[1], float(w)))
-        stack += [g.subgraph(a).copy(), g.subgraph(b).copy()]
-    return sorted(parts, key=lambda p: (-len(p), p)), sorted(cut)
+        pieces = nx.community.louvain_communities(g, weight="weight", seed=seed)
+        if len(pieces) < 2:
+            pieces = list(nx.community.kernighan_lin_bisection(g, weight="weight", seed=seed))
+        stack += [g.subgraph(p).copy() for p in pieces]
+    where = {x: i for i, p in enumerate(parts) for x in p}
+    cut = sorted((u[1], v[1], float(w)) for u, v, w in und.edges(data="weight") if where[u] != where[v])
+    return sorted((sorted(x[1] for x in p) for p in parts), key=lambda p: (-len(p), p)), cut
 
 
 def _metrics(firms: Sequence[str], internal: float, facts: pd.DataFrame,
@@ -199,6 +207,7 @@ def analyse_guarantees(
     review_size: int = 50,
     max_listed: int = 1000,
     count_limit: int = 100_000,
+    seed: int = 0,
 ) -> GuaranteeNetwork:
     """Groups and circles from guarantee links (a pure function; :func:`guarantee_circles` feeds it).
 
@@ -215,6 +224,8 @@ def analyse_guarantees(
         Groups with more members are split for review by minimum cuts.
     max_listed, count_limit : int
         Cycles listed per circle, and counted before the count becomes a lower bound.
+    seed : int
+        Seed of the review split (Louvain, Kernighan-Lin): same inputs and seed, same parts.
     """
     if list(grade_thresholds) != sorted(grade_thresholds):
         raise InvalidQueryParameter(f"grade thresholds must increase, got {list(grade_thresholds)}")
@@ -246,7 +257,7 @@ def analyse_guarantees(
             for u, v, w in sub.edges(data="amount"):
                 prev = und.get_edge_data(u, v, {"weight": 0.0})["weight"]
                 und.add_edge(u, v, weight=prev + float(w))
-            row["review_parts"], row["cut_links"] = _split(und, review_size)
+            row["review_parts"], row["cut_links"] = _split(und, review_size, seed)
         group_rows.append(row)
         for members in sccs:
             csub = sub.subgraph(members)
@@ -277,6 +288,7 @@ def guarantee_circles(
     review_size: int = 50,
     max_listed: int = 1000,
     count_limit: int = 100_000,
+    seed: int = 0,
 ) -> GuaranteeNetwork:
     """The guarantee groups and circles of the graph on ``as_of`` (default: the latest ingested date).
 
@@ -289,4 +301,5 @@ def guarantee_circles(
     bank = list(runner.settings.bank_lenders if lenders is None else lenders)
     facts = run_for_firms(runner, "firm_exposure", firms, {"as_of": day, "lenders": bank}) if firms else None
     return analyse_guarantees(links, facts, as_of=day, grade_thresholds=grade_thresholds,
-                              review_size=review_size, max_listed=max_listed, count_limit=count_limit)
+                              review_size=review_size, max_listed=max_listed, count_limit=count_limit,
+                              seed=seed)

@@ -110,32 +110,38 @@ def _batches(items: Sequence[str]) -> Iterator[list[str]]:
 
 
 def _walk(runner: QueryRunner, query_name: str, focal: str, hops: int, as_of: date) -> pd.DataFrame:
-    """Breadth-first search from ``focal`` with one hop query per level; one row per party reached."""
-    text = CATALOGUE[query_name].text
-    timeout = CATALOGUE[query_name].timeout_s
+    """Breadth-first search from ``focal`` with one hop query per level; one row per party reached.
+
+    A hop query returns every active link of each frontier firm, so the rows of one ``near``
+    also sum to its total inputs (upstream) or sales (downstream): the share's denominator.
+    """
+    q = CATALOGUE[query_name]
+    supply = query_name.startswith("supply_")
     seen: dict[str, dict[str, Any]] = {focal: {"distance": 0, "share": 1.0, "party": "firm"}}
     frontier = [focal]
     for hop in range(1, hops + 1):
         level: dict[str, dict[str, Any]] = {}
         for part in _batches(frontier):
-            for row in runner.read(text, {"frontier": part, "as_of": as_of}, timeout=timeout):
-                far = row["far"]
-                if far is None or (far in seen and far not in level):
-                    continue  # reached earlier, at a shorter distance
-                node = level.setdefault(far, {"distance": hop, "value": 0.0, "share": 0.0,
-                                              "party": row["kind"]})
-                value = float(row["value"] or 0.0)
+            rows = runner.read_frame(q.text, {"frontier": part, "as_of": as_of}, timeout=q.timeout_s)
+            if rows.empty:
+                continue
+            rows["value"] = pd.to_numeric(rows["value"]).fillna(0.0).astype(float)
+            totals = rows.groupby("near")["value"].sum().to_dict() if supply else {}
+            for near, far, kind, value in rows[["near", "far", "kind", "value"]].itertuples(index=False):
+                if far is None or far in seen:
+                    continue  # reached at a shorter distance (or the focal firm itself)
+                node = level.setdefault(far, {"distance": hop, "value": 0.0, "share": 0.0, "party": kind})
                 node["value"] += value
-                total = row["total"]
-                if total:  # supply: the share of the nearer firm's inputs or sales
-                    node["share"] += value / float(total) * seen[row["near"]]["share"]
+                total = totals.get(near, 0.0)
+                if total > 0:
+                    node["share"] += value / total * seen[near]["share"]
         seen.update(level)
         frontier = sorted(k for k, v in level.items() if v["party"] == "firm")
         if not frontier:
             break
     del seen[focal]
-    rows = [{"id": k, **v} for k, v in seen.items()]
-    return pd.DataFrame(rows, columns=["id", "distance", "value", "share", "party"])
+    rows_out = [{"id": k, **v} for k, v in seen.items()]
+    return pd.DataFrame(rows_out, columns=["id", "distance", "value", "share", "party"])
 
 
 @dataclass
