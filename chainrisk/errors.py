@@ -25,6 +25,10 @@ at exactly one boundary (``graph.runner``), with ``raise ... from exc``.
     ├── ModelError                   a model that cannot run on its inputs
     │   ├── InvalidModelInput        NaN, negative equity, wrong shape ... (names the firm)
     │   └── ConvergenceError         an iteration did not converge (carries the residual)
+    ├── QueryError                   a query the library will not run as asked
+    │   ├── InvalidQueryParameter    (also a ValueError) a parameter of the wrong type or out of range
+    │   ├── UnknownFirm              (also a LookupError) no firm with that USCC in the graph
+    │   └── UnsafeQuery              analysts' Cypher refused (a write, a procedure not allowed, LOAD CSV)
     └── ScenarioError                a stress-test scenario file that does not validate (names the line)
 
 Each class says whether a retry can help through :attr:`ChainriskError.retryable`.
@@ -41,9 +45,11 @@ __all__ = [
     "DatasetError",
     "GraphError",
     "InvalidModelInput",
+    "InvalidQueryParameter",
     "InvalidUSCC",
     "ModelError",
     "ModelStoreError",
+    "QueryError",
     "QueryFailed",
     "ScenarioError",
     "SchemaMismatch",
@@ -51,7 +57,9 @@ __all__ = [
     "ServerUnavailable",
     "SnapshotError",
     "TransientGraphError",
+    "UnknownFirm",
     "UnsafeDatabase",
+    "UnsafeQuery",
     "ValidationError",
 ]
 
@@ -195,6 +203,27 @@ class ConvergenceError(ModelError):
         super().__init__(f"{message} (residual {residual:.3g} after {iterations} iterations)")
         self.residual = residual
         self.iterations = iterations
+
+
+# ------------------------------------------------------------------------- queries
+class QueryError(ChainriskError):
+    """A query the library will not run as asked."""
+
+
+class InvalidQueryParameter(QueryError, ValueError):
+    """A query parameter of the wrong type or out of its range (``hops`` above 5 ...)."""
+
+
+class UnknownFirm(QueryError, LookupError):
+    """No firm with the given USCC is in the graph."""
+
+
+class UnsafeQuery(QueryError):
+    """Analysts' Cypher refused before it ran; ``layer`` names the check that refused it."""
+
+    def __init__(self, message: str, *, layer: str):
+        super().__init__(message)
+        self.layer = layer
 
 
 class ScenarioError(ChainriskError):

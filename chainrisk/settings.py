@@ -68,6 +68,8 @@ class Settings(BaseSettings):
 
     #: The saved risk model ``chainrisk score`` uses by default; ``chainrisk train`` writes it.
     model_dir: Path = Field(REPO_ROOT / "var" / "models" / "current", validation_alias="CHAINRISK_MODEL_DIR")
+    #: Audit log of analysts' Cypher (JSON lines, created mode 0600), outside the graph.
+    query_log: Path = Field(REPO_ROOT / "var" / "query-log.jsonl", validation_alias="CHAINRISK_QUERY_LOG")
 
     #: Lender ids that make up "the bank" in stress tests (comma separated in the environment).
     bank_lenders: Annotated[list[str], NoDecode] = Field(

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from chainrisk.settings import Settings
 
-__all__ = ["QueryRunner", "WriteCounters"]
+__all__ = ["AnalystRunner", "QueryPlan", "QueryRunner", "TextResult", "WriteCounters"]
 
 
 @dataclass
@@ -129,4 +129,53 @@ class QueryRunner(Protocol):
         on_batch: Callable[[int], None] | None = None,
     ) -> WriteCounters:
         """Run ``query`` (``UNWIND $rows AS row ...``) once per batch of ``rows``, a transaction each."""
+        ...
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What ``EXPLAIN`` says of a query, without running it.
+
+    ``query_type`` is the server's: ``r`` read only, ``rw`` read and write, ``w`` write only,
+    ``s`` schema or administration. ``operators`` lists every operator of the plan tree as
+    ``(name, details)``, the name without its ``@database`` suffix (``ProcedureCall``,
+    ``LoadCSV`` ...), the details as the server prints them (``gds.graph.drop($p) :: ...``).
+    """
+
+    query_type: str
+    operators: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """Rows of a capped read: column names, rows as lists, and whether the cap cut them."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool
+
+
+@runtime_checkable
+class AnalystRunner(QueryRunner, Protocol):
+    """A :class:`QueryRunner` that also takes Cypher typed by a person, for ``queries.adhoc``.
+
+    These two methods are the only ones whose text is a plain ``str`` rather than a
+    ``LiteralString``: the text comes from an analyst, and ``queries.adhoc`` checks its plan
+    before :meth:`read_text` runs it. Nothing else may call them.
+    """
+
+    def explain_text(self, query: str, params: Mapping[str, Any] | None = None) -> QueryPlan:
+        """``EXPLAIN query`` in a read transaction: its type and operators; nothing runs."""
+        ...
+
+    def read_text(
+        self,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float,
+        max_rows: int,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> TextResult:
+        """Run ``query`` in a read transaction with a timeout; stop reading after ``max_rows``."""
         ...

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
-from typing import TYPE_CHECKING, Any, LiteralString, TypeVar
+from typing import TYPE_CHECKING, Any, LiteralString, TypeVar, cast
 
 import neo4j
 from neo4j import exceptions as neo4j_exc
@@ -30,7 +30,7 @@ from chainrisk.errors import (
     TransientGraphError,
 )
 from chainrisk.settings import Settings, get_settings
-from graph.protocol import QueryRunner, WriteCounters
+from graph.protocol import AnalystRunner, QueryPlan, QueryRunner, TextResult, WriteCounters
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -278,6 +278,59 @@ class GraphRunner:
                 on_batch(len(chunk))
         return total
 
+    # ------------------------------------------------------------- analysts' text
+    def explain_text(self, query: str, params: Mapping[str, Any] | None = None) -> QueryPlan:
+        """``EXPLAIN`` a person's query in a read transaction: its type and every plan operator.
+
+        Only ``queries.adhoc`` calls this (see :class:`graph.protocol.AnalystRunner`).
+        """
+
+        @self._unit(self.settings.query_timeout_s, kind="explain")
+        def work(tx: neo4j.ManagedTransaction) -> QueryPlan:
+            # the text is vetted by queries.adhoc, and EXPLAIN runs nothing
+            summary = tx.run(cast(LiteralString, "EXPLAIN " + query), dict(params or {})).consume()
+            ops: list[tuple[str, str]] = []
+            stack = [summary.plan] if summary.plan else []
+            while stack:
+                node = stack.pop()
+                name = str(node.get("operatorType", "")).split("@")[0]
+                ops.append((name, str(node.get("args", {}).get("Details") or "")))
+                stack.extend(reversed(node.get("children", [])))
+            return QueryPlan(query_type=str(summary.query_type or ""), operators=tuple(ops))
+
+        return self.execute_read(work)
+
+    def read_text(
+        self,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float,
+        max_rows: int,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> TextResult:
+        """Run a person's vetted query in a read transaction; read at most ``max_rows`` rows.
+
+        The server refuses any write in a read transaction, aborts it at ``timeout`` and at the
+        per-transaction memory cap; rows past the cap are never read.
+        """
+
+        meta = {"app": "chainrisk", "kind": "analyst", **(metadata or {})}
+
+        @neo4j.unit_of_work(timeout=timeout, metadata=meta)
+        def work(tx: neo4j.ManagedTransaction) -> TextResult:
+            result = tx.run(cast(LiteralString, query), dict(params or {}))
+            keys = list(result.keys())
+            rows: list[list[Any]] = []
+            for rec in result:
+                if len(rows) == max_rows:
+                    return TextResult(columns=keys, rows=rows, truncated=True)
+                # data(): nodes and relationships become dicts of their properties, no driver objects
+                rows.append(list(rec.data().values()))
+            return TextResult(columns=keys, rows=rows, truncated=False)
+
+        return self.execute_read(work)
+
     def server_info(self) -> dict[str, Any]:
         """Neo4j's name, version and edition (``dbms.components``)."""
         rows = self.read(
@@ -303,4 +356,8 @@ class GraphRunner:
 
 def _implements_protocol(runner: GraphRunner) -> QueryRunner:
     # mypy checks here, once, that GraphRunner is a QueryRunner
+    return runner
+
+
+def _implements_analyst_protocol(runner: GraphRunner) -> AnalystRunner:
     return runner

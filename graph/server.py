@@ -180,6 +180,8 @@ def write_config(settings: Settings) -> Path:
         "dbms.security.auth_enabled=true",
         "dbms.security.procedures.unrestricted=gds.*",
         "dbms.security.procedures.allowlist=gds.*",
+        # LOAD CSV may not read the server's files (chainrisk's own loads send rows over Bolt)
+        "dbms.security.allow_csv_import_from_file_urls=false",
         "dbms.usage_report.enabled=false",
         f"server.memory.heap.initial_size={settings.heap}",
         f"server.memory.heap.max_size={settings.heap}",

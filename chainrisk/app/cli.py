@@ -36,6 +36,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "score",
     "explain",
     "monitor",
+    "exposure",
+    "circles",
+    "query",
     "demo",
 )
 

@@ -1,0 +1,350 @@
+"""Chain exposure: what a credit officer sees around one borrower, as of a date.
+
+:func:`chain_exposure` answers four lists around a focal firm ``F``, each within ``hops``
+steps over links active on ``as_of`` (``queries.catalogue``'s rule):
+
+- ``upstream``: suppliers, suppliers' suppliers ... (``(s)-[:SUPPLIES]->...->(F)``);
+- ``downstream``: buyers, buyers' buyers ... (``(F)-[:SUPPLIES]->...->(b)``);
+- ``guarantors``: who guarantees ``F``'s loans, who guarantees theirs ... (firms and persons);
+- ``guaranteed``: whose loans ``F`` guarantees, whose loans they guarantee ...
+
+Each firm appears once per list, at its shortest distance :math:`d(x)` (hops), with
+
+- ``trade_value`` (supply) or ``amount`` (guarantees): the value of its active links with the
+  firms one hop nearer (:math:`d - 1`), summed;
+- ``share`` (supply only): the part of ``F``'s inputs (upstream) or sales (downstream) that runs
+  through ``x`` along shortest routes. With :math:`w_{xy}` the annual value on ``x -> y`` and
+  :math:`W_y` the total active input value of ``y`` (upstream; downstream: the total sales of
+  the nearer firm),
+
+  .. math:: share(F) = 1, \\qquad share(x) = \\sum_{y:\\, d(y) = d(x) - 1} \\frac{w_{xy}}{W_y}\\, share(y)
+
+  so a direct supplier's share is its share of ``F``'s inputs, and a supplier two hops away that
+  sells 50% of the inputs of a supplier holding 40% of ``F``'s has share 0.2.
+
+and the bank's exposure to it (``firm_exposure``: outstanding balance, undrawn limits,
+``exposure = outstanding + undrawn``, active guarantees it gave on the bank's loans; the bank
+is ``settings.bank_lenders``, or every lender when none is set), its worst loan class, the
+current risk run's ``risk_pd`` / ``risk_tier`` and stress run's results where present, and the
+dates of its latest statement, signal and loan status, each flagged ``*_stale`` when older
+than six months at ``as_of``.
+
+Ordering and pages: each list is ordered by (distance, exposure descending, id) and cut into
+pages of at most 1,000 rows; every page carries every list's total count and the totals of
+the whole chain. ``hops`` is at most 5.
+
+Why breadth-first by hop rather than one variable-length pattern: ``(F)<-[:SUPPLIES*1..3]-(s)``
+enumerates every *path* (on a hub, the product of the degrees) and filters activity per path,
+whereas one query per hop over the frontier (``UNWIND $frontier``) touches each active link
+once and keeps the shortest distance in this process, so the work is linear in the links of
+the chain.
+
+Example::
+
+    page = chain_exposure(runner, "91350100M000100Y43", hops=3, page=1, page_size=100)
+    page.upstream            # a DataFrame
+    page.totals["chain"]     # {"firms": ..., "exposure": ...}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import pandas as pd
+
+from chainrisk.errors import InvalidQueryParameter, UnknownFirm
+from graph.protocol import QueryRunner
+from ingest.tables import CLASSIFICATIONS
+from queries.catalogue import CATALOGUE, FIRM_BATCH, jsonable, records, resolve_as_of, run_for_firms
+from queries.catalogue import Param as _Param
+
+__all__ = [
+    "MAX_HOPS",
+    "MAX_PAGE_SIZE",
+    "SECTIONS",
+    "STALE_MONTHS",
+    "Chain",
+    "ChainExposure",
+    "chain",
+    "chain_exposure",
+    "months_before",
+]
+
+MAX_HOPS = 5
+MAX_PAGE_SIZE = 1000
+#: Data older than this many months at ``as_of`` is flagged stale.
+STALE_MONTHS = 6
+#: The lists of an answer, with the hop query each is walked with.
+SECTIONS: dict[str, str] = {
+    "upstream": "supply_upstream_hop",
+    "downstream": "supply_downstream_hop",
+    "guarantors": "guarantor_hop",
+    "guaranteed": "guaranteed_hop",
+}
+Direction = Literal["both", "upstream", "downstream"]
+_MONEY = ("outstanding", "undrawn", "exposure", "guarantees_given")
+
+
+def months_before(day: date, months: int) -> date:
+    """``day`` moved back ``months`` calendar months (the day clipped to the month's length).
+
+    >>> months_before(date(2024, 8, 31), 6)
+    datetime.date(2024, 2, 29)
+    >>> months_before(date(2024, 6, 30), 6)
+    datetime.date(2023, 12, 30)
+    """
+    import calendar
+
+    m = day.year * 12 + day.month - 1 - months
+    year, month = divmod(m, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _batches(items: Sequence[str]) -> Iterator[list[str]]:
+    # a hub's frontier is sent in pieces, like the fact queries
+    for i in range(0, len(items), FIRM_BATCH):
+        yield list(items[i : i + FIRM_BATCH])
+
+
+def _walk(runner: QueryRunner, query_name: str, focal: str, hops: int, as_of: date) -> pd.DataFrame:
+    """Breadth-first search from ``focal`` with one hop query per level; one row per party reached.
+
+    A hop query returns every active link of each frontier firm, so the rows of one ``near``
+    also sum to its total inputs (upstream) or sales (downstream): the share's denominator.
+    """
+    q = CATALOGUE[query_name]
+    supply = query_name.startswith("supply_")
+    seen: dict[str, dict[str, Any]] = {focal: {"distance": 0, "share": 1.0, "party": "firm"}}
+    frontier = [focal]
+    for hop in range(1, hops + 1):
+        level: dict[str, dict[str, Any]] = {}
+        for part in _batches(frontier):
+            rows = runner.read_frame(q.text, {"frontier": part, "as_of": as_of}, timeout=q.timeout_s)
+            if rows.empty:
+                continue
+            rows["value"] = pd.to_numeric(rows["value"]).fillna(0.0).astype(float)
+            totals = rows.groupby("near")["value"].sum().to_dict() if supply else {}
+            for near, far, kind, value in rows[["near", "far", "kind", "value"]].itertuples(index=False):
+                if far is None or far in seen:
+                    continue  # reached at a shorter distance (or the focal firm itself)
+                node = level.setdefault(far, {"distance": hop, "value": 0.0, "share": 0.0, "party": kind})
+                node["value"] += value
+                total = totals.get(near, 0.0)
+                if total > 0:
+                    node["share"] += value / total * seen[near]["share"]
+        seen.update(level)
+        frontier = sorted(k for k, v in level.items() if v["party"] == "firm")
+        if not frontier:
+            break
+    del seen[focal]
+    rows_out = [{"id": k, **v} for k, v in seen.items()]
+    return pd.DataFrame(rows_out, columns=["id", "distance", "value", "share", "party"])
+
+
+@dataclass
+class Chain:
+    """The whole chain of one firm (every list, every member, exposures), before paging.
+
+    Built by :func:`chain`; :meth:`page` adds names, dates and risk for one page.
+    """
+
+    firm: str
+    name: str | None
+    as_of: date
+    hops: int
+    direction: str
+    lenders: list[str]
+    sections: dict[str, pd.DataFrame]
+    firm_exposure: dict[str, Any]
+    totals: dict[str, Any]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self.sections.items()}
+
+    def page(self, runner: QueryRunner, page: int = 1, page_size: int = 100) -> ChainExposure:
+        """Rows ``(page - 1) * page_size`` .. of every list, with their details."""
+        if page < 1:
+            raise InvalidQueryParameter(f"page must be 1 or more, got {page}")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidQueryParameter(f"page_size must lie in [1, {MAX_PAGE_SIZE}], got {page_size}")
+        lo = (page - 1) * page_size
+        cut = {k: v.iloc[lo:lo + page_size] for k, v in self.sections.items()}
+        wanted = sorted({self.firm} | {u for v in cut.values() for u in v["uscc"].dropna()})
+        details = _details(runner, wanted, self.as_of)
+        out = {k: _with_details(v, details) for k, v in cut.items()}
+        me = details.get(self.firm, {})
+        return ChainExposure(
+            firm=self.firm, name=self.name, as_of=self.as_of, hops=self.hops, direction=self.direction,
+            page=page, page_size=page_size, counts=self.counts, totals=self.totals,
+            firm_details={**self.firm_exposure, **me}, **out,
+        )
+
+    def pages(self, runner: QueryRunner, page_size: int = MAX_PAGE_SIZE) -> Iterator[ChainExposure]:
+        """Every page in turn (until every list is exhausted)."""
+        n = max([0, *self.counts.values()])
+        for p in range(1, max(1, -(-n // page_size)) + 1):
+            yield self.page(runner, p, page_size)
+
+
+@dataclass
+class ChainExposure:
+    """One page of a firm's chain exposure; every page carries the counts and whole-chain totals."""
+
+    firm: str
+    name: str | None
+    as_of: date
+    hops: int
+    direction: str
+    page: int
+    page_size: int
+    counts: dict[str, int]
+    totals: dict[str, Any]
+    firm_details: dict[str, Any]
+    upstream: pd.DataFrame = field(default_factory=pd.DataFrame)
+    downstream: pd.DataFrame = field(default_factory=pd.DataFrame)
+    guarantors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    guaranteed: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"firm", "as_of", "hops", "upstream": [...], ..., "totals", "counts"}``."""
+        return {
+            "firm": self.firm, "name": self.name, "as_of": self.as_of.isoformat(), "hops": self.hops,
+            "direction": self.direction, "page": self.page, "page_size": self.page_size,
+            "stale_before": months_before(self.as_of, STALE_MONTHS).isoformat(),
+            "firm_details": jsonable(self.firm_details), "counts": self.counts,
+            **{k: records(getattr(self, k)) for k in SECTIONS}, "totals": self.totals,
+        }
+
+
+def _details(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str, dict[str, Any]]:
+    frame = run_for_firms(runner, "firm_details", usccs, {"as_of": as_of})
+    cutoff = months_before(as_of, STALE_MONTHS).isoformat()
+    out: dict[str, dict[str, Any]] = {}
+    for record in frame.to_dict(orient="records"):
+        row = {str(k): v for k, v in record.items()}
+        flags = {}
+        for col in ("statement_published", "signal_month", "loan_status_month"):
+            value = row.get(col)
+            flags[col.replace("_published", "").replace("_month", "") + "_stale"] = (
+                None if value is None or value != value else value < cutoff)
+        row.update(flags)
+        row["stale"] = any(v is True for v in flags.values())
+        out[str(row["uscc"])] = row
+    return out
+
+
+def _with_details(frame: pd.DataFrame, details: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    extra = pd.DataFrame([details.get(u, {}) if isinstance(u, str) else {} for u in frame["uscc"]],
+                         index=frame.index)
+    extra = extra.drop(columns=[c for c in extra.columns if c in frame.columns or c == "uscc"])
+    return pd.concat([frame, extra], axis=1).reset_index(drop=True)
+
+
+def _check(hops: int, direction: str) -> None:
+    if not isinstance(hops, int) or isinstance(hops, bool) or not 1 <= hops <= MAX_HOPS:
+        raise InvalidQueryParameter(f"hops must be a whole number from 1 to {MAX_HOPS}, got {hops!r}")
+    if direction not in ("both", "upstream", "downstream"):
+        raise InvalidQueryParameter(f"direction must be both, upstream or downstream, got {direction!r}")
+
+
+def chain(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction = "both",
+          as_of: date | str | None = None, lenders: Sequence[str] | None = None) -> Chain:
+    """The whole chain of ``firm`` within ``hops`` (at most 5), as of ``as_of``; see the module doc.
+
+    ``lenders`` defaults to ``settings.bank_lenders`` (empty: every lender is the bank).
+
+    Raises:
+        InvalidQueryParameter: a malformed USCC, ``hops`` outside 1..5, an unknown direction.
+        UnknownFirm: no firm with that USCC in the graph.
+    """
+    _check(hops, direction)
+    uscc = _Param("firm", "uscc", "", required=True).coerce(firm)
+    day = resolve_as_of(runner, as_of)
+    bank = list(runner.settings.bank_lenders if lenders is None else lenders)
+    found = runner.read("MATCH (f:Firm {uscc: $u}) RETURN f.name AS name", {"u": uscc})
+    if not found:
+        raise UnknownFirm(f"no firm with USCC {uscc} in the graph")
+    wanted = [s for s in SECTIONS if direction == "both" or s == direction or s.startswith("guarant")]
+    walks = {s: _walk(runner, SECTIONS[s], uscc, hops, day) if s in wanted else _walk_empty()
+             for s in SECTIONS}
+    firms = sorted({uscc} | {i for w in walks.values() for i, p in zip(w["id"], w["party"], strict=True)
+                             if p == "firm"})
+    exp = run_for_firms(runner, "firm_exposure", firms, {"as_of": day, "lenders": bank}).set_index("uscc")
+    sections = {s: _section(s, w, exp) for s, w in walks.items()}
+    mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
+    return Chain(firm=uscc, name=found[0]["name"], as_of=day, hops=hops, direction=direction,
+                 lenders=bank, sections=sections, firm_exposure=mine,
+                 totals=_totals(sections, exp, uscc))
+
+
+def _walk_empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=["id", "distance", "value", "share", "party"])
+
+
+def _section(name: str, walk: pd.DataFrame, exp: pd.DataFrame) -> pd.DataFrame:
+    df = walk.copy()
+    firm = df["party"] == "firm"
+    df["uscc"] = df["id"].where(firm, None)
+    df["person_id"] = df["id"].where(~firm, None)
+    for col in (*_MONEY, "worst_rank"):
+        df[col] = [exp[col].get(i) if f and i in exp.index else None
+                   for i, f in zip(df["id"], firm, strict=True)]
+        if col in _MONEY:
+            df[col] = pd.to_numeric(df[col]).fillna(0.0).astype(float)
+    df["worst_class"] = [CLASSIFICATIONS[int(r)] if r is not None and r == r else None
+                         for r in df["worst_rank"]]
+    df["distance"] = df["distance"].astype(int)
+    if name in ("upstream", "downstream"):
+        df = df.rename(columns={"value": "trade_value"})
+        df["share"] = df["share"].astype(float)
+    else:
+        df = df.rename(columns={"value": "amount"}).drop(columns=["share"])
+    df = df.sort_values(["distance", "exposure", "id"], ascending=[True, False, True], kind="stable")
+    lead = ["uscc", "person_id", "party", "distance"]
+    return df[lead + [c for c in df.columns if c not in (*lead, "id", "worst_rank")]].reset_index(drop=True)
+
+
+def _sum(frame: pd.DataFrame) -> dict[str, Any]:
+    firms = frame[frame["party"] == "firm"]
+    sm = firms["worst_class"].isin(CLASSIFICATIONS[1:]).sum()
+    out: dict[str, Any] = {"firms": len(firms), "persons": int((frame["party"] == "person").sum()),
+                           **{c: float(firms[c].sum()) for c in _MONEY},
+                           "special_mention_or_worse": int(sm)}
+    return out
+
+
+def _totals(sections: dict[str, pd.DataFrame], exp: pd.DataFrame, focal: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, frame in sections.items():
+        t = _sum(frame)
+        if "trade_value" in frame.columns:
+            direct = frame[frame["distance"] == 1]
+            t["direct_trade_value"] = float(direct["trade_value"].sum())
+        if "amount" in frame.columns:
+            t["direct_amount"] = float(frame.loc[frame["distance"] == 1, "amount"].sum())
+        by = frame["distance"].value_counts().sort_index()
+        t["by_distance"] = {str(d): int(n) for d, n in by.items()}
+        out[name] = t
+    every = pd.concat([f[["uscc", "person_id", "party", *_MONEY, "worst_class"]] for f in sections.values()])
+    every = every.assign(id=every["uscc"].fillna(every["person_id"])).drop_duplicates("id")
+    out["chain"] = _sum(every)
+    return out
+
+
+def chain_exposure(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction = "both",
+                   as_of: date | str | None = None, page: int = 1, page_size: int = 100,
+                   lenders: Sequence[str] | None = None) -> ChainExposure:
+    """One page of ``firm``'s chain exposure (see the module docstring); ``page_size`` at most 1,000.
+
+    Raises:
+        InvalidQueryParameter: a malformed USCC, ``hops`` outside 1..5, a bad page or page size.
+        UnknownFirm: no firm with that USCC in the graph.
+    """
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidQueryParameter(f"page_size must lie in [1, {MAX_PAGE_SIZE}], got {page_size}")
+    whole = chain(runner, firm, hops=hops, direction=direction, as_of=as_of, lenders=lenders)
+    return whole.page(runner, page, page_size)

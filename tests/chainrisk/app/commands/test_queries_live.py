@@ -1,0 +1,81 @@
+"""``chainrisk exposure | circles | query | cypher`` against the live server on the query tests' platform."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chainrisk.app.cli import main
+from chainrisk.settings import get_settings
+from graph.runner import GraphRunner
+from tests.queries._graph import NAME, U
+from tests.queries.conftest import platform  # noqa: F401  (the fixture)
+
+
+@pytest.fixture()
+def bank(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.setenv("CHAINRISK_BANK_LENDERS", "bank-a")
+    monkeypatch.setenv("CHAINRISK_QUERY_LOG", str(tmp_path / "audit.jsonl"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> Any:
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)  # exactly one document, or this fails
+
+
+def test_exposure_json_holds_the_whole_chain(platform: GraphRunner, bank: None,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _json(capsys, ["exposure", U["F"], "--hops", "3", "--json"])
+    keys = {"firm", "as_of", "hops", "upstream", "downstream", "guarantors", "guaranteed", "totals"}
+    assert keys <= set(doc)
+    assert (doc["firm"], doc["as_of"], doc["hops"]) == (U["F"], "2024-06-30", 3)
+    assert [(NAME[r["uscc"]], r["distance"]) for r in doc["upstream"]] == [
+        ("S1", 1), ("S2", 1), ("S4", 2), ("S3", 2), ("S7", 3)]
+    assert doc["totals"]["chain"]["outstanding"] == 800.0 and doc["firm_details"]["exposure"] == 1500.0
+    assert doc["upstream"][0]["stale"] is True and doc["upstream"][0]["statement_published"] == "2023-04-30"
+
+
+def test_exposure_refuses_six_hops_in_one_line(platform: GraphRunner, bank: None,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exposure", U["F"], "--hops", "6"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "hops" in err and "\n" not in err
+
+
+def test_circles_json(platform: GraphRunner, bank: None,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _json(capsys, ["circles", "--json"])
+    types = {"complex", "star", "cross", "joint", "cycle", "chain", "mutual"}
+    assert {g["type"] for g in doc["groups"]} == types
+    joint = next(c for c in doc["circles"] if c["type"] == "joint")
+    assert {"id", "type", "members", "cycles"} <= set(joint) and joint["cycles_total"] == 5
+    assert sorted(NAME[m] for m in joint["members"]) == ["J1", "J2", "J3"]
+
+
+def test_named_query_csv_and_json(platform: GraphRunner, bank: None,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", "classification_mismatch", "--param", "as_of=2024-06-30", "--csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("uscc,loan_id") and len(lines) == 2 and ",LS4," in lines[1]
+    doc = _json(capsys, ["query", "firm_search", "-p", "q=Firm M", "--json"])
+    assert [r[1] for r in doc["rows"]] == ["Firm M1", "Firm M2"] and doc["columns"][0] == "uscc"
+    assert main(["query", "firm_search", "-p", "bogus=1"]) == 1
+
+
+def test_cypher_reads_and_refuses(platform: GraphRunner, bank: None,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _json(capsys, ["cypher", "MATCH (f:Firm) WHERE f.name = $n RETURN f.uscc AS uscc", "-p", "n=Firm F",
+                         "--json"])
+    assert doc == {"truncated": False, "columns": ["uscc"], "rows": [[U["F"]]]}
+    assert main(["cypher", "MATCH (f:Firm) DETACH DELETE f"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "read" in err and "\n" not in err
+    log = get_settings().query_log.read_text().splitlines()
+    assert [json.loads(x)["outcome"] for x in log] == ["ran", "refused"]
