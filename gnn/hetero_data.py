@@ -83,7 +83,9 @@ def _edges_into_rows(m: sp.csr_matrix) -> Edges:
     """Messages ``col -> row`` of ``m``, weighted by ``m[row, col]``."""
     c = sp.coo_matrix(m)
     keep = c.data > 0
-    return c.col[keep].astype(np.int64), c.row[keep].astype(np.int64), c.data[keep].astype(np.float64)
+    src, dst, w = c.col[keep].astype(np.int64), c.row[keep].astype(np.int64), c.data[keep].astype(np.float64)
+    order = np.lexsort((src, dst))  # by receiver, then sender: the same order whatever the matrix's history
+    return src[order], dst[order], w[order]
 
 
 def supply_edges(s: sp.csr_matrix, relation: str) -> Edges:

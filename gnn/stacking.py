@@ -55,7 +55,7 @@ def fold_of(uscc: np.ndarray, folds: int) -> np.ndarray:
     """A stable fold number per firm from a hash of its USCC (the same in every cut).
 
     >>> fold_of(np.array(["91350100M000100Y43", "91350100M000100Y43"]), 3).tolist()
-    [2, 2]
+    [1, 1]
     """
     return np.array(
         [int(hashlib.sha256(str(u).encode()).hexdigest()[:8], 16) % folds for u in uscc], dtype=np.int64

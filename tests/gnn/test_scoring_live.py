@@ -12,6 +12,7 @@ import pytest
 
 from chainrisk.app.cli import main
 from gnn.model_store import save_model
+from gnn.reasons import portfolio_reasons
 from gnn.scoring import previous_from_graph, publish_scores, score
 from gnn.training import train, train_from_graph
 from graph.runner import GraphRunner
@@ -62,14 +63,16 @@ def test_score_from_the_graph_and_write_back_twice(
     summary = json.loads(capsys.readouterr().out)
     assert code == 0 and summary["run_id"]
 
-    expected = score(trained, build_snapshot(ds, as_of=end), previous=first)
+    expected = score(trained, build_snapshot(ds, as_of=end), previous=first, reasons=portfolio_reasons)
     current = pd.DataFrame(clean_graph.read(CURRENT_LABELS)).set_index("uscc")
     assert set(current.index) == set(expected["uscc"])
     exp = expected.set_index("uscc").loc[current.index]
     np.testing.assert_allclose(current["pd"].to_numpy(dtype=float), exp["pd"].to_numpy())
     assert current["tier"].tolist() == exp["tier"].tolist()
     assert current["suggested_class"].tolist() == exp["suggested_class"].tolist()
-    assert all(list(r) == [] for r in current["reasons"])
+    # the reasons written back are the scoring's, at least three a firm
+    assert [list(r) for r in current["reasons"]] == [list(r) for r in exp["reasons"]]
+    assert min(len(r) for r in current["reasons"]) >= 3
     # pd_change against the first run, where the firm was scored then
     np.testing.assert_allclose(current["pd_change"].to_numpy(dtype=float), exp["pd_change"].to_numpy())
     changed = exp["pd_change"].dropna()
