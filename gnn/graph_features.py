@@ -15,6 +15,9 @@ sales_to_defaulted             (S d)_i / (S 1)_i: share of i's sales to defaulte
 inputs_from_defaulted          (Sᵀ d)_i / (Sᵀ 1)_i: share of i's inputs from defaulted suppliers
 guarantees_to_defaulted        (G d)_i / equity_i: guarantees given to defaulted borrowers, over equity
                                (capped at 10; 10 for non-positive equity)
+sales_to_recent_defaults,      the same three with ``d`` restricted to defaults in the last 6 months
+inputs_from_recent_defaults,   (:data:`RECENT_DAYS`): a counterparty's failure weighs most soon after
+guarantees_to_recent_defaults  it (lost orders, called guarantees); later its links are gone or repriced
 receivables_from_defaulted     (R d)_i / (R 1)_i: share of i's trade credit owed by defaulted debtors
 guarantors_defaulted           (Gᵀ d)_i / (Gᵀ 1)_i: share of i's guarantee cover from defaulted guarantors
 log_sales, log_inputs          log(1 + row / column sums of S)
@@ -43,7 +46,10 @@ from scipy.sparse.csgraph import connected_components
 
 from ingest.snapshot import Snapshot
 
-__all__ = ["NEIGHBOUR_FEATURES", "graph_features", "pagerank"]
+__all__ = ["NEIGHBOUR_FEATURES", "RECENT_DAYS", "graph_features", "pagerank"]
+
+#: A counterparty's default counts as recent for this many days after its date.
+RECENT_DAYS = 183
 
 #: Firm features averaged over supply partners (``nbr_*``).
 NEIGHBOUR_FEATURES: tuple[str, ...] = (
@@ -99,6 +105,10 @@ def graph_features(snapshot: Snapshot, firm_x: pd.DataFrame) -> pd.DataFrame:
     x = pd.DataFrame(index=pd.RangeIndex(n))
     x["sales_to_defaulted"] = _share(s, d)
     x["inputs_from_defaulted"] = _share(s.T.tocsr(), d)
+    age = (pd.Timestamp(snapshot.as_of) - pd.to_datetime(f["default_date"])).dt.days.to_numpy()
+    recent = d & (age <= RECENT_DAYS)
+    x["sales_to_recent_defaults"] = _share(s, recent)
+    x["inputs_from_recent_defaults"] = _share(s.T.tocsr(), recent)
     x["receivables_from_defaulted"] = _share(r, d)
     x["guarantors_defaulted"] = _share(g.T.tocsr(), d)
     equity = f["equity"].to_numpy(dtype="float64")
@@ -106,6 +116,12 @@ def graph_features(snapshot: Snapshot, firm_x: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(equity > 0, called / equity, np.where(called > 0, 10.0, 0.0))
     x["guarantees_to_defaulted"] = np.where(np.isnan(equity) & (called > 0), np.nan, np.minimum(ratio, 10.0))
+    called_recent = g @ recent.astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(equity > 0, called_recent / equity, np.where(called_recent > 0, 10.0, 0.0))
+    x["guarantees_to_recent_defaults"] = np.where(
+        np.isnan(equity) & (called_recent > 0), np.nan, np.minimum(ratio, 10.0)
+    )
     x["log_sales"] = np.log1p(np.asarray(s.sum(axis=1)).ravel())
     x["log_inputs"] = np.log1p(np.asarray(s.sum(axis=0)).ravel())
     x["log_receivables"] = np.log1p(np.asarray(r.sum(axis=1)).ravel())

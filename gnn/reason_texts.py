@@ -225,6 +225,21 @@ FEATURE_TEXTS: dict[str, FeatureText] = {
         lambda v, _: f"guarantees to borrowers in default {v:.1f}× its equity",
         "guarantees to borrowers in default, equity unknown",
     ),
+    "sales_to_recent_defaults": _chain(
+        1,
+        lambda v, _: f"{_pct(v)} of its sales go to buyers that defaulted in the last 6 months",
+        "no supply-chain sales on record",
+    ),
+    "inputs_from_recent_defaults": _chain(
+        1,
+        lambda v, _: f"{_pct(v)} of its inputs come from suppliers that defaulted in the last 6 months",
+        "no supply-chain purchases on record",
+    ),
+    "guarantees_to_recent_defaults": _chain(
+        1,
+        lambda v, _: f"guarantees to borrowers that defaulted in the last 6 months {v:.1f}× its equity",
+        "guarantees to recently defaulted borrowers, equity unknown",
+    ),
     "receivables_from_defaulted": _chain(
         1,
         lambda v, _: f"{_pct(v)} of its trade receivables owed by debtors in default",

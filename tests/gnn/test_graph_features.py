@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import networkx as nx
@@ -60,6 +61,17 @@ def test_chain_features_by_hand() -> None:
     assert a["out_degree"] == 2 and c["in_degree"] == 1 and d["in_degree"] == 1
     assert list(x["guarantee_group_size"]) == [2.0, 2.0, 2.0, 2.0]  # A guarantees D, C guarantees B
     assert a["nbr_leverage"] == pytest.approx((30 * 0.6 + 10 * 0.8) / 40)
+
+
+def test_recent_defaults_fade_after_six_months() -> None:
+    snap = _snapshot()  # D defaulted on 2024-01-15, 167 days before the cut
+    x = graph_features(snap, firm_features(snap))
+    assert x.loc[0, "sales_to_recent_defaults"] == pytest.approx(10 / 40)
+    assert x.loc[0, "guarantees_to_recent_defaults"] == pytest.approx(25 / 50)
+    later = replace(snap, as_of=date(2024, 9, 30))  # the same default, 259 days before
+    y = graph_features(later, firm_features(later))
+    assert y.loc[0, "sales_to_recent_defaults"] == 0 and y.loc[0, "guarantees_to_recent_defaults"] == 0
+    assert y.loc[0, "sales_to_defaulted"] == pytest.approx(10 / 40)
 
 
 def test_pagerank_matches_networkx() -> None:
