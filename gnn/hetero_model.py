@@ -39,6 +39,7 @@ import copy
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, cast
 
 import numpy as np
@@ -50,6 +51,7 @@ from torch_geometric.data import HeteroData
 from torch_geometric.nn import GraphConv, HeteroConv
 
 from gnn.baselines import Calibrator
+from gnn.graph_features import RECENT_DAYS
 from gnn.hetero_data import NODE, RELATIONS, adjacency, relation_edges, to_hetero_data
 from gnn.metrics import auc
 from gnn.protocol import Cut
@@ -122,16 +124,22 @@ class NodeEncoder:
 
     @property
     def width(self) -> int:
-        return len(self.columns) + len(self.flagged) + 3
+        return len(self.columns) + len(self.flagged) + 4
 
-    def transform(self, nodes: pd.DataFrame, firms: pd.DataFrame, book: np.ndarray) -> np.ndarray:
-        """The node matrix: standardised features, missing flags, and in-default / external / book flags."""
+    def transform(
+        self, nodes: pd.DataFrame, firms: pd.DataFrame, book: np.ndarray, as_of: date
+    ) -> np.ndarray:
+        """The node matrix: standardised features, missing flags, and flags: in default (and since
+        less than :data:`~gnn.graph_features.RECENT_DAYS` before ``as_of``), external, in the book."""
         v = nodes.loc[:, self.columns].to_numpy(dtype="float64")
         z = np.arcsinh((v - self.median) / self.scale)
         missing = nodes.loc[:, self.flagged].isna().to_numpy(dtype="float64")
+        age = (pd.Timestamp(as_of) - pd.to_datetime(firms["default_date"])).dt.days
         flags = np.column_stack(
             [
                 firms["defaulted"].to_numpy(dtype="float64"),
+                # a neighbour's default weighs most soon after it (see gnn.graph_features.RECENT_DAYS)
+                (age <= RECENT_DAYS).to_numpy(dtype="float64"),
                 firms["external"].to_numpy(dtype="float64"),
                 book.astype("float64"),
             ]
@@ -381,7 +389,7 @@ class GNNModel:
 
 def _data(cut: Cut, enc: NodeEncoder, relations: Sequence[str]) -> HeteroData:
     snap = cut.snapshot
-    x = enc.transform(_nodes(cut), snap.firms, _book_mask(cut))
+    x = enc.transform(_nodes(cut), snap.firms, _book_mask(cut), cut.as_of)
     ind, prov = enc.codes(snap.firms)
     edges = {k: v for k, v in relation_edges(snap).items() if k in relations}
     return to_hetero_data(snap, x, edges=edges, industry=ind, region=prov)

@@ -74,7 +74,12 @@ def test_encoder_is_fitted_on_training_cuts_only(cuts: tuple[CutPlan, dict[date,
     enc = NodeEncoder.fit([t.nodes for t in train if t.nodes is not None], [t.snapshot.firms for t in train])
     other = NodeEncoder.fit([c[plan.test].nodes], [c[plan.test].snapshot.firms])  # type: ignore[list-item]
     assert not np.allclose(enc.median, other.median)
-    x = enc.transform(train[0].nodes, train[0].snapshot.firms, np.zeros(train[0].snapshot.n, bool))  # type: ignore[arg-type]
+    x = enc.transform(
+        train[0].nodes,  # type: ignore[arg-type]
+        train[0].snapshot.firms,
+        np.zeros(train[0].snapshot.n, bool),
+        train[0].as_of,
+    )
     assert x.shape == (train[0].snapshot.n, enc.width)
     assert np.isfinite(x).all()
 
