@@ -42,6 +42,11 @@ def test_every_model_is_scored_with_intervals_of_every_measure(full: dict[str, A
         assert set(m) >= {"auc", "pr_auc", "ks", "brier", "ece", "auc_ci95", "pr_auc_ci95", "validation_auc"}
         assert set(m["ci95"]) == {"auc", "gini", "ks", "pr_auc", "recall_top5", "brier", "ece"}
         for k, (lo, hi) in m["ci95"].items():
+            if k == "ece":
+                # resampling adds noise to an absolute error: ECE's bootstrap sits above the estimate,
+                # so its percentile interval need not hold it (gnn.bootstrap says so)
+                assert 0 <= lo <= hi and m[k] >= 0, k
+                continue
             assert lo <= m[k] <= hi, k
         assert m["gini"] == pytest.approx(2 * m["auc"] - 1) and 0.5 < m["auc"] <= 1.0
     assert full["book"]["test_defaults"] > 0 and "sales_to_defaulted" in full["features"]["chain"]
