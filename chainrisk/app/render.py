@@ -1,4 +1,4 @@
-"""Output helpers shared by the query commands: one JSON document, CSV, or a rich table.
+"""Output helpers shared by the commands: one JSON document, CSV, or a rich table.
 
 ``--json`` prints exactly one JSON document on stdout (dates and other values without a JSON
 form as text, NaN as ``null``); ``--csv`` one CSV table; otherwise a table for people.

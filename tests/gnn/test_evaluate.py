@@ -159,6 +159,6 @@ def test_command_writes_the_report_without_json(
 
 
 def test_no_nan_key_is_left_unclean() -> None:
-    from chainrisk.app.commands.evaluate import _clean
+    from chainrisk.app.render import clean  # what the evaluate command's --json goes through
 
-    assert _clean({"a": [float("nan"), 1.0], "b": {"c": math.nan}}) == {"a": [None, 1.0], "b": {"c": None}}
+    assert clean({"a": [float("nan"), 1.0], "b": {"c": math.nan}}) == {"a": [None, 1.0], "b": {"c": None}}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,18 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chainrisk.app.render import clean
+
 __all__ = ["register", "results_table"]
-
-
-def _clean(v: Any) -> Any:
-    """NaN has no JSON form: ``null``."""
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
-    return v
 
 
 def results_table(result: dict[str, Any]) -> Table:
@@ -109,7 +99,7 @@ def register(app: typer.Typer) -> None:
             path = write_report(result, out or Path("report.html"))
             err.print(f"report: {path}")
         if as_json:
-            typer.echo(json.dumps(_clean(result), ensure_ascii=False))
+            typer.echo(json.dumps(clean(result), ensure_ascii=False))
             return
         Console().print(results_table(result))
         for t in result["targets"]:

@@ -46,6 +46,8 @@ def register(app: typer.Typer) -> None:
 
         Example: chainrisk explain 91350100M000100Y43 --dataset out/platform --as-of 2024-12-31 --json
         """
+        import pandas as pd
+
         from chainrisk.settings import get_settings
         from gnn.explain import explain
         from gnn.model_store import load_model
@@ -70,12 +72,9 @@ def register(app: typer.Typer) -> None:
                 status.update(f"reading the graph as of {day}")
                 snap = read_snapshot(runner, as_of=day)
             cut, _ = scoring_cut(snap, lenders=frozenset(settings.bank_lenders) or None)
-            trained.schema.check(cut, model=trained.version)
             status.update(f"explaining {uscc}")
-            import numpy as np
-            import pandas as pd
-
-            pds = pd.Series(np.asarray(trained.model.predict_pd(cut), dtype="float64"), index=cut.uscc)
+            # the model's own PDs of every firm, so risky counterparties are named as in scoring
+            pds = pd.Series(trained.predict_pd(cut), index=cut.uscc, dtype="float64")
             result = explain(trained.model, cut, uscc, hops=hops, counterparty_pd=pds)
         result = {"model_version": trained.version, "as_of": day.isoformat(), **result}
         if as_json:

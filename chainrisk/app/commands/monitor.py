@@ -7,7 +7,6 @@ files (``--scores``, ``--previous``, ``--dataset``) or from the graph (``--from-
 from __future__ import annotations
 
 import json
-import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,20 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chainrisk.app.render import clean
 from chainrisk.errors import ConfigError
 
 __all__ = ["register", "render"]
-
-
-def _clean(v: Any) -> Any:
-    """NaN has no JSON form: ``null``."""
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
-    return v
 
 
 _COLOUR = {
@@ -203,7 +192,7 @@ def monitor_cmd(
             progress=lambda msg: status.update(msg),
         )
     if as_json:
-        typer.echo(json.dumps(_clean(result), ensure_ascii=False, default=str))
+        typer.echo(json.dumps(clean(result), ensure_ascii=False, default=str))
         return
     render(result, Console(), top=top)
 
