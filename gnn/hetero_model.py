@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
@@ -52,7 +52,7 @@ from torch_geometric.nn import GraphConv, HeteroConv
 
 from gnn.baselines import Calibrator
 from gnn.graph_features import RECENT_DAYS
-from gnn.hetero_data import NODE, RELATIONS, adjacency, relation_edges, to_hetero_data
+from gnn.hetero_data import NODE, RELATIONS, Edges, adjacency, relation_edges, to_hetero_data
 from gnn.metrics import auc
 from gnn.protocol import Cut
 
@@ -387,11 +387,13 @@ class GNNModel:
         return phi
 
 
-def _data(cut: Cut, enc: NodeEncoder, relations: Sequence[str]) -> HeteroData:
+def _data(
+    cut: Cut, enc: NodeEncoder, relations: Sequence[str], edges: Mapping[str, Edges] | None = None
+) -> HeteroData:
     snap = cut.snapshot
     x = enc.transform(_nodes(cut), snap.firms, _book_mask(cut), cut.as_of)
     ind, prov = enc.codes(snap.firms)
-    edges = {k: v for k, v in relation_edges(snap).items() if k in relations}
+    edges = {k: v for k, v in (relation_edges(snap) if edges is None else edges).items() if k in relations}
     return to_hetero_data(snap, x, edges=edges, industry=ind, region=prov)
 
 
@@ -422,9 +424,10 @@ def fit_gnn(
     np.random.seed(seed)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     enc = NodeEncoder.fit([_nodes(c) for c in train], [c.snapshot.firms for c in train])
-    seen = set().union(*(relation_edges(c.snapshot) for c in train))
+    train_edges = [relation_edges(c.snapshot) for c in train]
+    seen = set().union(*train_edges)
     relations = [r for r in RELATIONS if r in seen]
-    graphs = [_data(c, enc, relations).to(dev) for c in train]
+    graphs = [_data(c, enc, relations, e).to(dev) for c, e in zip(train, train_edges, strict=True)]
     adjs = [aggregates(g, dev) for g in graphs]
     targets = [tuple(t.to(dev) for t in _targets(c, cfg.all_firms)) for c in train]
     val_data = _data(val, enc, relations).to(dev)
