@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     model_dir: Path = Field(REPO_ROOT / "var" / "models" / "current", validation_alias="CHAINRISK_MODEL_DIR")
     #: Audit log of analysts' Cypher (JSON lines, created mode 0600), outside the graph.
     query_log: Path = Field(REPO_ROOT / "var" / "query-log.jsonl", validation_alias="CHAINRISK_QUERY_LOG")
+    #: API keys, users and sessions (SQLite, created mode 0600), outside the graph.
+    auth_db: Path = Field(REPO_ROOT / "var" / "auth.sqlite", validation_alias="CHAINRISK_AUTH_DB")
 
     #: Lender ids that make up "the bank" in stress tests (comma separated in the environment).
     bank_lenders: Annotated[list[str], NoDecode] = Field(
