@@ -2,7 +2,7 @@ import stat
 
 import pytest
 
-from chainrisk.auth.store import open_store
+from chainrisk.app.auth.store import open_store
 from chainrisk.errors import ConfigError
 
 
