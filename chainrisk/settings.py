@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     query_log: Path = Field(REPO_ROOT / "var" / "query-log.jsonl", validation_alias="CHAINRISK_QUERY_LOG")
     #: API keys, users and sessions (SQLite, created mode 0600), outside the graph.
     auth_db: Path = Field(REPO_ROOT / "var" / "auth.sqlite", validation_alias="CHAINRISK_AUTH_DB")
+    #: Per API key: requests a second refilled into its bucket, and the bucket's size (the burst).
+    api_rate_per_s: float = Field(20.0, gt=0, validation_alias="CHAINRISK_API_RATE_PER_S")
+    api_burst: int = Field(60, ge=1, validation_alias="CHAINRISK_API_BURST")
+    #: Stress jobs started through the API write their outputs here, one folder per job.
+    stress_jobs_dir: Path = Field(REPO_ROOT / "var" / "stress-jobs",
+                                  validation_alias="CHAINRISK_STRESS_JOBS_DIR")
 
     #: Lender ids that make up "the bank" in stress tests (comma separated in the environment).
     bank_lenders: Annotated[list[str], NoDecode] = Field(

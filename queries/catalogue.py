@@ -341,6 +341,26 @@ _QUERIES: tuple[NamedQuery, ...] = (
         row_cap=10_000,
     ),
     NamedQuery(
+        name="firm_risk",
+        text=_q(
+            "MATCH (f:Firm {uscc: $firm})",
+            "MATCH (:Current {family: 'risk'})-[:POINTS_TO]->(run:Run)",
+            "MATCH (f)-[:HAS_RESULT]->(x:Result {run_id: run.run_id})",
+            "RETURN f.uscc AS uscc, x.risk_pd AS risk_pd, x.risk_tier AS risk_tier,",
+            "  x.risk_reasons AS risk_reasons, x.risk_suggested_class AS risk_suggested_class,",
+            "  x.risk_pd_change AS risk_pd_change, x.risk_segment AS risk_segment,",
+            "  x.risk_model_version AS risk_model_version, run.run_id AS run_id,",
+            "  toString(run.as_of) AS risk_as_of",
+        ),
+        params=(Param("firm", "uscc", "the firm", required=True),),
+        columns=("uscc", "risk_pd", "risk_tier", "risk_reasons", "risk_suggested_class", "risk_pd_change",
+                 "risk_segment", "risk_model_version", "run_id", "risk_as_of"),
+        doc="The firm's labels in the current risk run: PD, tier, reasons (strongest first), the "
+            "suggested five-category class, the change of PD since the previous run, the model; no row "
+            "when no risk run is current or the firm was not scored.",
+        row_cap=1,
+    ),
+    NamedQuery(
         name="guarantee_links",
         text=_q(
             "MATCH (g:Firm|Person)-[r:GUARANTEES]->(b:Firm) WHERE", ACTIVE_GUARANTEE,

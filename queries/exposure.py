@@ -70,6 +70,7 @@ __all__ = [
     "ChainExposure",
     "chain",
     "chain_exposure",
+    "firm_details",
     "months_before",
 ]
 
@@ -174,7 +175,7 @@ class Chain:
         lo = (page - 1) * page_size
         cut = {k: v.iloc[lo:lo + page_size] for k, v in self.sections.items()}
         wanted = sorted({self.firm} | {u for v in cut.values() for u in v["uscc"].dropna()})
-        details = _details(runner, wanted, self.as_of)
+        details = firm_details(runner, wanted, self.as_of)
         out = {k: _with_details(v, details) for k, v in cut.items()}
         me = details.get(self.firm, {})
         return ChainExposure(
@@ -220,7 +221,10 @@ class ChainExposure:
         }
 
 
-def _details(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str, dict[str, Any]]:
+def firm_details(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str, dict[str, Any]]:
+    """Per firm of ``usccs`` (found in the graph): the catalogue's ``firm_details`` row with a
+    ``*_stale`` flag for its latest statement, signal and loan status (older than
+    :data:`STALE_MONTHS` at ``as_of``; ``None`` when there is none) and ``stale`` (any of them)."""
     frame = run_for_firms(runner, "firm_details", usccs, {"as_of": as_of})
     cutoff = months_before(as_of, STALE_MONTHS).isoformat()
     out: dict[str, dict[str, Any]] = {}

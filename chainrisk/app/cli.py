@@ -39,6 +39,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "exposure",
     "circles",
     "query",
+    "keys",
+    "serve",
     "demo",
 )
 

@@ -20,7 +20,8 @@ _STRINGS = re.compile(r"'[^']*'")
 _PROPERTIES = (
     {c for t in TABLES.values() for c in t.column_names}
     | {"uscc", "loan_id", "person_id", "key", "external", "run_id", "kind", "status", "as_of", "family",
-       "risk_pd", "risk_tier", "stress_default_prob", "stress_systemic_impact"}
+       "risk_pd", "risk_tier", "stress_default_prob", "stress_systemic_impact", "risk_reasons",
+       "risk_suggested_class", "risk_pd_change", "risk_segment", "risk_model_version"}
 )
 
 

@@ -17,7 +17,7 @@ import typer
 
 from chainrisk.errors import ConfigError
 
-__all__ = ["register", "stress"]
+__all__ = ["graph_inputs", "register", "stress"]
 
 
 def _risk_pds(runner: Any) -> Any:
@@ -45,31 +45,41 @@ def _risk_pds(runner: Any) -> Any:
                       pd_type=params.get("pd_type"))
 
 
+def graph_inputs(runner: Any, as_of: date, years: int) -> tuple[Any, list[Any], Any]:
+    """From the graph behind ``runner``: the snapshot at ``as_of``, yearly past snapshots for the PD
+    calibration (``years`` back) and the current risk run's PDs (the ``--from-neo4j`` path; the
+    HTTP API's stress jobs take it too)."""
+    ingest = importlib.import_module("ingest")  # lazily: the builder pulls in the readers
+    calibration = importlib.import_module("contagion.stress.pd_calibration")
+    from_graph = importlib.import_module("ingest.snapshot.from_graph")
+    tables = from_graph.read_graph_tables(runner, as_of=as_of)
+    currency = from_graph.ingested_currency(runner)
+    risk = _risk_pds(runner)
+    snap = ingest.assemble_snapshot(tables, as_of=as_of, currency=currency)
+    history = [ingest.assemble_snapshot(tables, as_of=t, currency=currency)
+               for t in calibration.cohort_dates(snap.as_of, years)]
+    return snap, history, risk
+
+
 def _inputs(dataset: Path | None, from_neo4j: bool, as_of: date | None, years: int
             ) -> tuple[Any, list[Any], Any]:
     """The snapshot, yearly past snapshots for the PD calibration, and the current risk run's PDs."""
     if (dataset is None) == (not from_neo4j):
         raise ConfigError("give exactly one of --dataset DIR or --from-neo4j")
+    if dataset is None:
+        runner_mod = importlib.import_module("graph.runner")
+        with runner_mod.GraphRunner.from_settings() as runner:
+            return graph_inputs(runner, as_of or date.today(), years)
     ingest = importlib.import_module("ingest")  # lazily: the builder pulls in the readers
     snapshot_mod = importlib.import_module("ingest.snapshot")
     calibration = importlib.import_module("contagion.stress.pd_calibration")
-    risk = None
-    if dataset is not None:
-        manifest = ingest.read_manifest(dataset)
-        tables = snapshot_mod.read_dataset_tables(dataset)
-        day, currency = as_of or manifest.as_of, manifest.currency
-    else:
-        day = as_of or date.today()
-        runner_mod = importlib.import_module("graph.runner")
-        from_graph = importlib.import_module("ingest.snapshot.from_graph")
-        with runner_mod.GraphRunner.from_settings() as runner:
-            tables = from_graph.read_graph_tables(runner, as_of=day)
-            currency = from_graph.ingested_currency(runner)
-            risk = _risk_pds(runner)
+    manifest = ingest.read_manifest(dataset)
+    tables = snapshot_mod.read_dataset_tables(dataset)
+    day, currency = as_of or manifest.as_of, manifest.currency
     snap = ingest.assemble_snapshot(tables, as_of=day, currency=currency)
     history = [ingest.assemble_snapshot(tables, as_of=t, currency=currency)
                for t in calibration.cohort_dates(snap.as_of, years)]
-    return snap, history, risk
+    return snap, history, None
 
 
 def stress(

@@ -1,0 +1,77 @@
+"""The HTTP API: a FastAPI app over the same library functions as the CLI.
+
+Start it with ``chainrisk serve [--host 127.0.0.1] [--port 8000]`` (or
+``uvicorn chainrisk.app.api:create_app --factory``). ``GET /health`` is open; every other route
+needs an API key in ``X-API-Key`` (``chainrisk keys create --role officer|analyst|operator``),
+and its role decides what it may call (``docs/api.md``). OpenAPI is at ``/openapi.json``,
+Swagger UI at ``/docs`` from vendored assets.
+
+- ``chainrisk.app.api.errors``: JSON answers, and library errors as JSON HTTP errors;
+- ``chainrisk.app.api.security``: keys, roles, the per-key rate limit, the Cypher cap;
+- ``chainrisk.app.api.routes``: firms, chain exposure, circles, named queries, Cypher;
+- ``chainrisk.app.api.jobs``: stress tests as queued jobs;
+- ``chainrisk.app.api.docs``: ``/docs`` without a CDN or an inline script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from chainrisk import __version__
+from chainrisk.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; one :class:`graph.runner.GraphRunner` per app, opened on first use."""
+    from chainrisk.app.api.docs import install_docs
+    from chainrisk.app.api.errors import install_error_handlers
+    from chainrisk.app.api.jobs import StressJobs
+    from chainrisk.app.api.jobs import router as jobs_router
+    from chainrisk.app.api.routes import router
+    from chainrisk.app.api.security import ApiState, TokenBuckets
+
+    s = settings or get_settings()
+    state = ApiState(settings=s, buckets=TokenBuckets(s.api_rate_per_s, s.api_burst))
+    state.jobs = StressJobs(s, state.runner)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.jobs.close()
+        state.close()
+
+    app = FastAPI(title="chainrisk", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json",
+                  description="Supply-chain and guarantee-chain credit risk on a Neo4j knowledge graph. "
+                              "Every route but /health needs an X-API-Key; see docs/api.md for roles.")
+    app.state.api = state
+    app.state.runner = state.runner  # the graph runner, for anything mounted on this app
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Neo4j and GDS versions of the configured database, and which runs are current (open)."""
+        from graph.gds import gds_version
+        from graph.runs import FAMILIES, current_run
+
+        r = state.runner()
+        info = r.server_info()
+        return {
+            "chainrisk": __version__,
+            "neo4j": info.get("version"),
+            "edition": info.get("edition"),
+            "gds": gds_version(r),
+            "database": r.database,
+            "current_runs": {f: current_run(r, f) for f in FAMILIES},
+        }
+
+    app.include_router(router)
+    app.include_router(jobs_router)
+    install_docs(app)
+    return app

@@ -1,0 +1,51 @@
+"""``/docs``: Swagger UI from assets vendored in the package, with no inline script and no CDN.
+
+FastAPI's own ``/docs`` loads Swagger UI from a CDN and starts it with an inline script, which a
+``Content-Security-Policy`` of ``default-src 'self'`` blocks (and banks run without internet
+access). Here the page (``static/docs/docs.html``), its start script (``docs-init.js``) and
+swagger-ui-dist's bundle and stylesheet (``static/vendor/swagger-ui/``, Apache-2.0, version in
+``VERSION``) are package data served from this app; the OpenAPI document stays at
+``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from importlib.resources import files
+
+from fastapi import FastAPI
+from starlette.responses import HTMLResponse, Response
+
+from chainrisk.app.api.errors import ApiError
+
+__all__ = ["ASSETS", "install_docs"]
+
+#: The files ``/docs/assets/<name>`` serves: name -> (path under ``static/``, media type).
+ASSETS: dict[str, tuple[str, str]] = {
+    "swagger-ui-bundle.js": ("vendor/swagger-ui/swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
+    "swagger-ui.css": ("vendor/swagger-ui/swagger-ui.css", "text/css; charset=utf-8"),
+    "docs-init.js": ("docs/docs-init.js", "text/javascript; charset=utf-8"),
+}
+
+
+@cache
+def _static(path: str) -> bytes:
+    return files("chainrisk.app").joinpath("static", *path.split("/")).read_bytes()
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve ``/docs`` and its assets on ``app`` (create the app with ``docs_url=None``)."""
+    page = _static("docs/docs.html").decode("utf-8").replace(
+        "{openapi_url}", html.escape(app.openapi_url or "/openapi.json", quote=True))
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return HTMLResponse(page)
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> Response:
+        if name not in ASSETS:  # a fixed list: nothing the client sends becomes a path
+            raise ApiError(404, "NotFound", f"no asset {name!r}")
+        path, media = ASSETS[name]
+        return Response(_static(path), media_type=media, headers={"Cache-Control": "max-age=86400"})

@@ -1,0 +1,263 @@
+"""Stress tests as jobs: ``POST /stress-runs`` queues one, ``GET /stress-runs[/{id}]`` polls.
+
+A job takes a scenario's YAML *content* or the *name* of a shipped example
+(``examples/scenarios/<name>.yaml``), never a path on the server: a name is looked up among the
+examples, so nothing the client sends reaches the file system. The scenario is parsed when the
+job is posted (a bad one is 422 at once, naming its line), then the job waits in a queue: one
+worker thread runs one job at a time, in order, so two stress tests never compete for the
+server's memory.
+
+A job runs what ``chainrisk stress --from-neo4j`` runs: the snapshot read from the graph at the
+job's ``as_of`` (given, else the scenario's, else the latest ingested), the PD calibration's
+yearly history, the current risk run's PDs, ESRI as the systemic impact, then
+:func:`contagion.stress.run_stress` and :func:`contagion.stress.write_outputs` into the job's own
+folder under ``settings.stress_jobs_dir``; with ``write_back`` the results are published as a
+``stress`` run. Jobs live in memory (the list is empty after a restart); each folder keeps the
+job's ``job.json`` beside its outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import secrets
+import threading
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, Field, model_validator
+from starlette.responses import Response
+
+from chainrisk.app.api.errors import ApiError, JsonAnswer
+from chainrisk.app.api.security import EVERYONE, OPERATORS, Caller, api_state, require
+from chainrisk.errors import ChainriskError
+from chainrisk.settings import REPO_ROOT, Settings
+
+__all__ = ["EXAMPLES_DIR", "StressJob", "StressJobs", "example_scenarios", "router"]
+
+#: The shipped example scenarios a job may name.
+EXAMPLES_DIR = REPO_ROOT / "examples" / "scenarios"
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: Finished jobs kept in memory (the oldest finished ones are dropped first).
+MAX_KEPT = 200
+
+Status = Literal["queued", "running", "done", "failed"]
+
+
+def example_scenarios() -> dict[str, Path]:
+    """The shipped example scenarios by name (file stem)."""
+    if not EXAMPLES_DIR.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(EXAMPLES_DIR.glob("*.yaml")) if _NAME.match(p.stem)}
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class StressJob:
+    """One stress job: what was asked, by whom, its state and, once done, its summary."""
+
+    id: str
+    scenario: str
+    source: Literal["example", "content"]
+    text: str
+    submitted_by: str
+    runs: int | None
+    seed: int | None
+    as_of: date | None
+    write_back: bool
+    out_dir: Path
+    status: Status = "queued"
+    submitted: str = field(default_factory=_now)
+    started: str | None = None
+    finished: str | None = None
+    error: str | None = None
+    summary: dict[str, Any] | None = None
+    run_id: str | None = None
+
+    def to_dict(self, *, full: bool = False) -> dict[str, Any]:
+        """JSON-ready; ``full`` adds the whole summary (the list shows the headline figures only)."""
+        out: dict[str, Any] = {
+            "id": self.id, "status": self.status, "scenario": self.scenario, "source": self.source,
+            "submitted_by": self.submitted_by, "submitted": self.submitted, "started": self.started,
+            "finished": self.finished, "runs": self.runs, "seed": self.seed,
+            "as_of": self.as_of.isoformat() if self.as_of else None, "write_back": self.write_back,
+            "error": self.error, "run_id": self.run_id,
+        }
+        if self.summary is not None:
+            m = self.summary.get("measures", {})
+            out["headline"] = {k: (m.get(k) or {}).get("value") for k in ("EL", "VaR_99", "ES_99")}
+            out["outputs"] = self.out_dir.name
+            if full:
+                out["summary"] = self.summary
+        return out
+
+
+class StressJobs:
+    """A queue of stress jobs and the one worker thread that runs them in turn."""
+
+    def __init__(self, settings: Settings, runner: Callable[[], Any]):
+        self.settings = settings
+        self._runner = runner
+        self._queue: queue.Queue[StressJob | None] = queue.Queue()
+        self._jobs: dict[str, StressJob] = {}
+        self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+
+    def submit(self, job: StressJob) -> StressJob:
+        with self._lock:
+            self._jobs[job.id] = job
+            self._forget_old()
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name="chainrisk-stress-jobs", daemon=True)
+                self._worker.start()
+        self._save(job)
+        self._queue.put(job)
+        return job
+
+    def get(self, job_id: str) -> StressJob | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def all(self) -> list[StressJob]:
+        """Every job kept, the latest first."""
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: (j.submitted, j.id), reverse=True)
+
+    def close(self) -> None:
+        """Let the worker stop after the job it runs (queued jobs are not started)."""
+        self._queue.put(None)
+
+    def _forget_old(self) -> None:
+        finished = [j for j in self._jobs.values() if j.status in ("done", "failed")]
+        for j in sorted(finished, key=lambda j: j.submitted)[: max(0, len(self._jobs) - MAX_KEPT)]:
+            del self._jobs[j.id]
+
+    def _save(self, job: StressJob) -> None:
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        (job.out_dir / "job.json").write_text(json.dumps(job.to_dict(full=False), indent=2) + "\n",
+                                              encoding="utf-8")
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            job.status, job.started = "running", _now()
+            self._save(job)
+            try:
+                self._run(job)
+                job.status = "done"
+            except ChainriskError as exc:
+                job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # a job's failure must not end the worker
+                job.status, job.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
+                (job.out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+            job.finished = _now()
+            self._save(job)
+
+    def _run(self, job: StressJob) -> None:
+        from chainrisk.app.commands.stress import graph_inputs
+        from contagion import snapshot_esri
+        from contagion.stress import StressPrecisionWarning, parse_scenario, run_stress, write_outputs
+        from queries.catalogue import resolve_as_of
+
+        spec = parse_scenario(job.text, file=job.scenario)
+        runner = self._runner()
+        day = resolve_as_of(runner, job.as_of or spec.as_of)
+        snap, history, risk = graph_inputs(runner, day, spec.default_probability.history_years)
+        lenders = spec.bank_lenders if spec.bank_lenders is not None else self.settings.bank_lenders
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StressPrecisionWarning)  # kept in the summary's warnings
+            result = run_stress(snap, spec, runs=job.runs, seed=job.seed, bank_lenders=lenders,
+                                progress=False, scenario_file=job.scenario,
+                                systemic_impact=snapshot_esri(snap).esri, risk_pds=risk, history=history)
+        write_outputs(result, job.out_dir)
+        job.summary = result.summary()
+        if job.write_back:
+            from graph.runs import publish
+
+            run = publish(runner, kind="stress", family="stress", parameters=result.summary(),
+                          as_of=snap.as_of, firm_rows=result.firm_rows(), edge_rows=result.edge_rows(top=200),
+                          summary={"scenario": spec.name, "EL": result.measure("EL"), "runs": result.runs})
+            job.run_id = run.run_id
+
+
+# ----------------------------------------------------------------------------- routes
+router = APIRouter(tags=["stress"])
+
+
+class StressRequest(BaseModel):
+    """A stress job: exactly one of ``scenario`` (YAML content) or ``example`` (a shipped name)."""
+
+    scenario: str | None = Field(None, max_length=200_000, description="The scenario's YAML content "
+                                 "(docs/scenarios.md).")
+    example: str | None = Field(None, description="The name of a shipped example scenario "
+                                "(GET /stress-runs lists them).")
+    runs: int | None = Field(None, ge=1, le=1_000_000, description="Monte Carlo runs (default: the "
+                             "scenario's).")
+    seed: int | None = Field(None, ge=0, description="Seed (default: the scenario's).")
+    as_of: date | None = Field(None, description="Snapshot date (default: the scenario's, else the "
+                               "latest ingested as_of).")
+    write_back: bool = Field(False, description="Publish the results to the graph as a stress run.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StressRequest:
+        if (self.scenario is None) == (self.example is None):
+            raise ValueError("give exactly one of scenario (YAML content) or example (a shipped name)")
+        return self
+
+
+def _jobs(request: Request) -> StressJobs:
+    jobs: StressJobs = api_state(request).jobs
+    return jobs
+
+
+@router.post("/stress-runs", status_code=202)
+def start_stress_run(request: Request, caller: Annotated[Caller, Depends(require(*OPERATORS))],
+                     body: Annotated[StressRequest, Body()]) -> Response:
+    """Queue a stress test (operators only); 202 with the job, then poll ``GET /stress-runs/{id}``."""
+    from contagion.stress import parse_scenario
+
+    if body.example is not None:
+        examples = example_scenarios()
+        if body.example not in examples:
+            raise ApiError(422, "UnknownScenario", f"no example scenario {body.example!r}; shipped: "
+                           f"{', '.join(examples) or 'none'}")
+        name, text, source = body.example, examples[body.example].read_text(encoding="utf-8"), "example"
+    else:
+        name, text, source = "posted scenario", str(body.scenario), "content"
+    spec = parse_scenario(text, file=name)  # ScenarioError (422, with the line) before anything queues
+    jobs = _jobs(request)
+    job_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    job = jobs.submit(StressJob(
+        id=job_id, scenario=spec.name if source == "content" else name, source=source,  # type: ignore[arg-type]
+        text=text, submitted_by=caller.audit_name, runs=body.runs, seed=body.seed, as_of=body.as_of,
+        write_back=body.write_back, out_dir=Path(jobs.settings.stress_jobs_dir) / job_id))
+    return JsonAnswer(job.to_dict(), status_code=202, headers={"Location": f"/stress-runs/{job.id}"})
+
+
+@router.get("/stress-runs")
+def list_stress_runs(request: Request, _: Annotated[Caller, Depends(require(*EVERYONE))]) -> Response:
+    """The jobs kept (latest first) and the example scenarios a job may name."""
+    return JsonAnswer({"jobs": [j.to_dict() for j in _jobs(request).all()],
+                       "examples": sorted(example_scenarios())})
+
+
+@router.get("/stress-runs/{job_id}")
+def get_stress_run(request: Request, _: Annotated[Caller, Depends(require(*EVERYONE))],
+                   job_id: str) -> Response:
+    """One job: its status and, once done, the summary measures (EL, VaR, ES ...) of the run."""
+    job = _jobs(request).get(job_id)
+    if job is None:
+        raise ApiError(404, "UnknownJob", f"no stress job {job_id!r}")
+    return JsonAnswer(job.to_dict(full=True))

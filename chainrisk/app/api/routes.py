@@ -1,0 +1,181 @@
+"""The read routes of the HTTP API: firms, chain exposure, circles, named queries, analysts' Cypher.
+
+Each route is a thin call into the query library (the same functions the CLI calls), run in
+FastAPI's thread pool, so a slow chain does not hold up other requests. Answers state the
+``as_of`` they read at; firm answers carry the dates of the latest statement, signal and loan
+status with their stale flags (older than six months at ``as_of``).
+
+Roles (``docs/api.md``): every key reads; only ``analyst`` keys send Cypher, at most
+:data:`~chainrisk.app.api.security.CYPHER_AT_ONCE` at once per key.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from chainrisk.app.api.errors import ApiError, JsonAnswer
+from chainrisk.app.api.security import ANALYSTS, EVERYONE, Caller, api_state, require
+from chainrisk.errors import UnknownFirm
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_Uscc = Annotated[str, Path(description="A unified social credit code (18 characters, GB 32100-2015).")]
+_AsOf = Annotated[date | None, Query(description="Read the graph at this date (default: the latest "
+                                                 "ingested as_of).")]
+_Reader = Annotated[Caller, Depends(require(*EVERYONE))]
+_Analyst = Annotated[Caller, Depends(require(*ANALYSTS))]
+
+
+def _uscc(text: str) -> str:
+    """The code upper-cased, or ``InvalidUSCC`` (422, naming the expected check character)."""
+    from ingest.uscc import validate
+
+    return validate(text)
+
+
+@router.get("/firms", tags=["firms"])
+def search_firms(
+    request: Request, _: _Reader,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="A USCC prefix or part of a name.")],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> Response:
+    """Firms whose USCC starts with ``q`` or whose name contains it (case-insensitive)."""
+    from queries.catalogue import records, run_query
+
+    frame = run_query(api_state(request).runner(), "firm_search", {"q": q, "limit": limit})
+    return JsonAnswer({"q": q, "firms": records(frame), "truncated": len(frame) >= limit})
+
+
+@router.get("/firms/{uscc}", tags=["firms"])
+def firm_card(request: Request, _: _Reader, uscc: _Uscc, as_of: _AsOf = None) -> Response:
+    """One firm: its risk labels (PD, tier, reasons) where a risk run is current, the current stress
+    run's results, the bank's exposure, and how old its data is at ``as_of``."""
+    from queries.catalogue import jsonable, resolve_as_of, run_for_firms, run_query
+    from queries.exposure import STALE_MONTHS, firm_details, months_before
+
+    code = _uscc(uscc)
+    st = api_state(request)
+    runner = st.runner()
+    day = resolve_as_of(runner, as_of)
+    details = firm_details(runner, [code], day).get(code)
+    if details is None:
+        raise UnknownFirm(f"no firm with USCC {code} in the graph")
+    risk = run_query(runner, "firm_risk", {"firm": code})
+    exposure = run_for_firms(runner, "firm_exposure", [code],
+                             {"as_of": day, "lenders": list(st.settings.bank_lenders)})
+    d = jsonable(details)
+    from ingest.tables import CLASSIFICATIONS
+
+    money = jsonable(exposure.iloc[0].to_dict()) if len(exposure) else {}
+    rank = money.pop("worst_rank", None)
+    money["worst_class"] = CLASSIFICATIONS[int(rank)] if rank is not None else None
+    money.pop("uscc", None)
+    r = jsonable(risk.iloc[0].to_dict()) if len(risk) else None
+    return JsonAnswer({
+        "uscc": code, "name": d["name"], "industry": d["industry"], "region": d["region"],
+        "external": d["external"], "as_of": day.isoformat(),
+        "stale_before": months_before(day, STALE_MONTHS).isoformat(),
+        "risk": None if r is None else {
+            "pd": r["risk_pd"], "tier": r["risk_tier"], "reasons": list(r["risk_reasons"] or []),
+            "suggested_class": r["risk_suggested_class"], "pd_change": r["risk_pd_change"],
+            "segment": r["risk_segment"], "model_version": r["risk_model_version"],
+            "run_id": r["run_id"], "as_of": r["risk_as_of"],
+        },
+        "stress": None if d["stress_default_prob"] is None else {
+            "default_prob": d["stress_default_prob"], "systemic_impact": d["stress_systemic_impact"]},
+        "data": {k: d[k] for k in ("statement_published", "statement_period", "statement_stale",
+                                   "signal_month", "signal_stale", "loan_status_month",
+                                   "loan_status_stale", "stale")},
+        "exposure": money,
+    })
+
+
+@router.get("/firms/{uscc}/exposure", tags=["firms"])
+def firm_exposure(
+    request: Request, _: _Reader, uscc: _Uscc, as_of: _AsOf = None,
+    hops: Annotated[int, Query(description="Steps along each chain (1 to 5).")] = 3,
+    direction: Literal["both", "upstream", "downstream"] = "both",
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    """One page of the firm's chain exposure (``queries.exposure.chain_exposure``): upstream,
+    downstream, guarantors and guaranteed, with counts and whole-chain totals on every page."""
+    from queries.exposure import chain_exposure
+
+    code = _uscc(uscc)
+    st = api_state(request)
+    answer = chain_exposure(st.runner(), code, hops=hops, direction=direction, as_of=as_of, page=page,
+                            page_size=page_size)
+    return JsonAnswer(answer.to_dict())
+
+
+@router.get("/circles", tags=["guarantees"])
+def circles(request: Request, _: _Reader, as_of: _AsOf = None) -> Response:
+    """Guarantee groups and circles (担保圈), typed and graded (``queries.circles.guarantee_circles``)."""
+    from queries.circles import guarantee_circles
+
+    return JsonAnswer(guarantee_circles(api_state(request).runner(), as_of=as_of).to_dict())
+
+
+@router.get("/queries", tags=["queries"])
+def list_queries(_: _Reader) -> Response:
+    """The catalogue of named queries, with their typed parameters and columns."""
+    from queries.catalogue import CATALOGUE
+
+    return JsonAnswer({"queries": [
+        {"name": q.name, "doc": q.doc, "columns": list(q.columns), "row_cap": q.row_cap,
+         "params": [{"name": p.name, "type": p.type, "required": p.required, "default": p.default,
+                     "doc": p.doc} for p in q.params]}
+        for q in CATALOGUE.values()]})
+
+
+@router.get("/queries/{name}", tags=["queries"])
+def named_query(request: Request, _: _Reader, name: str) -> Response:
+    """Run a named query; its parameters are query-string values (``?as_of=2024-06-30``; a
+    ``list[str]`` parameter repeated or comma-separated), checked against their declared types."""
+    from queries.catalogue import CATALOGUE, run_query
+
+    query = CATALOGUE.get(name)
+    if query is None:
+        raise ApiError(404, "UnknownQuery", f"no query named {name!r}; GET /queries lists them")
+    params: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        params[key] = values if len(values) > 1 else values[0]
+    frame = run_query(api_state(request).runner(), name, params)
+    return JsonAnswer({"query": name, "as_of": frame.attrs.get("as_of"),
+                       "truncated": frame.attrs.get("truncated"),
+                       "columns": [str(c) for c in frame.columns],
+                       "rows": [list(r) for r in frame.itertuples(index=False)]})
+
+
+class CypherRequest(BaseModel):
+    """An analyst's read-only query; values only as ``parameters``."""
+
+    query: str = Field(min_length=1, description="Read-only Cypher (checked in layers: docs/queries.md).")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    max_rows: int = Field(10_000, ge=1, le=100_000, description="Rows read at most.")
+    timeout_s: float = Field(30.0, gt=0, le=300, description="Seconds before the server aborts it.")
+
+
+@router.post("/cypher", tags=["queries"])
+def cypher(request: Request, caller: _Analyst, body: Annotated[CypherRequest, Body()]) -> Response:
+    """Run an analyst's read-only Cypher (``queries.adhoc.run_cypher``), logged with the key's name and
+    id; ``{"columns": [...], "rows": [[...]], "truncated": ...}``. At most two at once per key (429)."""
+    from queries.adhoc import run_cypher
+
+    st = api_state(request)
+    with st.cypher_slots.hold(caller.id):
+        frame = run_cypher(st.runner(), body.query, body.parameters, max_rows=body.max_rows,
+                           timeout_s=body.timeout_s, user=caller.audit_name,
+                           log_path=st.settings.query_log)
+    return JsonAnswer({"columns": [str(c) for c in frame.columns],
+                       "rows": [list(r) for r in frame.itertuples(index=False)],
+                       "truncated": bool(frame.attrs.get("truncated"))})
