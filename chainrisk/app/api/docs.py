@@ -6,6 +6,10 @@ access). Here the page (``static/docs/docs.html``), its start script (``docs-ini
 swagger-ui-dist's bundle and stylesheet (``static/vendor/swagger-ui/``, Apache-2.0, version in
 ``VERSION``) are package data served from this app; the OpenAPI document stays at
 ``/openapi.json``.
+
+Under ``default-src 'self'`` the page works in full; only the small icons that swagger-ui.css
+draws from ``data:`` URLs (copy buttons, select arrows) stay blank unless the policy adds
+``img-src 'self' data:``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ ASSETS: dict[str, tuple[str, str]] = {
     "swagger-ui-bundle.js": ("vendor/swagger-ui/swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
     "swagger-ui.css": ("vendor/swagger-ui/swagger-ui.css", "text/css; charset=utf-8"),
     "docs-init.js": ("docs/docs-init.js", "text/javascript; charset=utf-8"),
+    "favicon-32x32.png": ("vendor/swagger-ui/favicon-32x32.png", "image/png"),
 }
 
 
