@@ -37,7 +37,7 @@ from starlette.responses import Response
 
 from chainrisk.app.api.errors import ApiError, JsonAnswer
 from chainrisk.app.api.security import EVERYONE, OPERATORS, Caller, api_state, require
-from chainrisk.errors import ChainriskError
+from chainrisk.errors import ChainriskError, ScenarioError
 from chainrisk.settings import REPO_ROOT, Settings
 
 __all__ = ["EXAMPLES_DIR", "StressJob", "StressJobs", "example_scenarios", "router"]
@@ -217,6 +217,21 @@ class StressRequest(BaseModel):
         return self
 
 
+def _no_aliases(text: str, name: str) -> None:
+    """Refuse YAML aliases: a few nested ones expand exponentially when the scenario is read (the
+    "billion laughs"), and no scenario needs them."""
+    import yaml
+
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.AliasToken):
+                line = token.start_mark.line + 1
+                raise ScenarioError("YAML aliases (*name) are not accepted in a posted scenario", file=name,
+                                    line=line)
+    except yaml.YAMLError:
+        return  # parse_scenario reports it, with its line
+
+
 def _jobs(request: Request) -> StressJobs:
     jobs: StressJobs = api_state(request).jobs
     return jobs
@@ -236,6 +251,7 @@ def start_stress_run(request: Request, caller: Annotated[Caller, Depends(require
         name, text, source = body.example, examples[body.example].read_text(encoding="utf-8"), "example"
     else:
         name, text, source = "posted scenario", str(body.scenario), "content"
+    _no_aliases(text, name)
     spec = parse_scenario(text, file=name)  # ScenarioError (422, with the line) before anything queues
     jobs = _jobs(request)
     job_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"

@@ -49,8 +49,10 @@ def search_firms(
     """Firms whose USCC starts with ``q`` or whose name contains it (case-insensitive)."""
     from queries.catalogue import records, run_query
 
-    frame = run_query(api_state(request).runner(), "firm_search", {"q": q, "limit": limit})
-    return JsonAnswer({"q": q, "firms": records(frame), "truncated": len(frame) >= limit})
+    # one row past the limit tells whether there are more (the catalogue's limit stops at 1,000)
+    frame = run_query(api_state(request).runner(), "firm_search", {"q": q, "limit": min(limit + 1, 1000)})
+    more = len(frame) > limit or len(frame) == 1000
+    return JsonAnswer({"q": q, "firms": records(frame.iloc[:limit]), "truncated": more})
 
 
 @router.get("/firms/{uscc}", tags=["firms"])

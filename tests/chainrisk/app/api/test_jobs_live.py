@@ -57,6 +57,11 @@ def test_a_scenario_is_content_or_a_shipped_name_never_a_path(api: Api) -> None:
         assert resp.status_code == 422 and resp.json()["error"] == "UnknownScenario", body
     bad = api.post("/stress-runs", "operator", {"scenario": "name: broken\nruns: -1\n"})
     assert bad.status_code == 422 and bad.json()["error"] == "ScenarioError" and ":2:" in bad.json()["detail"]
+    laughs = "name: lol\na: &a [x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b]\n"
+    resp = api.post("/stress-runs", "operator", {"scenario": laughs})
+    refused = resp.json()
+    assert resp.status_code == 422 and refused["error"] == "ScenarioError"
+    assert "aliases" in refused["detail"] and ":3:" in refused["detail"]
     both = api.post("/stress-runs", "operator", {"scenario": TINY, "example": "regional_downturn"})
     assert both.status_code == 422 and "exactly one" in both.json()["detail"]
     assert api.post("/stress-runs", "analyst", {"scenario": TINY}).status_code == 403

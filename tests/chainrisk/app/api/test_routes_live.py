@@ -31,8 +31,10 @@ def test_search_by_uscc_prefix_and_name(api: Api, platform: GraphRunner) -> None
     _same(body["firms"], run_query(platform, "firm_search", {"q": U["F"][:12].lower(), "limit": 50})
           .to_dict(orient="records"))
     assert U["F"] in [f["uscc"] for f in body["firms"]]
-    named = api.get("/firms", params={"q": "firm m"}).json()["firms"]
-    assert sorted(NAME[f["uscc"]] for f in named) == ["M1", "M2"]
+    named = api.get("/firms", params={"q": "firm m"}).json()
+    assert sorted(NAME[f["uscc"]] for f in named["firms"]) == ["M1", "M2"] and named["truncated"] is False
+    cut = api.get("/firms", params={"q": "firm m", "limit": 1}).json()
+    assert [f["uscc"] for f in cut["firms"]] == [named["firms"][0]["uscc"]] and cut["truncated"] is True
     assert api.get("/firms", params={"q": ""}).status_code == 422
 
 
