@@ -17,8 +17,8 @@ other ``DataError`` / ``ConfigError``          400
 other ``GraphError``                           502
 =============================================  ======
 
->>> to_json({"a": float("nan"), "d": __import__("datetime").date(2024, 6, 30)})
-{'a': None, 'd': '2024-06-30'}
+>>> to_json({"a": float("nan"), "d": date(2024, 6, 30), "n": [pd.NA, pd.NaT, pd.Timestamp("2024-06-30")]})
+{'a': None, 'd': '2024-06-30', 'n': [None, None, '2024-06-30T00:00:00']}
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import math
 from datetime import date, datetime, time
 from typing import Any
 
+import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -62,14 +63,14 @@ def to_json(value: Any) -> Any:
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [to_json(v) for v in value]
+    if value is pd.NA or value is pd.NaT:  # NaT is a datetime, NA refuses to be a bool
+        return None
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if hasattr(value, "iso_format"):  # the driver's temporal types
         return value.iso_format()
     if hasattr(value, "tolist"):  # numpy scalars and arrays
         return to_json(value.tolist())
-    if value != value:  # pandas' NA and NaT
-        return None
     return str(value)
 
 

@@ -112,6 +112,7 @@ class StressJobs:
         self._jobs: dict[str, StressJob] = {}
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._closing = threading.Event()
 
     def submit(self, job: StressJob) -> StressJob:
         with self._lock:
@@ -134,7 +135,8 @@ class StressJobs:
             return sorted(self._jobs.values(), key=lambda j: (j.submitted, j.id), reverse=True)
 
     def close(self) -> None:
-        """Let the worker stop after the job it runs (queued jobs are not started)."""
+        """Let the worker stop after the job it runs; jobs still queued fail unstarted."""
+        self._closing.set()
         self._queue.put(None)
 
     def _forget_old(self) -> None:
@@ -152,6 +154,10 @@ class StressJobs:
             job = self._queue.get()
             if job is None:
                 return
+            if self._closing.is_set():
+                job.status, job.error, job.finished = "failed", "the API stopped before the job ran", _now()
+                self._save(job)
+                continue
             job.status, job.started = "running", _now()
             self._save(job)
             try:

@@ -32,6 +32,13 @@ def _wait(jobs: StressJobs, job_id: str) -> StressJob:
     raise AssertionError(f"{job_id} did not finish")
 
 
+def _running(jobs: StressJobs, job_id: str) -> None:
+    deadline = time.monotonic() + 10
+    while jobs.get(job_id).status != "running":  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, f"{job_id} never started"
+        time.sleep(0.01)
+
+
 def test_one_job_at_a_time_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gate = threading.Event()
     order: list[tuple[str, str]] = []
@@ -49,7 +56,7 @@ def test_one_job_at_a_time_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     jobs = StressJobs(Settings(_env_file=None), runner=lambda: None)
     for i in range(3):
         jobs.submit(_job(tmp_path, i))
-    time.sleep(0.05)
+    _running(jobs, "job-0")
     assert [jobs.get(f"job-{i}").status for i in range(3)] == ["running", "queued", "queued"]  # type: ignore[union-attr]
     gate.set()
     done = [_wait(jobs, f"job-{i}") for i in range(3)]
@@ -68,3 +75,17 @@ def test_shipped_examples_are_listed_by_name() -> None:
     examples = example_scenarios()
     assert "regional_downturn" in examples
     assert all(p.suffix == ".yaml" and p.stem == name for name, p in examples.items())
+
+
+def test_closing_fails_the_queued_jobs_unstarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = threading.Event()
+    monkeypatch.setattr(StressJobs, "_run", lambda self, job: gate.wait(10))
+    jobs = StressJobs(Settings(_env_file=None), runner=lambda: None)
+    for i in range(2):
+        jobs.submit(_job(tmp_path, i))
+    _running(jobs, "job-0")
+    jobs.close()
+    gate.set()
+    first, second = _wait(jobs, "job-0"), _wait(jobs, "job-1")
+    assert (first.status, second.status) == ("done", "failed")
+    assert second.started is None and second.error == "the API stopped before the job ran"
