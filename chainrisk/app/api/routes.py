@@ -119,11 +119,21 @@ def firm_exposure(
 
 
 @router.get("/circles", tags=["guarantees"])
-def circles(request: Request, _: _Reader, as_of: _AsOf = None) -> Response:
+def circles(
+    request: Request, _: _Reader, as_of: _AsOf = None,
+    firm: Annotated[str | None, Query(description="Only the group and circles this firm (USCC) is in.")]
+    = None,
+) -> Response:
     """Guarantee groups and circles (担保圈), typed and graded (``queries.circles.guarantee_circles``)."""
     from queries.circles import guarantee_circles
 
-    return JsonAnswer(guarantee_circles(api_state(request).runner(), as_of=as_of).to_dict())
+    code = _uscc(firm) if firm is not None else None
+    doc = guarantee_circles(api_state(request).runner(), as_of=as_of).to_dict()
+    if code is not None:
+        for part in ("groups", "circles"):
+            doc[part] = [g for g in doc[part] if code in g["members"]]
+        doc["firm"] = code
+    return JsonAnswer(doc)
 
 
 @router.get("/queries", tags=["queries"])

@@ -104,6 +104,12 @@ def test_circles_are_the_librarys(api: Api, platform: GraphRunner) -> None:
     body = api.get("/circles").json()
     _same(body, guarantee_circles(platform, lenders=BANK).to_dict())
     assert body["as_of"] == AS_OF and {c["type"] for c in body["circles"]} >= {"mutual", "joint", "cycle"}
+    mine = api.get("/circles", params={"firm": U["M1"]}).json()
+    assert mine["firm"] == U["M1"] and [g["id"] for g in mine["groups"]] == [
+        g["id"] for g in body["groups"] if U["M1"] in g["members"]]
+    assert [(c["type"], sorted(NAME[u] for u in c["members"])) for c in mine["circles"]] == [
+        ("mutual", ["M1", "M2"])]
+    assert api.get("/circles", params={"firm": "9135"}).status_code == 422
 
 
 def test_named_queries(api: Api, platform: GraphRunner) -> None:
