@@ -43,6 +43,7 @@ from chainrisk.errors import (
     InvalidQueryParameter,
     InvalidUSCC,
     QueryError,
+    QueryFailed,
     ScenarioError,
     ServerUnavailable,
     UnknownFirm,
@@ -111,8 +112,10 @@ def status_for(exc: ChainriskError, path: str = "") -> int:
         return 422
     if isinstance(exc, ServerUnavailable):
         return 503
+    if isinstance(exc, QueryFailed) and path == "/cypher":
+        return 400  # the analyst's own query: its syntax, its timeout, its memory
     if isinstance(exc, GraphError):
-        return 400 if path == "/cypher" else 502
+        return 502
     if isinstance(exc, DataError | ConfigError):
         return 400
     if isinstance(exc, QueryError):
