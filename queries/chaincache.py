@@ -68,9 +68,10 @@ class IngestState:
 def ingest_state(runner: QueryRunner) -> IngestState:
     """The graph's :class:`IngestState` (one small query)."""
     rows = runner.read(CATALOGUE["ingest_state"].text)
-    row = rows[0] if rows else {"as_of": None, "runs": 0, "latest": None}
-    day = date.fromisoformat(row["as_of"]) if row["as_of"] else None
-    return IngestState(as_of=day, token=(int(row["runs"] or 0), row["latest"]))
+    row: dict[str, Any] = rows[0] if rows else {"as_of": None, "runs": 0, "latest": None}
+    day = date.fromisoformat(str(row["as_of"])) if row["as_of"] else None
+    latest = str(row["latest"]) if row["latest"] is not None else None
+    return IngestState(as_of=day, token=(int(row["runs"] or 0), latest))
 
 
 class _Csr:
@@ -196,9 +197,9 @@ class _Lru:
                 self._items.popitem(last=False)
 
     def get_or_build(self, key: Hashable, build: Callable[[], T]) -> T:
-        hit = self.get(key)
+        hit: Any = self.get(key)
         if hit is not None:
-            return hit  # type: ignore[no-any-return]
+            return hit
         with self._lock:
             gate = self._building.setdefault(key, threading.Lock())
         with gate:
@@ -208,7 +209,7 @@ class _Lru:
                 self.put(key, hit)
         with self._lock:
             self._building.pop(key, None)
-        return hit  # type: ignore[no-any-return]
+        return hit
 
     def clear(self) -> None:
         with self._lock:
@@ -244,7 +245,8 @@ class ChainCache:
         kind, backward, shares = WALKS[section]
         return self.network(runner, state, kind, as_of).walk(focal, hops, backward=backward, shares=shares)
 
-    def book(self, runner: QueryRunner, state: IngestState, as_of: date, lenders: Sequence[str]) -> pd.DataFrame:
+    def book(self, runner: QueryRunner, state: IngestState, as_of: date,
+             lenders: Sequence[str]) -> pd.DataFrame:
         """``firm_exposure`` rows (indexed by USCC) of the firms that can have non-zero ones."""
         key = (self.server(runner), state.token, as_of, tuple(lenders))
 

@@ -60,8 +60,8 @@ from chainrisk.errors import InvalidQueryParameter, UnknownFirm
 from graph.protocol import QueryRunner
 from ingest.tables import CLASSIFICATIONS
 from queries.catalogue import CATALOGUE, FIRM_BATCH, jsonable, records, resolve_as_of, run_for_firms
-from queries.chaincache import CHAIN_CACHE, ChainCache, ingest_state
 from queries.catalogue import Param as _Param
+from queries.chaincache import CHAIN_CACHE, ChainCache, ingest_state
 
 __all__ = [
     "MAX_HOPS",
@@ -316,7 +316,8 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
         book = cache.book(runner, state, day, bank)
         sections = {s: _section(s, w, book) for s, w in walks.items()}
         # the focal firm's own row in full (equity, balance with every lender ...), not only the book's
-        exp = run_for_firms(runner, "firm_exposure", [uscc], {"as_of": day, "lenders": bank}).set_index("uscc")
+        exp = run_for_firms(runner, "firm_exposure", [uscc], {"as_of": day, "lenders": bank})
+        exp = exp.set_index("uscc")
         mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
         return Chain(firm=uscc, name=name, as_of=day, hops=hops, direction=direction, lenders=bank,
                      sections=sections, firm_exposure=mine, totals=_totals(sections))
@@ -338,8 +339,10 @@ def _section(name: str, walk: pd.DataFrame, exp: pd.DataFrame) -> pd.DataFrame:
     pos = pd.Index(exp.index.to_numpy(dtype=object)).get_indexer(df["id"].to_numpy(dtype=object))
     known = firm.to_numpy() & (pos >= 0)
     for col in (*_MONEY, "worst_rank"):
-        looked = exp[col].to_numpy(dtype=object)[np.where(known, pos, 0)] if len(exp) else None
-        df[col] = np.where(known, looked, None)
+        values = exp[col].to_numpy(dtype=object)
+        blank = np.full(len(df), None, dtype=object)
+        looked = values[np.where(known, pos, 0)] if len(values) else blank
+        df[col] = np.where(known, looked, blank)
         if col in _MONEY:
             df[col] = pd.to_numeric(df[col]).fillna(0.0).astype(float)
     df["worst_class"] = [CLASSIFICATIONS[int(r)] if r is not None and r == r else None
@@ -384,7 +387,8 @@ def _totals(sections: dict[str, pd.DataFrame]) -> dict[str, Any]:
 
 def chain_exposure(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction = "both",
                    as_of: date | str | None = None, page: int = 1, page_size: int = 100,
-                   lenders: Sequence[str] | None = None, cache: ChainCache | None = CHAIN_CACHE) -> ChainExposure:
+                   lenders: Sequence[str] | None = None,
+                   cache: ChainCache | None = CHAIN_CACHE) -> ChainExposure:
     """One page of ``firm``'s chain exposure (see the module docstring); ``page_size`` at most 1,000.
 
     The chain is walked once and kept (``cache``, see :func:`chain`): later pages read only their
