@@ -197,12 +197,18 @@ _QUERIES: tuple[NamedQuery, ...] = (
         name="ingest_state",
         text=_q(
             "MATCH (r:Run {kind: 'ingest', status: 'committed'})",
-            "RETURN toString(max(r.as_of)) AS as_of, count(r) AS runs, max(r.run_id) AS latest",
+            "WITH toString(max(r.as_of)) AS as_of, count(r) AS runs, max(r.run_id) AS latest",
+            "RETURN as_of, runs, latest,",
+            "  COLLECT { MATCH (:Current {family: 'risk'})-[:POINTS_TO]->(x:Run) RETURN x.run_id }[0]",
+            "  AS risk_run,",
+            "  COLLECT { MATCH (:Current {family: 'stress'})-[:POINTS_TO]->(x:Run) RETURN x.run_id }[0]",
+            "  AS stress_run",
         ),
         params=(),
-        columns=("as_of", "runs", "latest"),
-        doc="The latest as_of of a committed ingest run, the number of such runs and the greatest run id: "
-            "what the graph's data is, as far as caches of it are concerned (a new ingest changes it).",
+        columns=("as_of", "runs", "latest", "risk_run", "stress_run"),
+        doc="The latest as_of of a committed ingest run, the number of such runs and the greatest run id, "
+            "and the current risk and stress runs: what the graph's data is, as far as caches of it are "
+            "concerned (a new ingest, or a new current run, changes it).",
         row_cap=1,
     ),
     NamedQuery(

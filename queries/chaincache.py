@@ -11,13 +11,14 @@ Here
 - the **book** is ``firm_exposure`` over the firms that can have a non-zero row (``book_firms``:
   a loan started by the date, or an active guarantee given), read once per date and bank; every
   other firm's row is zeros with no loan class, which is what ``firm_exposure`` answers for it;
-- a walked **chain** is kept (LRU), so pages 2..n cost only their rows' details.
+- a walked **chain** is kept (LRU), so pages 2..n cost only their rows' details, and those
+  details are kept per firm too (under the same state and the current risk and stress runs).
 
 Freshness. Each call reads the ingest state (``ingest_state``: the latest committed ``as_of``,
 the number of committed ingest runs and the greatest run id) in one small query, and every
 cached object is keyed by it together with the server and database: once a new ingest commits,
-the next call builds afresh and the old entries age out of the LRU. Risk and stress runs do not
-change the state; nothing they write is cached (a page's per-firm details are always read live).
+the next call builds afresh and the old entries age out of the LRU. Per-firm details (PD, stress
+results, the dates of the latest facts) are keyed by the current risk and stress runs as well.
 
 The walk (per list, breadth-first from the focal firm ``F``): with the frontier at distance
 :math:`d - 1`, every active link of a frontier firm to a party not yet reached adds its value to
@@ -63,6 +64,8 @@ class IngestState:
 
     as_of: date | None
     token: tuple[int, str | None]
+    #: The current risk and stress runs: per-firm details (PD, stress results) depend on them too.
+    results: tuple[str | None, str | None] = (None, None)
 
 
 def ingest_state(runner: QueryRunner) -> IngestState:
@@ -71,7 +74,8 @@ def ingest_state(runner: QueryRunner) -> IngestState:
     row: dict[str, Any] = rows[0] if rows else {"as_of": None, "runs": 0, "latest": None}
     day = date.fromisoformat(str(row["as_of"])) if row["as_of"] else None
     latest = str(row["latest"]) if row["latest"] is not None else None
-    return IngestState(as_of=day, token=(int(row["runs"] or 0), latest))
+    results = (row.get("risk_run"), row.get("stress_run"))
+    return IngestState(as_of=day, token=(int(row["runs"] or 0), latest), results=results)
 
 
 class _Csr:
@@ -230,6 +234,8 @@ class ChainCache:
         self.networks = _Lru(2 * dates)
         self.books = _Lru(dates)
         self.chains = _Lru(chains)
+        self.firm_details = _Lru(dates)
+        self.max_details = 200_000
 
     @staticmethod
     def server(runner: QueryRunner) -> tuple[str, str]:
@@ -257,9 +263,24 @@ class ChainCache:
 
         return self.books.get_or_build(key, build)
 
+    def details(self, runner: QueryRunner, state: IngestState, as_of: date, usccs: Sequence[str],
+                fetch: Callable[[Sequence[str]], dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        """Per-firm details (``queries.exposure``'s page columns) of ``usccs``; only the firms not
+        read yet under this state and date are fetched. Keyed by the ingest state and the current
+        risk and stress runs, since the details show their results."""
+        key = (self.server(runner), state.token, state.results, as_of)
+        known: dict[str, dict[str, Any]] = self.firm_details.get_or_build(key, dict)
+        missing = [u for u in usccs if u not in known]
+        if missing:
+            got = fetch(missing)
+            if len(known) + len(got) > self.max_details:
+                known.clear()  # bounded: a whole large graph's details are not held
+            known.update(got)
+        return {u: known[u] for u in usccs if u in known}
+
     def clear(self) -> None:
         """Forget everything (tests; a process that knows the graph was rewritten without an ingest)."""
-        for lru in (self.networks, self.books, self.chains):
+        for lru in (self.networks, self.books, self.chains, self.firm_details):
             lru.clear()
 
 

@@ -48,7 +48,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -61,7 +61,7 @@ from graph.protocol import QueryRunner
 from ingest.tables import CLASSIFICATIONS
 from queries.catalogue import CATALOGUE, FIRM_BATCH, jsonable, records, resolve_as_of, run_for_firms
 from queries.catalogue import Param as _Param
-from queries.chaincache import CHAIN_CACHE, ChainCache, ingest_state
+from queries.chaincache import CHAIN_CACHE, ChainCache, IngestState, ingest_state
 
 __all__ = [
     "MAX_HOPS",
@@ -167,8 +167,10 @@ class Chain:
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in self.sections.items()}
 
-    def page(self, runner: QueryRunner, page: int = 1, page_size: int = 100) -> ChainExposure:
-        """Rows ``(page - 1) * page_size`` .. of every list, with their details."""
+    def page(self, runner: QueryRunner, page: int = 1, page_size: int = 100, *,
+             details: Callable[[Sequence[str]], dict[str, dict[str, Any]]] | None = None) -> ChainExposure:
+        """Rows ``(page - 1) * page_size`` .. of every list, with their details (read by ``details``,
+        default: ``firm_details`` for the page's firms)."""
         if page < 1:
             raise InvalidQueryParameter(f"page must be 1 or more, got {page}")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -176,9 +178,9 @@ class Chain:
         lo = (page - 1) * page_size
         cut = {k: v.iloc[lo:lo + page_size] for k, v in self.sections.items()}
         wanted = sorted({self.firm} | {u for v in cut.values() for u in v["uscc"].dropna()})
-        details = _details(runner, wanted, self.as_of)
-        out = {k: _with_details(v, details) for k, v in cut.items()}
-        me = details.get(self.firm, {})
+        found = details(wanted) if details is not None else _details(runner, wanted, self.as_of)
+        out = {k: _with_details(v, found) for k, v in cut.items()}
+        me = found.get(self.firm, {})
         return ChainExposure(
             firm=self.firm, name=self.name, as_of=self.as_of, hops=self.hops, direction=self.direction,
             page=page, page_size=page_size, counts=self.counts, totals=self.totals,
@@ -227,7 +229,9 @@ def _details(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str
     cutoff = months_before(as_of, STALE_MONTHS).isoformat()
     out: dict[str, dict[str, Any]] = {}
     for record in frame.to_dict(orient="records"):
-        row = {str(k): v for k, v in record.items()}
+        # missing as None whatever the column's dtype in this batch: a firm's row is the same
+        # whichever firms it was read with (rows are kept per firm across pages)
+        row = {str(k): None if isinstance(v, float) and v != v else v for k, v in record.items()}
         flags = {}
         for col in ("statement_published", "signal_month", "loan_status_month"):
             value = row.get(col)
@@ -301,9 +305,10 @@ def _wanted(direction: str) -> list[str]:
 
 
 def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, direction: Direction,
-                  as_of: date | str | None, lenders: Sequence[str] | None) -> Chain:
+                  as_of: date | str | None, lenders: Sequence[str] | None,
+                  state: IngestState | None = None) -> Chain:
     """:func:`chain` through ``cache``: the state query, then a kept chain, or a walk in this process."""
-    state = ingest_state(runner)
+    state = state or ingest_state(runner)
     day = _Param("as_of", "date", "").coerce(as_of) if as_of is not None else (state.as_of or date.today())
     bank = list(runner.settings.bank_lenders if lenders is None else lenders)
     key = (cache.server(runner), state.token, uscc, hops, direction, day, tuple(bank))
@@ -400,5 +405,13 @@ def chain_exposure(runner: QueryRunner, firm: str, *, hops: int = 3, direction: 
     """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidQueryParameter(f"page_size must lie in [1, {MAX_PAGE_SIZE}], got {page_size}")
-    whole = chain(runner, firm, hops=hops, direction=direction, as_of=as_of, lenders=lenders, cache=cache)
-    return whole.page(runner, page, page_size)
+    if cache is None:
+        whole = chain(runner, firm, hops=hops, direction=direction, as_of=as_of, lenders=lenders, cache=None)
+        return whole.page(runner, page, page_size)
+    _check(hops, direction)
+    uscc = _Param("firm", "uscc", "", required=True).coerce(firm)
+    state = ingest_state(runner)
+    whole = _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders, state)
+    day = whole.as_of
+    return whole.page(runner, page, page_size, details=lambda usccs: cache.details(
+        runner, state, day, usccs, lambda missing: _details(runner, missing, day)))

@@ -3,7 +3,9 @@ when a new ingest lands."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -76,6 +78,39 @@ def test_pages_reuse_the_walked_chain(platform: GraphRunner) -> None:
     # another bank is another chain (its exposures differ), not a stale hit
     other = chain(platform, U["F"], hops=3, lenders=[], cache=cache)
     assert other is not kept and other.totals["upstream"]["outstanding"] == 900.0
+
+
+def test_details_are_kept_per_state_and_current_runs() -> None:
+    from types import SimpleNamespace
+
+    from queries.chaincache import IngestState
+
+    runner: Any = SimpleNamespace(settings=SimpleNamespace(neo4j_uri="bolt://x"), database="neo4j")
+    cache, asked = ChainCache(), []
+
+    def fetch(usccs: Any) -> dict[str, dict[str, Any]]:
+        asked.append(list(usccs))
+        return {u: {"uscc": u} for u in usccs}
+
+    day = date(2024, 6, 30)
+    one = IngestState(as_of=day, token=(1, "ingest-a"), results=("risk-1", None))
+    assert set(cache.details(runner, one, day, ["a", "b"], fetch)) == {"a", "b"}
+    cache.details(runner, one, day, ["b", "c"], fetch)
+    # a new current risk run (PDs shown on the page) is a new key: everything is read again
+    cache.details(runner, IngestState(as_of=day, token=(1, "ingest-a"), results=("risk-2", None)), day,
+                  ["a"], fetch)
+    assert asked == [["a", "b"], ["c"], ["a"]]
+
+
+def test_cached_pages_equal_the_reference_pages(platform: GraphRunner) -> None:
+    cache = ChainCache()
+    for page in (1, 2):
+        ref = chain_exposure(platform, U["F"], hops=3, lenders=BANK, page=page, page_size=3, cache=None)
+        for _ in range(2):  # the second time from the kept chain and details
+            got = chain_exposure(platform, U["F"], hops=3, lenders=BANK, page=page, page_size=3, cache=cache)
+            for s in SECTIONS:
+                pd.testing.assert_frame_equal(getattr(got, s), getattr(ref, s))
+            assert got.to_dict() == ref.to_dict()
 
 
 def test_a_new_ingest_invalidates_what_was_kept(platform: GraphRunner, tmp_path: Path) -> None:
