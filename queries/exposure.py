@@ -37,7 +37,9 @@ Why breadth-first by hop rather than one variable-length pattern: ``(F)<-[:SUPPL
 enumerates every *path* (on a hub, the product of the degrees) and filters activity per path,
 whereas one query per hop over the frontier (``UNWIND $frontier``) touches each active link
 once and keeps the shortest distance in this process, so the work is linear in the links of
-the chain.
+the chain. That is the reference path (``cache=None``); by default the same walk runs over
+arrays held in this process, the bank's figures come from a book read once per date, and a
+walked chain is kept for its later pages (``queries.chaincache``, same answers).
 
 Example::
 
