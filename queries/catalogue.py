@@ -25,7 +25,7 @@ Running one::
     frame = run_query(runner, "classification_mismatch", {"as_of": "2024-06-30"})
 
 >>> sorted(CATALOGUE)[:3]
-['classification_mismatch', 'firm_details', 'firm_exposure']
+['book_firms', 'classification_mismatch', 'firm_details']
 >>> CATALOGUE["supply_upstream_hop"].param("frontier").type
 'list[str]'
 """
@@ -192,6 +192,51 @@ _QUERIES: tuple[NamedQuery, ...] = (
         columns=("as_of",),
         doc="The latest as_of of a committed ingest run: the default date every query reads at.",
         row_cap=1,
+    ),
+    NamedQuery(
+        name="ingest_state",
+        text=_q(
+            "MATCH (r:Run {kind: 'ingest', status: 'committed'})",
+            "WITH toString(max(r.as_of)) AS as_of, count(r) AS runs, max(r.run_id) AS latest",
+            "RETURN as_of, runs, latest,",
+            "  COLLECT { MATCH (:Current {family: 'risk'})-[:POINTS_TO]->(x:Run) RETURN x.run_id }[0]",
+            "  AS risk_run,",
+            "  COLLECT { MATCH (:Current {family: 'stress'})-[:POINTS_TO]->(x:Run) RETURN x.run_id }[0]",
+            "  AS stress_run",
+        ),
+        params=(),
+        columns=("as_of", "runs", "latest", "risk_run", "stress_run"),
+        doc="The latest as_of of a committed ingest run, the number of such runs and the greatest run id, "
+            "and the current risk and stress runs: what the graph's data is, as far as caches of it are "
+            "concerned (a new ingest, or a new current run, changes it).",
+        row_cap=1,
+    ),
+    NamedQuery(
+        name="supply_network",
+        text=_q(
+            "MATCH (s:Firm)-[r:SUPPLIES]->(b:Firm) WHERE", ACTIVE_SUPPLY,
+            "RETURN s.uscc AS source, b.uscc AS target, sum(r.annual_value) AS value",
+        ),
+        params=(_AS_OF,),
+        columns=("source", "target", "value"),
+        doc="Every active supply link, the annual value summed per (supplier, buyer): the supply network "
+            "that chain walks run over in this process (queries.chaincache).",
+        timeout_s=300.0,
+        row_cap=50_000_000,
+    ),
+    NamedQuery(
+        name="book_firms",
+        text=_q(
+            "MATCH (f:Firm)-[:BORROWED]->(l:Loan) WHERE l.start <= $as_of RETURN f.uscc AS uscc",
+            "UNION",
+            "MATCH (f:Firm)-[r:GUARANTEES]->(:Firm) WHERE", ACTIVE_GUARANTEE, "RETURN f.uscc AS uscc",
+        ),
+        params=(_AS_OF,),
+        columns=("uscc",),
+        doc="Firms with a loan started by the date or an active guarantee given to a firm: the only firms "
+            "whose firm_exposure row is not all zeros (every other firm's is 0, with no loan class).",
+        timeout_s=120.0,
+        row_cap=50_000_000,
     ),
     NamedQuery(
         name="firm_search",

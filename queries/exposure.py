@@ -37,7 +37,9 @@ Why breadth-first by hop rather than one variable-length pattern: ``(F)<-[:SUPPL
 enumerates every *path* (on a hub, the product of the degrees) and filters activity per path,
 whereas one query per hop over the frontier (``UNWIND $frontier``) touches each active link
 once and keeps the shortest distance in this process, so the work is linear in the links of
-the chain.
+the chain. That is the reference path (``cache=None``); by default the same walk runs over
+arrays held in this process, the bank's figures come from a book read once per date, and a
+walked chain is kept for its later pages (``queries.chaincache``, same answers).
 
 Example::
 
@@ -48,11 +50,12 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from chainrisk.errors import InvalidQueryParameter, UnknownFirm
@@ -60,6 +63,7 @@ from graph.protocol import QueryRunner
 from ingest.tables import CLASSIFICATIONS
 from queries.catalogue import CATALOGUE, FIRM_BATCH, jsonable, records, resolve_as_of, run_for_firms
 from queries.catalogue import Param as _Param
+from queries.chaincache import CHAIN_CACHE, ChainCache, IngestState, ingest_state
 
 __all__ = [
     "MAX_HOPS",
@@ -166,8 +170,10 @@ class Chain:
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in self.sections.items()}
 
-    def page(self, runner: QueryRunner, page: int = 1, page_size: int = 100) -> ChainExposure:
-        """Rows ``(page - 1) * page_size`` .. of every list, with their details."""
+    def page(self, runner: QueryRunner, page: int = 1, page_size: int = 100, *,
+             details: Callable[[Sequence[str]], dict[str, dict[str, Any]]] | None = None) -> ChainExposure:
+        """Rows ``(page - 1) * page_size`` .. of every list, with their details (read by ``details``,
+        default: ``firm_details`` for the page's firms)."""
         if page < 1:
             raise InvalidQueryParameter(f"page must be 1 or more, got {page}")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -175,9 +181,9 @@ class Chain:
         lo = (page - 1) * page_size
         cut = {k: v.iloc[lo:lo + page_size] for k, v in self.sections.items()}
         wanted = sorted({self.firm} | {u for v in cut.values() for u in v["uscc"].dropna()})
-        details = firm_details(runner, wanted, self.as_of)
-        out = {k: _with_details(v, details) for k, v in cut.items()}
-        me = details.get(self.firm, {})
+        found = details(wanted) if details is not None else firm_details(runner, wanted, self.as_of)
+        out = {k: _with_details(v, found) for k, v in cut.items()}
+        me = found.get(self.firm, {})
         return ChainExposure(
             firm=self.firm, name=self.name, as_of=self.as_of, hops=self.hops, direction=self.direction,
             page=page, page_size=page_size, counts=self.counts, totals=self.totals,
@@ -229,7 +235,9 @@ def firm_details(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict
     cutoff = months_before(as_of, STALE_MONTHS).isoformat()
     out: dict[str, dict[str, Any]] = {}
     for record in frame.to_dict(orient="records"):
-        row = {str(k): v for k, v in record.items()}
+        # missing as None whatever the column's dtype in this batch: a firm's row is the same
+        # whichever firms it was read with (rows are kept per firm across pages)
+        row = {str(k): None if isinstance(v, float) and v != v else v for k, v in record.items()}
         flags = {}
         for col in ("statement_published", "signal_month", "loan_status_month"):
             value = row.get(col)
@@ -256,10 +264,15 @@ def _check(hops: int, direction: str) -> None:
 
 
 def chain(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction = "both",
-          as_of: date | str | None = None, lenders: Sequence[str] | None = None) -> Chain:
+          as_of: date | str | None = None, lenders: Sequence[str] | None = None,
+          cache: ChainCache | None = CHAIN_CACHE) -> Chain:
     """The whole chain of ``firm`` within ``hops`` (at most 5), as of ``as_of``; see the module doc.
 
     ``lenders`` defaults to ``settings.bank_lenders`` (empty: every lender is the bank).
+    ``cache`` (default: the process's :data:`queries.chaincache.CHAIN_CACHE`) walks in this
+    process and keeps the chain for later pages; ``None`` takes the reference path, one hop
+    query per level in the database and ``firm_exposure`` over every firm reached (same answers).
+    The chain returned may be shared with other callers: read it, do not change it.
 
     Raises:
         InvalidQueryParameter: a malformed USCC, ``hops`` outside 1..5, an unknown direction.
@@ -267,12 +280,12 @@ def chain(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction
     """
     _check(hops, direction)
     uscc = _Param("firm", "uscc", "", required=True).coerce(firm)
+    if cache is not None:
+        return _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders)
     day = resolve_as_of(runner, as_of)
     bank = list(runner.settings.bank_lenders if lenders is None else lenders)
-    found = runner.read("MATCH (f:Firm {uscc: $u}) RETURN f.name AS name", {"u": uscc})
-    if not found:
-        raise UnknownFirm(f"no firm with USCC {uscc} in the graph")
-    wanted = [s for s in SECTIONS if direction == "both" or s == direction or s.startswith("guarant")]
+    name = _name(runner, uscc)
+    wanted = _wanted(direction)
     walks = {s: _walk(runner, SECTIONS[s], uscc, hops, day) if s in wanted else _walk_empty()
              for s in SECTIONS}
     firms = sorted({uscc} | {i for w in walks.values() for i, p in zip(w["id"], w["party"], strict=True)
@@ -280,9 +293,47 @@ def chain(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction
     exp = run_for_firms(runner, "firm_exposure", firms, {"as_of": day, "lenders": bank}).set_index("uscc")
     sections = {s: _section(s, w, exp) for s, w in walks.items()}
     mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
-    return Chain(firm=uscc, name=found[0]["name"], as_of=day, hops=hops, direction=direction,
+    return Chain(firm=uscc, name=name, as_of=day, hops=hops, direction=direction,
                  lenders=bank, sections=sections, firm_exposure=mine,
-                 totals=_totals(sections, exp, uscc))
+                 totals=_totals(sections))
+
+
+def _name(runner: QueryRunner, uscc: str) -> str | None:
+    found = runner.read("MATCH (f:Firm {uscc: $u}) RETURN f.name AS name", {"u": uscc})
+    if not found:
+        raise UnknownFirm(f"no firm with USCC {uscc} in the graph")
+    name: str | None = found[0]["name"]
+    return name
+
+
+def _wanted(direction: str) -> list[str]:
+    return [s for s in SECTIONS if direction == "both" or s == direction or s.startswith("guarant")]
+
+
+def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, direction: Direction,
+                  as_of: date | str | None, lenders: Sequence[str] | None,
+                  state: IngestState | None = None) -> Chain:
+    """:func:`chain` through ``cache``: the state query, then a kept chain, or a walk in this process."""
+    state = state or ingest_state(runner)
+    day = _Param("as_of", "date", "").coerce(as_of) if as_of is not None else (state.as_of or date.today())
+    bank = list(runner.settings.bank_lenders if lenders is None else lenders)
+    key = (cache.server(runner), state.token, uscc, hops, direction, day, tuple(bank))
+
+    def build() -> Chain:
+        name = _name(runner, uscc)
+        wanted = _wanted(direction)
+        walks = {s: cache.walk(runner, state, s, uscc, hops, day) if s in wanted else _walk_empty()
+                 for s in SECTIONS}
+        book = cache.book(runner, state, day, bank)
+        sections = {s: _section(s, w, book) for s, w in walks.items()}
+        # the focal firm's own row in full (equity, balance with every lender ...), not only the book's
+        exp = run_for_firms(runner, "firm_exposure", [uscc], {"as_of": day, "lenders": bank})
+        exp = exp.set_index("uscc")
+        mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
+        return Chain(firm=uscc, name=name, as_of=day, hops=hops, direction=direction, lenders=bank,
+                     sections=sections, firm_exposure=mine, totals=_totals(sections))
+
+    return cache.chains.get_or_build(key, build)
 
 
 def _walk_empty() -> pd.DataFrame:
@@ -294,9 +345,15 @@ def _section(name: str, walk: pd.DataFrame, exp: pd.DataFrame) -> pd.DataFrame:
     firm = df["party"] == "firm"
     df["uscc"] = df["id"].where(firm, None)
     df["person_id"] = df["id"].where(~firm, None)
+    # a person, or a firm without a row in exp (outside the book), has no figures: zeros, no class;
+    # positions looked up once on plain object arrays (an Arrow-string index is slow to probe)
+    pos = pd.Index(exp.index.to_numpy(dtype=object)).get_indexer(df["id"].to_numpy(dtype=object))
+    known = firm.to_numpy() & (pos >= 0)
     for col in (*_MONEY, "worst_rank"):
-        df[col] = [exp[col].get(i) if f and i in exp.index else None
-                   for i, f in zip(df["id"], firm, strict=True)]
+        values = exp[col].to_numpy(dtype=object)
+        blank = np.full(len(df), None, dtype=object)
+        looked = values[np.where(known, pos, 0)] if len(values) else blank
+        df[col] = np.where(known, looked, blank)
         if col in _MONEY:
             df[col] = pd.to_numeric(df[col]).fillna(0.0).astype(float)
     df["worst_class"] = [CLASSIFICATIONS[int(r)] if r is not None and r == r else None
@@ -321,7 +378,7 @@ def _sum(frame: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def _totals(sections: dict[str, pd.DataFrame], exp: pd.DataFrame, focal: str) -> dict[str, Any]:
+def _totals(sections: dict[str, pd.DataFrame]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, frame in sections.items():
         t = _sum(frame)
@@ -341,8 +398,12 @@ def _totals(sections: dict[str, pd.DataFrame], exp: pd.DataFrame, focal: str) ->
 
 def chain_exposure(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction = "both",
                    as_of: date | str | None = None, page: int = 1, page_size: int = 100,
-                   lenders: Sequence[str] | None = None) -> ChainExposure:
+                   lenders: Sequence[str] | None = None,
+                   cache: ChainCache | None = CHAIN_CACHE) -> ChainExposure:
     """One page of ``firm``'s chain exposure (see the module docstring); ``page_size`` at most 1,000.
+
+    The chain is walked once and kept (``cache``, see :func:`chain`): later pages read only their
+    rows' details.
 
     Raises:
         InvalidQueryParameter: a malformed USCC, ``hops`` outside 1..5, a bad page or page size.
@@ -350,5 +411,13 @@ def chain_exposure(runner: QueryRunner, firm: str, *, hops: int = 3, direction: 
     """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidQueryParameter(f"page_size must lie in [1, {MAX_PAGE_SIZE}], got {page_size}")
-    whole = chain(runner, firm, hops=hops, direction=direction, as_of=as_of, lenders=lenders)
-    return whole.page(runner, page, page_size)
+    if cache is None:
+        whole = chain(runner, firm, hops=hops, direction=direction, as_of=as_of, lenders=lenders, cache=None)
+        return whole.page(runner, page, page_size)
+    _check(hops, direction)
+    uscc = _Param("firm", "uscc", "", required=True).coerce(firm)
+    state = ingest_state(runner)
+    whole = _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders, state)
+    day = whole.as_of
+    return whole.page(runner, page, page_size, details=lambda usccs: cache.details(
+        runner, state, day, usccs, lambda missing: firm_details(runner, missing, day)))

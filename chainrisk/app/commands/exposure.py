@@ -57,7 +57,10 @@ def register(app: typer.Typer) -> None:
 
         day = date.fromisoformat(as_of) if as_of else None
         with GraphRunner.from_settings(get_settings()) as runner:
-            whole = chain(runner, uscc, hops=hops, direction=direction, as_of=day)  # type: ignore[arg-type]
+            # one chain in a one-shot process: the reference path reads less than the process cache's
+            # warm-up (whole networks and the bank's book), which pays off only across requests
+            whole = chain(runner, uscc, hops=hops, direction=direction, as_of=day,  # type: ignore[arg-type]
+                          cache=None)
             if as_json:
                 from chainrisk.app.render import emit_json
 

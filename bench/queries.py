@@ -1,0 +1,264 @@
+"""Query benchmark: chain exposure (hubs and median firms, one client and 8 at once) and guarantee circles.
+
+Prints figures; never asserts a time. Runs against a scratch server home of its own
+(``<work>/neo4j``, free ports), never the development server; the dataset is generated (or
+given with ``--dataset``) and bulk-imported once, then reused while ``<work>/loaded.json`` names it.
+
+    python bench/queries.py --firms 20000                       # ~5 min on 2 shared cores
+    python bench/queries.py --dataset out/eval20k --work out/bench-q20k
+    python bench/queries.py --firms 100000 --heap 1g --pagecache 1g
+
+Figures (3 hops, first page of 100 rows, the bank = every lender):
+
+1. Baseline in the same process: ``chain_exposure(..., cache=None)``, the reference path (one hop
+   query per level in the database, ``firm_exposure`` over every firm reached), on a few hub and
+   median firms; then the same firms through the process cache: the ratio.
+2. Warm-up of the cache (``queries.chaincache``): the active networks and the bank's book, once
+   per date and ingest.
+3. p50 / p99 for hubs (the 1% of firms with the most supply links) and median firms (around the
+   median supply degree): the first page of a chain not walked yet ("walk"), and again ("kept"),
+   one client and 8 client threads at once (library level, one driver shared, as in the API).
+4. Through the HTTP API (``GET /firms/{uscc}/exposure``, uvicorn on loopback, 8 clients) only
+   where the app has that route; otherwise said and skipped.
+5. ``guarantee_circles`` over the whole graph: wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from chainrisk.settings import Settings  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _settings(home: Path, heap: str, pagecache: str) -> Settings:
+    bolt = _free_port()
+    return Settings(_env_file=None, server_home=home, bolt_port=bolt, http_port=_free_port(),
+                    neo4j_uri=f"bolt://127.0.0.1:{bolt}", heap=heap, pagecache=pagecache)
+
+
+def _pct(xs: Sequence[float], q: float) -> float:
+    """The q-quantile (nearest rank) of xs, in ms."""
+    s = sorted(xs)
+    return 1000 * s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
+
+
+def _fmt(xs: Sequence[float]) -> str:
+    return f"p50 {_pct(xs, 0.5):8.1f} ms  p99 {_pct(xs, 0.99):8.1f} ms  (n={len(xs)})"
+
+
+def _timed(f: Callable[[], Any]) -> float:
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
+
+
+def _concurrent(firms: Sequence[str], clients: int, call: Callable[[str], Any]) -> tuple[list[float], float]:
+    """Every firm once, spread over ``clients`` threads; latencies and the wall time."""
+    lat: list[float] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work(mine: Sequence[str]) -> None:
+        for f in mine:
+            try:
+                dt = _timed(lambda f=f: call(f))
+            except BaseException as exc:  # reported after the run
+                errors.append(exc)
+                continue
+            with lock:
+                lat.append(dt)
+
+    threads = [threading.Thread(target=work, args=(firms[i::clients],)) for i in range(clients)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise errors[0]
+    return lat, time.perf_counter() - t
+
+
+def _load(dataset: Path, s: Settings, work: Path) -> None:
+    """Bulk-import ``dataset`` unless ``<work>/loaded.json`` says it is already in the database."""
+    from graph import server
+    from ingest.offline_import import bulk_load
+
+    marker = work / "loaded.json"
+    want = {"dataset": str(dataset.resolve())}
+    if marker.exists() and json.loads(marker.read_text()) == want:
+        server.start_server(s)
+        print(f"reusing the database in {s.server_home} ({dataset})")
+        return
+    server.stop_server(s)
+    t = time.monotonic()
+    report = bulk_load(dataset, settings=s, force=True)  # starts the server and applies the schema
+    print(f"bulk import of {dataset}: {report.totals()['read']:,} rows in {time.monotonic() - t:.0f} s")
+    marker.write_text(json.dumps(want))
+
+
+def _sample(runner: Any, n_hubs: int, n_median: int) -> tuple[list[str], list[str]]:
+    rows = runner.read("MATCH (f:Firm) WHERE NOT coalesce(f.external, false) "
+                       "RETURN f.uscc AS u, COUNT { (f)-[:SUPPLIES]-() } AS d ORDER BY d DESC, u")
+    top = [r["u"] for r in rows[: max(1, len(rows) // 100)]]
+    mid = len(rows) // 2
+    median = [r["u"] for r in rows[max(0, mid - n_median // 2): mid + (n_median + 1) // 2]]
+    # hubs spread over the top 1%, not only its head
+    step = max(1, len(top) // n_hubs)
+    print(f"{len(rows):,} firms; hub supply degree {rows[0]['d']}..{rows[len(top) - 1]['d']}, "
+          f"median {rows[mid]['d']}")
+    return top[::step][:n_hubs], median
+
+
+def _http(s: Settings, runner: Any, firms: dict[str, list[str]], clients: int, hops: int) -> None:
+    try:
+        from chainrisk.app.api import create_app
+        from chainrisk.app.auth.keys import create_key
+    except ImportError as exc:
+        print(f"[http] skipped: the app has no API with keys here ({exc})")
+        return
+    paths = {getattr(r, "path", "") for r in create_app(s).routes}
+    if "/firms/{uscc}/exposure" not in paths:
+        print("[http] skipped: the app has no GET /firms/{uscc}/exposure route here")
+        return
+    import urllib.request
+
+    auth = Path(s.server_home) / "bench-auth.sqlite"
+    keys = [create_key(auth, "officer").key for _ in range(clients)]
+    port = _free_port()
+    env = {**os.environ, "NEO4J_URI": s.neo4j_uri, "CHAINRISK_AUTH_DB": str(auth),
+           "CHAINRISK_API_RATE_PER_S": "100000"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "chainrisk.app.api:create_app", "--factory",
+                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                            env=env, cwd=ROOT)
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        where = {f: i for i, f in enumerate(f for fs in firms.values() for f in fs)}
+
+        def call(f: str) -> None:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/firms/{f}/exposure?hops={hops}&page=1",
+                                         headers={"X-API-Key": keys[where[f] % clients]})
+            urllib.request.urlopen(req, timeout=300).read()
+
+        for label, fs in firms.items():
+            call(fs[0])  # the server's cache warm-up
+            lat, _ = _concurrent(fs, clients, call)
+            print(f"[http {clients} clients] {label:<6} {_fmt(lat)}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--firms", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--months", type=int, default=13)
+    ap.add_argument("--dataset", type=Path, help="a generated dataset to use instead of generating one")
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "chainrisk-bench-queries")
+    ap.add_argument("--heap", default="512m")
+    ap.add_argument("--pagecache", default="256m")
+    ap.add_argument("--hubs", type=int, default=40, help="hub firms sampled from the top 1%%")
+    ap.add_argument("--median", type=int, default=40, help="firms around the median supply degree")
+    ap.add_argument("--baseline", type=int, default=3, help="firms of each kind through the reference path")
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--hops", type=int, default=3)
+    ap.add_argument("--keep-server", action="store_true", help="leave the bench server running")
+    args = ap.parse_args(argv)
+
+    from graph import server
+    from graph.runner import GraphRunner
+    from ingest.generate import generate
+    from queries.chaincache import ChainCache
+    from queries.circles import guarantee_circles
+    from queries.exposure import chain_exposure
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    dataset = args.dataset or args.work / f"g{args.firms}-s{args.seed}-m{args.months}"
+    if not (dataset / "dataset.yaml").exists():
+        t = time.monotonic()
+        generate(dataset, firms=args.firms, seed=args.seed, months=args.months)
+        print(f"generated {args.firms:,} firms in {time.monotonic() - t:.1f} s -> {dataset}")
+    s = _settings(args.work / "neo4j", args.heap, args.pagecache)
+    print(f"load average at start {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores); "
+          f"server heap {args.heap}, page cache {args.pagecache}")
+    try:
+        _load(dataset, s, args.work)
+        with GraphRunner.from_settings(s) as g:
+            hubs, median = _sample(g, args.hubs, args.median)
+            kw: dict[str, Any] = {"hops": args.hops, "page": 1, "page_size": 100, "lenders": []}
+            cache = ChainCache(chains=4 * (len(hubs) + len(median)))
+
+            # 2. warm-up (networks and book), on a firm outside both samples
+            t = time.perf_counter()
+            chain_exposure(g, hubs[-1] if len(hubs) > 1 else median[-1], cache=cache, **kw)
+            print(f"[warm-up] networks + book + first chain: {time.perf_counter() - t:.1f} s")
+
+            # 1. baseline against the process cache, same firms
+            for label, fs in (("hub", hubs[: args.baseline]), ("median", median[: args.baseline])):
+                base = [_timed(lambda f=f: chain_exposure(g, f, cache=None, **kw)) for f in fs]
+                walk = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
+                sizes = [sum(chain_exposure(g, f, cache=cache, **kw).counts.values()) for f in fs]
+                print(f"[baseline] {label:<6} reference path median {statistics.median(base):6.2f} s, "
+                      f"cache (walk) {statistics.median(walk) * 1000:7.1f} ms: "
+                      f"{statistics.median(base) / statistics.median(walk):,.0f}x "
+                      f"(chains of {min(sizes):,}..{max(sizes):,} rows)")
+
+            # 3. sequential and concurrent, walk then kept
+            samples = {"hub": hubs, "median": median}
+            for label, fs in samples.items():
+                cache.chains.clear()
+                walk = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
+                kept = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
+                print(f"[1 client] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)}")
+            for label, fs in samples.items():
+                cache.chains.clear()
+                walk, wall = _concurrent(fs, args.clients, lambda f: chain_exposure(g, f, cache=cache, **kw))
+                kept, wall2 = _concurrent(fs, args.clients, lambda f: chain_exposure(g, f, cache=cache, **kw))
+                print(f"[{args.clients} clients] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)} "
+                      f"({len(fs) / wall:.1f} / {len(fs) / wall2:.1f} requests/s)")
+
+            # 4. through the API, where it exists
+            _http(s, g, samples, args.clients, args.hops)
+
+            # 5. circles
+            t = time.perf_counter()
+            net = guarantee_circles(g, lenders=[])
+            print(f"[circles] {len(net.groups):,} groups, {len(net.circles):,} circles in "
+                  f"{time.perf_counter() - t:.1f} s")
+        print(f"load average at end {os.getloadavg()[0]:.1f}")
+    finally:
+        if not args.keep_server:
+            server.stop_server(s)
+        shutil.rmtree(s.server_home / "import", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+"""Chain walks in this process: the active supply and guarantee networks as arrays, the bank's
+book per date, and an LRU of walked chains, all keyed by the graph's ingest state.
+
+Why. Walked in the database one hop query per level (``queries.exposure``'s reference path), a
+hub's three-hop chain (about 15,500 firms of 20,000) costs one round trip per level and batch,
+Python work per returned row, and ``firm_exposure`` over every firm reached: seconds a request.
+Here
+
+- a **network** is the active links of one kind on one date, read once (``supply_network``,
+  ``guarantee_links``) and held in compressed sparse rows both ways, so a walk is array work;
+- the **book** is ``firm_exposure`` over the firms that can have a non-zero row (``book_firms``:
+  a loan started by the date, or an active guarantee given), read once per date and bank; every
+  other firm's row is zeros with no loan class, which is what ``firm_exposure`` answers for it;
+- a walked **chain** is kept (LRU), so pages 2..n cost only their rows' details, and those
+  details are kept per firm too (under the same state and the current risk and stress runs).
+
+Freshness. Each call reads the ingest state (``ingest_state``: the latest committed ``as_of``,
+the number of committed ingest runs and the greatest run id) in one small query, and every
+cached object is keyed by it together with the server and database: once a new ingest commits,
+the next call builds afresh and the old entries age out of the LRU. Per-firm details (PD, stress
+results, the dates of the latest facts) are keyed by the current risk and stress runs as well.
+
+The walk (per list, breadth-first from the focal firm ``F``): with the frontier at distance
+:math:`d - 1`, every active link of a frontier firm to a party not yet reached adds its value to
+that party's ``value`` and :math:`w / W_{near} \\cdot share(near)` to its ``share``
+(:math:`W_{near}` all of near's active inputs, upstream, or sales, downstream), and the parties
+first reached at this level get distance :math:`d`; persons are reached but never walked from.
+This is the reference path's rule link for link, so answers are the same (shares up to the
+order of floating-point additions).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from graph.protocol import QueryRunner
+from queries.catalogue import CATALOGUE, run_for_firms, run_query
+
+__all__ = ["CHAIN_CACHE", "ChainCache", "IngestState", "Network", "ingest_state"]
+
+T = TypeVar("T")
+#: How each list walks its network: (network, against the links' direction, shares computed).
+WALKS: dict[str, tuple[str, bool, bool]] = {
+    "upstream": ("supply", True, True),      # from a buyer to its suppliers
+    "downstream": ("supply", False, True),   # from a supplier to its buyers
+    "guarantors": ("guarantee", True, False),  # from a borrower to its guarantors
+    "guaranteed": ("guarantee", False, False),  # from a guarantor to the borrowers
+}
+WALK_COLUMNS = ["id", "distance", "value", "share", "party"]
+
+
+@dataclass(frozen=True)
+class IngestState:
+    """What the graph's data is: the latest committed ingest ``as_of`` and a token that changes
+    with every committed ingest (number of such runs, greatest run id)."""
+
+    as_of: date | None
+    token: tuple[int, str | None]
+    #: The current risk and stress runs: per-firm details (PD, stress results) depend on them too.
+    results: tuple[str | None, str | None] = (None, None)
+
+
+def ingest_state(runner: QueryRunner) -> IngestState:
+    """The graph's :class:`IngestState` (one small query)."""
+    rows = runner.read(CATALOGUE["ingest_state"].text)
+    row: dict[str, Any] = rows[0] if rows else {"as_of": None, "runs": 0, "latest": None}
+    day = date.fromisoformat(str(row["as_of"])) if row["as_of"] else None
+    latest = str(row["latest"]) if row["latest"] is not None else None
+    results = (row.get("risk_run"), row.get("stress_run"))
+    return IngestState(as_of=day, token=(int(row["runs"] or 0), latest), results=results)
+
+
+class _Csr:
+    """Links grouped by their start node: ``nbr[ptr[i]:ptr[i + 1]]`` are ``i``'s far ends."""
+
+    def __init__(self, near: np.ndarray, far: np.ndarray, value: np.ndarray, n: int):
+        order = np.argsort(near, kind="stable")
+        self.nbr = far[order]
+        self.val = value[order]
+        self.ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(near, minlength=n), out=self.ptr[1:])
+        # every active link of a node, to anyone: the share's denominator
+        self.total = np.bincount(near, weights=value, minlength=n)
+
+    def links(self, frontier: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(near, far, value) of every link of the frontier nodes."""
+        starts, ends = self.ptr[frontier], self.ptr[frontier + 1]
+        counts = ends - starts
+        total = int(counts.sum())
+        if total == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0)
+        # positions starts[k] .. ends[k] - 1 for every k, without a Python loop
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+        idx = offsets + np.arange(total)
+        return np.repeat(frontier, counts), self.nbr[idx], self.val[idx]
+
+
+class Network:
+    """One kind of active links on one date (per (source, target) pair, values summed), both ways.
+
+    ``ids[i]`` is node ``i``'s USCC or person id, ``is_firm[i]`` whether it is a firm.
+    """
+
+    def __init__(self, source: Sequence[str], target: Sequence[str], value: Sequence[float],
+                 source_is_firm: Sequence[bool] | None = None):
+        codes, ids = pd.factorize(pd.Index(list(source) + list(target)), sort=False)
+        n_links = len(source)
+        self.ids = np.asarray(ids, dtype=object)
+        self.index = {str(x): i for i, x in enumerate(self.ids)}
+        n = len(self.ids)
+        src, dst = codes[:n_links].astype(np.int64), codes[n_links:].astype(np.int64)
+        val = pd.to_numeric(pd.Series(value, dtype=object)).fillna(0.0).to_numpy(dtype=float)
+        self.is_firm = np.ones(n, dtype=bool)
+        if source_is_firm is not None:
+            self.is_firm[src[~np.asarray(source_is_firm, dtype=bool)]] = False
+        self.forward = _Csr(src, dst, val, n)   # source -> target
+        self.backward = _Csr(dst, src, val, n)  # target -> source
+        self.links = n_links
+
+    def walk(self, focal: str, hops: int, *, backward: bool, shares: bool) -> pd.DataFrame:
+        """Breadth-first from ``focal`` to ``hops``: one row per party reached (module docstring)."""
+        start = self.index.get(focal)
+        if start is None:
+            return pd.DataFrame(columns=WALK_COLUMNS)
+        csr = self.backward if backward else self.forward
+        n = len(self.ids)
+        dist = np.full(n, -1, dtype=np.int64)
+        value, share = np.zeros(n), np.zeros(n)
+        dist[start], share[start] = 0, 1.0
+        frontier = np.array([start], dtype=np.int64)
+        for hop in range(1, hops + 1):
+            near, far, w = csr.links(frontier)
+            fresh = dist[far] == -1  # reached at a shorter distance (or the focal firm itself) is skipped
+            near, far, w = near[fresh], far[fresh], w[fresh]
+            if len(far) == 0:
+                break
+            np.add.at(value, far, w)
+            if shares:
+                tot = csr.total[near]
+                part = np.divide(w, tot, out=np.zeros_like(w), where=tot > 0) * share[near]
+                np.add.at(share, far, np.where(tot > 0, part, 0.0))
+            level = np.unique(far)
+            dist[level] = hop
+            frontier = level[self.is_firm[level]]
+            if len(frontier) == 0:
+                break
+        reached = np.flatnonzero(dist > 0)
+        if len(reached) == 0:
+            return pd.DataFrame(columns=WALK_COLUMNS)  # as the reference path's empty walk
+        return pd.DataFrame({
+            "id": self.ids[reached], "distance": dist[reached], "value": value[reached],
+            "share": share[reached] if shares else np.zeros(len(reached)),
+            "party": np.where(self.is_firm[reached], "firm", "person"),
+        }, columns=WALK_COLUMNS)
+
+
+def _supply(runner: QueryRunner, as_of: date) -> Network:
+    f = run_query(runner, "supply_network", {"as_of": as_of})
+    return Network(f["source"].tolist(), f["target"].tolist(), f["value"].tolist())
+
+
+def _guarantee(runner: QueryRunner, as_of: date) -> Network:
+    f = run_query(runner, "guarantee_links", {"as_of": as_of})
+    return Network(f["guarantor"].tolist(), f["borrower"].tolist(), f["amount"].tolist(),
+                   source_is_firm=(f["kind"] == "firm").tolist())
+
+
+_LOADERS: dict[str, Callable[[QueryRunner, date], Network]] = {"supply": _supply, "guarantee": _guarantee}
+
+
+class _Lru:
+    """A thread-safe LRU; a value missing is built once even when several threads ask at once."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[Hashable, threading.Lock] = {}
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get_or_build(self, key: Hashable, build: Callable[[], T]) -> T:
+        hit: Any = self.get(key)
+        if hit is not None:
+            return hit
+        with self._lock:
+            gate = self._building.setdefault(key, threading.Lock())
+        with gate:
+            hit = self.get(key)
+            if hit is None:
+                hit = build()
+                self.put(key, hit)
+        with self._lock:
+            self._building.pop(key, None)
+        return hit
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class ChainCache:
+    """Networks, books and walked chains of one process, keyed by server, database and ingest state.
+
+    ``chains`` (LRU) holds whole chains (``queries.exposure.Chain``); ``dates`` bounds how many
+    dates' networks and books are held at once.
+    """
+
+    def __init__(self, chains: int = 32, dates: int = 4):
+        self.networks = _Lru(2 * dates)
+        self.books = _Lru(dates)
+        self.chains = _Lru(chains)
+        self.firm_details = _Lru(dates)
+        self.max_details = 200_000
+
+    @staticmethod
+    def server(runner: QueryRunner) -> tuple[str, str]:
+        return (str(runner.settings.neo4j_uri), str(runner.database))
+
+    def network(self, runner: QueryRunner, state: IngestState, kind: str, as_of: date) -> Network:
+        key = (self.server(runner), state.token, kind, as_of)
+        return self.networks.get_or_build(key, lambda: _LOADERS[kind](runner, as_of))
+
+    def walk(self, runner: QueryRunner, state: IngestState, section: str, focal: str, hops: int,
+             as_of: date) -> pd.DataFrame:
+        """The walk of one list (``upstream`` ...), as ``queries.exposure``'s reference path returns it."""
+        kind, backward, shares = WALKS[section]
+        return self.network(runner, state, kind, as_of).walk(focal, hops, backward=backward, shares=shares)
+
+    def book(self, runner: QueryRunner, state: IngestState, as_of: date,
+             lenders: Sequence[str]) -> pd.DataFrame:
+        """``firm_exposure`` rows (indexed by USCC) of the firms that can have non-zero ones."""
+        key = (self.server(runner), state.token, as_of, tuple(lenders))
+
+        def build() -> pd.DataFrame:
+            firms = sorted(run_query(runner, "book_firms", {"as_of": as_of})["uscc"].dropna().unique())
+            frame = run_for_firms(runner, "firm_exposure", firms, {"as_of": as_of, "lenders": list(lenders)})
+            return frame.set_index("uscc")
+
+        return self.books.get_or_build(key, build)
+
+    def details(self, runner: QueryRunner, state: IngestState, as_of: date, usccs: Sequence[str],
+                fetch: Callable[[Sequence[str]], dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        """Per-firm details (``queries.exposure``'s page columns) of ``usccs``; only the firms not
+        read yet under this state and date are fetched. Keyed by the ingest state and the current
+        risk and stress runs, since the details show their results."""
+        key = (self.server(runner), state.token, state.results, as_of)
+        known: dict[str, dict[str, Any]] = self.firm_details.get_or_build(key, dict)
+        missing = [u for u in usccs if u not in known]
+        if missing:
+            got = fetch(missing)
+            if len(known) + len(got) > self.max_details:
+                known.clear()  # bounded: a whole large graph's details are not held
+            known.update(got)
+        return {u: known[u] for u in usccs if u in known}
+
+    def clear(self) -> None:
+        """Forget everything (tests; a process that knows the graph was rewritten without an ingest)."""
+        for lru in (self.networks, self.books, self.chains, self.firm_details):
+            lru.clear()
+
+
+#: The process's cache, used by ``queries.exposure.chain`` unless told otherwise.
+CHAIN_CACHE = ChainCache()

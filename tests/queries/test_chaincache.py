@@ -1,0 +1,137 @@
+"""In-process chain walks: the same answers as the reference path, kept across pages, and dropped
+when a new ingest lands."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from graph.runner import GraphRunner
+from ingest.load import load_dataset
+from queries.chaincache import ChainCache, Network, _Lru, ingest_state
+from queries.exposure import SECTIONS, chain, chain_exposure
+from tests.queries._graph import AS_OF, BANK, NAME, U
+
+
+def _supply() -> Network:
+    # _graph's active upstream of F: S1 -> F 600, S2 -> F 400, S3 -> S1 300, S4 -> S1 100, S4 -> S2 200,
+    # S7 -> S3 50, and F -> B1 700 (F's sales: no part of its inputs)
+    links = [("S1", "F", 600), ("S2", "F", 400), ("S3", "S1", 300), ("S4", "S1", 100), ("S4", "S2", 200),
+             ("S7", "S3", 50), ("F", "B1", 700)]
+    return Network([a for a, _, _ in links], [b for _, b, _ in links], [float(v) for _, _, v in links])
+
+
+def test_walk_distances_values_and_shares_by_hand() -> None:
+    w = _supply().walk("F", 3, backward=True, shares=True).set_index("id")
+    # S4 reaches F at distance 2 through S1 (100/400 x 0.6) and S2 (200/200 x 0.4): 0.55, value 300
+    assert w["distance"].to_dict() == {"S1": 1, "S2": 1, "S3": 2, "S4": 2, "S7": 3}
+    assert w.loc["S4", "value"] == 300.0 and w.loc["S4", "share"] == pytest.approx(0.55)
+    assert w.loc["S7", "share"] == pytest.approx(50 / 50 * 300 / 400 * 0.6)
+    assert list(_supply().walk("F", 1, backward=False, shares=True)["id"]) == ["B1"]
+    assert _supply().walk("nobody", 3, backward=True, shares=True).empty
+
+
+def test_persons_are_reached_but_not_walked_from() -> None:
+    # P guarantees F and is itself "guaranteed" by G: G is never reached from F through a person
+    net = Network(["P", "G", "Q"], ["F", "P", "F"], [5.0, 7.0, 3.0], source_is_firm=[False, True, True])
+    w = net.walk("F", 3, backward=True, shares=False)
+    assert sorted(zip(w["id"], w["party"], strict=True)) == [("P", "person"), ("Q", "firm")]
+
+
+def test_lru_builds_once_and_evicts_the_oldest() -> None:
+    lru, built = _Lru(2), []
+    for key in ("a", "b", "a", "c"):
+        lru.get_or_build(key, lambda key=key: built.append(key) or key.upper())
+    assert built == ["a", "b", "c"] and lru.get("b") is None and lru.get("a") == "A" and len(lru) == 2
+
+
+def test_cached_chain_equals_the_reference_path(platform: GraphRunner) -> None:
+    cache = ChainCache()
+    for hops, as_of, direction in ((3, None, "both"), (1, "2023-06-30", "both"), (2, None, "upstream")):
+        ref = chain(platform, U["F"], hops=hops, as_of=as_of, direction=direction, lenders=BANK, cache=None)
+        got = chain(platform, U["F"], hops=hops, as_of=as_of, direction=direction, lenders=BANK, cache=cache)
+        for s in SECTIONS:
+            pd.testing.assert_frame_equal(got.sections[s], ref.sections[s])
+        assert (got.totals, got.firm_exposure, got.as_of, got.name) == (ref.totals, ref.firm_exposure,
+                                                                         ref.as_of, ref.name)
+    # and for a firm at the end of guarantee chains, with a person among its guarantors
+    for firm in ("G1", "M1", "X2"):
+        ref = chain(platform, U[firm], hops=3, lenders=BANK, cache=None)
+        got = chain(platform, U[firm], hops=3, lenders=BANK, cache=cache)
+        for s in SECTIONS:
+            pd.testing.assert_frame_equal(got.sections[s], ref.sections[s])
+
+
+def test_pages_reuse_the_walked_chain(platform: GraphRunner) -> None:
+    cache = ChainCache()
+    first = chain_exposure(platform, U["F"], hops=3, lenders=BANK, page=1, page_size=2, cache=cache)
+    kept = chain(platform, U["F"], hops=3, lenders=BANK, cache=cache)
+    assert len(cache.chains) == 1 and chain(platform, U["F"], hops=3, lenders=BANK, cache=cache) is kept
+    second = chain_exposure(platform, U["F"], hops=3, lenders=BANK, page=2, page_size=2, cache=cache)
+    assert [NAME[u] for u in first.upstream["uscc"]] + [NAME[u] for u in second.upstream["uscc"]] == [
+        "S1", "S2", "S4", "S3"]
+    assert second.totals == first.totals and len(cache.chains) == 1
+    # another bank is another chain (its exposures differ), not a stale hit
+    other = chain(platform, U["F"], hops=3, lenders=[], cache=cache)
+    assert other is not kept and other.totals["upstream"]["outstanding"] == 900.0
+
+
+def test_details_are_kept_per_state_and_current_runs() -> None:
+    from types import SimpleNamespace
+
+    from queries.chaincache import IngestState
+
+    runner: Any = SimpleNamespace(settings=SimpleNamespace(neo4j_uri="bolt://x"), database="neo4j")
+    cache, asked = ChainCache(), []
+
+    def fetch(usccs: Any) -> dict[str, dict[str, Any]]:
+        asked.append(list(usccs))
+        return {u: {"uscc": u} for u in usccs}
+
+    day = date(2024, 6, 30)
+    one = IngestState(as_of=day, token=(1, "ingest-a"), results=("risk-1", None))
+    assert set(cache.details(runner, one, day, ["a", "b"], fetch)) == {"a", "b"}
+    cache.details(runner, one, day, ["b", "c"], fetch)
+    # a new current risk run (PDs shown on the page) is a new key: everything is read again
+    cache.details(runner, IngestState(as_of=day, token=(1, "ingest-a"), results=("risk-2", None)), day,
+                  ["a"], fetch)
+    assert asked == [["a", "b"], ["c"], ["a"]]
+
+
+def test_cached_pages_equal_the_reference_pages(platform: GraphRunner) -> None:
+    cache = ChainCache()
+    for page in (1, 2):
+        ref = chain_exposure(platform, U["F"], hops=3, lenders=BANK, page=page, page_size=3, cache=None)
+        for _ in range(2):  # the second time from the kept chain and details
+            got = chain_exposure(platform, U["F"], hops=3, lenders=BANK, page=page, page_size=3, cache=cache)
+            for s in SECTIONS:
+                pd.testing.assert_frame_equal(getattr(got, s), getattr(ref, s))
+            assert got.to_dict() == ref.to_dict()
+
+
+def test_a_new_ingest_invalidates_what_was_kept(platform: GraphRunner, tmp_path: Path) -> None:
+    cache = ChainCache()
+    before = chain_exposure(platform, U["F"], hops=1, lenders=BANK, cache=cache)
+    state = ingest_state(platform)
+    assert [NAME[u] for u in before.upstream["uscc"]] == ["S1", "S2"]
+    # a delta ingest: S3 starts supplying F directly (400) on 2024-03-01
+    ds = tmp_path / "delta"
+    ds.mkdir()
+    (ds / "dataset.yaml").write_text(
+        f"source: query-tests\nas_of: {AS_OF}\nmode: delta\ncurrency: CNY\nunit: yuan\n", encoding="utf-8")
+    (ds / "firms.csv").write_text("uscc,name,industry,region\n" + "".join(
+        f"{U[n]},Firm {n},C3311,350100\n" for n in ("S3", "F")), encoding="utf-8")
+    (ds / "supply.csv").write_text("supplier_uscc,buyer_uscc,annual_value,start,end\n"
+                                   f"{U['S3']},{U['F']},400,2024-03-01,\n", encoding="utf-8")
+    load_dataset(ds, runner=platform)
+    assert ingest_state(platform).token != state.token
+    after = chain_exposure(platform, U["F"], hops=1, lenders=BANK, cache=cache)
+    # inputs now 600 + 400 + 400: S3 joins at distance 1 with a share of 0.4
+    got = dict(zip((NAME[u] for u in after.upstream["uscc"]), after.upstream["share"], strict=True))
+    assert got == pytest.approx({"S1": 0.6 * 1000 / 1400, "S2": 400 / 1400, "S3": 400 / 1400})
+    ref = chain_exposure(platform, U["F"], hops=1, lenders=BANK, cache=None)
+    pd.testing.assert_frame_equal(after.upstream, ref.upstream)
