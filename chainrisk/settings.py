@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     query_log: Path = Field(REPO_ROOT / "var" / "query-log.jsonl", validation_alias="CHAINRISK_QUERY_LOG")
     #: API keys, users and sessions (SQLite, created mode 0600), outside the graph.
     auth_db: Path = Field(REPO_ROOT / "var" / "auth.sqlite", validation_alias="CHAINRISK_AUTH_DB")
+    #: Minutes a web page session may stay unused before it ends.
+    web_session_idle_min: float = Field(30.0, gt=0, validation_alias="CHAINRISK_WEB_SESSION_IDLE_MIN")
 
     #: Lender ids that make up "the bank" in stress tests (comma separated in the environment).
     bank_lenders: Annotated[list[str], NoDecode] = Field(

@@ -66,4 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "current_runs": {f: current_run(r, f) for f in FAMILIES},
         }
 
+    from chainrisk.app.web import install_web
+
+    install_web(app, s)
     return app

@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "circles",
     "query",
     "demo",
+    "users",
 )
 
 for _name in COMMAND_MODULES:
