@@ -31,8 +31,12 @@ def register(app: typer.Typer) -> None:
     @users.command("add")
     def add_cmd(
         name: Annotated[str, typer.Argument(help="The user's login name.")],
-        password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from "
-                                                     "the first line of stdin instead of a prompt.")] = False,
+        password_stdin: Annotated[
+            bool,
+            typer.Option(
+                "--password-stdin", help="Read the password from the first line of stdin instead of a prompt."
+            ),
+        ] = False,
     ) -> None:
         """Create a user of the web page; the password is stored as a scrypt hash only.
 

@@ -82,19 +82,23 @@ def _uscc(value: str) -> str:
 
 
 def firm_rows(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str, dict[str, Any]]:
-    """Per firm: the catalogue's ``firm_details`` plus ``*_stale`` flags and ``stale``."""
+    """Per firm: the catalogue's ``firm_details`` plus ``*_stale`` flags (``None`` where there is
+    no such data) and ``stale`` (any of them true)."""
     if not usccs:
         return {}
     frame = run_for_firms(runner, "firm_details", list(usccs), {"as_of": as_of})
     cutoff = months_before(as_of, STALE_MONTHS).isoformat()
     out: dict[str, dict[str, Any]] = {}
     for row in records(frame):
-        for col, flag in (("statement_published", "statement_stale"), ("signal_month", "signal_stale"),
-                          ("loan_status_month", "loan_status_stale")):
+        for col, flag in (
+            ("statement_published", "statement_stale"),
+            ("signal_month", "signal_stale"),
+            ("loan_status_month", "loan_status_stale"),
+        ):
             value = row.get(col)
-            # no data at all is as unknown as old data: flagged too
-            row[flag] = value is None or value < cutoff
-        row["stale"] = any(row[f] for f in ("statement_stale", "signal_stale", "loan_status_stale"))
+            # as queries.exposure does: None when there is no such data at all (shown as "none")
+            row[flag] = None if value is None else value < cutoff
+        row["stale"] = any(row[f] is True for f in ("statement_stale", "signal_stale", "loan_status_stale"))
         out[str(row["uscc"])] = row
     return out
 
@@ -103,14 +107,27 @@ def _defaulted(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[s
     """USCC -> first default date (ISO) for the firms of ``usccs`` in default at ``as_of``."""
     if not usccs:
         return {}
-    rows = runner.read(DEFAULT_FACTS, {"usccs": list(usccs), "as_of": as_of,
-                                       "types": sorted(DEFAULT_EVENT_TYPES), "days": DEFAULT_OVERDUE_DAYS})
-    events = pd.DataFrame([{"uscc": r["uscc"], "type": "default", "date": d} for r in rows for d in r["events"]],
-                          columns=["uscc", "type", "date"])
+    rows = runner.read(
+        DEFAULT_FACTS,
+        {
+            "usccs": list(usccs),
+            "as_of": as_of,
+            "types": sorted(DEFAULT_EVENT_TYPES),
+            "days": DEFAULT_OVERDUE_DAYS,
+        },
+    )
+    events = pd.DataFrame(
+        [{"uscc": r["uscc"], "type": "default", "date": d} for r in rows for d in r["events"]],
+        columns=["uscc", "type", "date"],
+    )
     late = [{**x, "borrower_uscc": r["uscc"]} for r in rows for x in r["late"]]
     status = pd.DataFrame(late, columns=["loan_id", "month", "days_overdue", "borrower_uscc"])
-    dates = default_dates(events, status[["loan_id", "month", "days_overdue"]],
-                          status[["loan_id", "borrower_uscc"]], as_of=as_of)
+    dates = default_dates(
+        events,
+        status[["loan_id", "month", "days_overdue"]],
+        status[["loan_id", "borrower_uscc"]],
+        as_of=as_of,
+    )
     return {str(k): v.date().isoformat() for k, v in dates.items()}
 
 
@@ -122,7 +139,9 @@ def firm_card(runner: QueryRunner, uscc: str, *, as_of: date | str | None = None
     if u not in rows:
         raise UnknownFirm(f"no firm with USCC {u} in the graph")
     runs = family_runs(runner, "risk", limit=2)
-    results = {r["run_id"]: r for r in runner.read(RESULTS_OF_RUNS, {"uscc": u, "runs": [r["run_id"] for r in runs]})}
+    results = {
+        r["run_id"]: r for r in runner.read(RESULTS_OF_RUNS, {"uscc": u, "runs": [r["run_id"] for r in runs]})
+    }
     current = results.get(runs[0]["run_id"]) if runs else None
     previous = results.get(runs[1]["run_id"]) if len(runs) > 1 else None
     return {
@@ -138,34 +157,54 @@ def firm_card(runner: QueryRunner, uscc: str, *, as_of: date | str | None = None
 def _risk(result: dict[str, Any] | None, run: dict[str, Any] | None) -> dict[str, Any] | None:
     if result is None or run is None:
         return None
-    return {"run_id": run["run_id"], "run_as_of": run["as_of"], "pd": result["risk_pd"],
-            "tier": result["risk_tier"], "suggested_class": result["risk_suggested_class"],
-            "reasons": list(result["risk_reasons"] or [])}
+    return {
+        "run_id": run["run_id"],
+        "run_as_of": run["as_of"],
+        "pd": result["risk_pd"],
+        "tier": result["risk_tier"],
+        "suggested_class": result["risk_suggested_class"],
+        "reasons": list(result["risk_reasons"] or []),
+    }
 
 
-def _changes(current: dict[str, Any] | None, previous: dict[str, Any] | None,
-             prev_run: dict[str, Any] | None) -> dict[str, Any] | None:
+def _changes(
+    current: dict[str, Any] | None, previous: dict[str, Any] | None, prev_run: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """What moved between the previous risk run and the current one (``None``: no previous run)."""
     if prev_run is None:
         return None
     if previous is None or current is None:
-        return {"previous_run_id": prev_run["run_id"], "previous_as_of": prev_run["as_of"],
-                "note": "not scored in both runs"}
+        return {
+            "previous_run_id": prev_run["run_id"],
+            "previous_as_of": prev_run["as_of"],
+            "note": "not scored in both runs",
+        }
     now_r, before_r = list(current["risk_reasons"] or []), list(previous["risk_reasons"] or [])
     pd_now, pd_before = current["risk_pd"], previous["risk_pd"]
     return {
-        "previous_run_id": prev_run["run_id"], "previous_as_of": prev_run["as_of"],
-        "pd_before": pd_before, "pd_now": pd_now,
+        "previous_run_id": prev_run["run_id"],
+        "previous_as_of": prev_run["as_of"],
+        "pd_before": pd_before,
+        "pd_now": pd_now,
         "pd_change": None if pd_now is None or pd_before is None else pd_now - pd_before,
-        "tier_before": previous["risk_tier"], "tier_now": current["risk_tier"],
-        "class_before": previous["risk_suggested_class"], "class_now": current["risk_suggested_class"],
+        "tier_before": previous["risk_tier"],
+        "tier_now": current["risk_tier"],
+        "class_before": previous["risk_suggested_class"],
+        "class_now": current["risk_suggested_class"],
         "reasons_added": [r for r in now_r if r not in before_r],
         "reasons_dropped": [r for r in before_r if r not in now_r],
     }
 
 
-def neighbourhood(runner: QueryRunner, uscc: str, *, hops: int = 1, relations: Sequence[str] = ("supply", "guarantee"),
-                  cap: int = 25, as_of: date | str | None = None) -> dict[str, Any]:
+def neighbourhood(
+    runner: QueryRunner,
+    uscc: str,
+    *,
+    hops: int = 1,
+    relations: Sequence[str] = ("supply", "guarantee"),
+    cap: int = 25,
+    as_of: date | str | None = None,
+) -> dict[str, Any]:
     """The drawing's nodes and edges around ``uscc`` (see the module docstring).
 
     Returns ``{"as_of", "focal", "hops", "nodes": [...], "edges": [...], "truncated": n}``; a node
@@ -196,7 +235,8 @@ def neighbourhood(runner: QueryRunner, uscc: str, *, hops: int = 1, relations: S
                 rows = runner.read(q.text, {"frontier": frontier, "as_of": day}, timeout=q.timeout_s)
                 for r in rows:
                     found.setdefault(r["near"], []).append(
-                        (r["far"], r["kind"], rel, direction, float(r["value"] or 0.0)))
+                        (r["far"], r["kind"], rel, direction, float(r["value"] or 0.0))
+                    )
         nxt: list[str] = []
         for near in frontier:
             links = sorted(found.get(near, []), key=lambda x: (-x[4], x[0]))
@@ -217,8 +257,13 @@ def neighbourhood(runner: QueryRunner, uscc: str, *, hops: int = 1, relations: S
                     edges[key] = {"source": src, "target": dst, "type": _EDGE_TYPE[rel], "value": value}
             if hidden:
                 more = f"more:{near}:{hop}"
-                nodes[more] = {"id": more, "kind": "more", "distance": hop, "label": f"+{hidden} more",
-                               "hidden": hidden}
+                nodes[more] = {
+                    "id": more,
+                    "kind": "more",
+                    "distance": hop,
+                    "label": f"+{hidden} more",
+                    "hidden": hidden,
+                }
                 edges[(near, more, "more")] = {"source": near, "target": more, "type": "MORE", "value": 0.0}
                 truncated += hidden
         frontier = sorted(set(nxt))
@@ -236,21 +281,37 @@ def neighbourhood(runner: QueryRunner, uscc: str, *, hops: int = 1, relations: S
     for k, node in nodes.items():
         d = details.get(k, {})
         node.setdefault("label", d.get("name") or k)
-        node.update({"tier": d.get("risk_tier"), "pd": d.get("risk_pd"), "defaulted": defaulted.get(k),
-                     "on_default_path": k in on_path or (k == u and bool(on_path)),
-                     "stale": d.get("stale"), "statement_published": d.get("statement_published"),
-                     "signal_month": d.get("signal_month"), "loan_status_month": d.get("loan_status_month")})
+        node.update(
+            {
+                "tier": d.get("risk_tier"),
+                "pd": d.get("risk_pd"),
+                "defaulted": defaulted.get(k),
+                "on_default_path": k in on_path or (k == u and bool(on_path)),
+                "stale": d.get("stale"),
+                "statement_published": d.get("statement_published"),
+                "signal_month": d.get("signal_month"),
+                "loan_status_month": d.get("loan_status_month"),
+            }
+        )
     for e in edges.values():
         s, t = e["source"], e["target"]
-        e["default_path"] = ((parent.get(s) == t and s in on_path) or (parent.get(t) == s and t in on_path))
-    return {"as_of": day.isoformat(), "stale_before": months_before(day, STALE_MONTHS).isoformat(),
-            "focal": u, "hops": hops, "relations": list(relations), "cap": cap,
-            "nodes": [jsonable(n) for n in nodes.values()], "edges": list(edges.values()),
-            "truncated": truncated}
+        e["default_path"] = (parent.get(s) == t and s in on_path) or (parent.get(t) == s and t in on_path)
+    return {
+        "as_of": day.isoformat(),
+        "stale_before": months_before(day, STALE_MONTHS).isoformat(),
+        "focal": u,
+        "hops": hops,
+        "relations": list(relations),
+        "cap": cap,
+        "nodes": [jsonable(n) for n in nodes.values()],
+        "edges": list(edges.values()),
+        "truncated": truncated,
+    }
 
 
-def guarantee_group(runner: QueryRunner, uscc: str, *, as_of: date | str | None = None,
-                    lenders: Sequence[str] | None = None) -> dict[str, Any]:
+def guarantee_group(
+    runner: QueryRunner, uscc: str, *, as_of: date | str | None = None, lenders: Sequence[str] | None = None
+) -> dict[str, Any]:
     """The guarantee group holding ``uscc`` and its circles (``group`` is ``None`` when the firm
     gives and receives no active guarantee)."""
     u = _uscc(uscc)
@@ -270,13 +331,36 @@ def guarantee_group(runner: QueryRunner, uscc: str, *, as_of: date | str | None 
     net = analyse_guarantees(mine, facts, as_of=day).to_dict()
     details = firm_rows(runner, sorted(firm_ids), day)
     members = [details.get(f, {"uscc": f}) for f in sorted(firm_ids)]
-    return {**base, "group": net["groups"][0] if net["groups"] else None, "circles": net["circles"],
-            "members": members}
+    return {
+        **base,
+        "group": net["groups"][0] if net["groups"] else None,
+        "circles": net["circles"],
+        "members": members,
+    }
 
 
-_CSV_COLUMNS = ("section", "uscc", "person_id", "name", "party", "distance", "trade_value", "share", "amount",
-                "outstanding", "undrawn", "exposure", "guarantees_given", "worst_class", "risk_pd", "risk_tier",
-                "statement_published", "signal_month", "loan_status_month", "stale")
+_CSV_COLUMNS = (
+    "section",
+    "uscc",
+    "person_id",
+    "name",
+    "party",
+    "distance",
+    "trade_value",
+    "share",
+    "amount",
+    "outstanding",
+    "undrawn",
+    "exposure",
+    "guarantees_given",
+    "worst_class",
+    "risk_pd",
+    "risk_tier",
+    "statement_published",
+    "signal_month",
+    "loan_status_month",
+    "stale",
+)
 
 
 def _cell(value: Any) -> Any:
@@ -292,8 +376,19 @@ def exposure_csv(runner: QueryRunner, uscc: str, *, hops: int = 3, as_of: date |
     whole = chain(runner, uscc, hops=hops, as_of=as_of)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["# chain exposure of", whole.firm, _cell(whole.name or ""), "as_of", whole.as_of.isoformat(),
-                "hops", whole.hops, "stale_before", months_before(whole.as_of, STALE_MONTHS).isoformat()])
+    w.writerow(
+        [
+            "# chain exposure of",
+            whole.firm,
+            _cell(whole.name or ""),
+            "as_of",
+            whole.as_of.isoformat(),
+            "hops",
+            whole.hops,
+            "stale_before",
+            months_before(whole.as_of, STALE_MONTHS).isoformat(),
+        ]
+    )
     w.writerow(_CSV_COLUMNS)
     for page in whole.pages(runner):
         for section in SECTIONS:

@@ -39,8 +39,9 @@ def _secure(request: Request) -> bool:
 
 
 def _set_cookie(resp: Response, request: Request, name: str, value: str, max_age: int | None) -> None:
-    resp.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict",
-                    secure=_secure(request), path="/")
+    resp.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="strict", secure=_secure(request), path="/"
+    )
 
 
 def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
@@ -75,16 +76,17 @@ def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
             raise HTTPException(401, "log in first")
         return s
 
-    Auth = Annotated[sessions.Session, Depends(api_session)]
-    Download = Annotated[sessions.Session, Depends(download_session)]
+    auth = [Depends(api_session)]
     r = APIRouter()
 
-    def login_page(request: Request, message: str = "", status: int = 200,
-                   headers: dict[str, str] | None = None) -> Response:
+    def login_page(
+        request: Request, message: str = "", status: int = 200, headers: dict[str, str] | None = None
+    ) -> Response:
         pre = secrets.token_urlsafe(24)
         token = sessions.sign(secret(), "csrf", pre)
-        body = (_LOGIN_HTML.replace("{{csrf}}", html.escape(token, quote=True))
-                .replace("{{message}}", html.escape(message)))
+        body = _LOGIN_HTML.replace("{{csrf}}", html.escape(token, quote=True)).replace(
+            "{{message}}", html.escape(message)
+        )
         resp = Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=headers)
         _set_cookie(resp, request, PRE_COOKIE, f"{pre}.{sessions.sign(secret(), 'pre', pre)}", 3600)
         resp.headers["Cache-Control"] = "no-store"
@@ -105,15 +107,21 @@ def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
         keys = [f"user:{name}", f"addr:{addr}"]
         wait = await run_in_threadpool(sessions.retry_after, db, keys)
         if wait > 0:
-            return login_page(request, f"Too many failed logins; try again in {int(wait) + 1} s.", 429,
-                              {"Retry-After": str(int(wait) + 1)})
+            return login_page(
+                request,
+                f"Too many failed logins; try again in {int(wait) + 1} s.",
+                429,
+                {"Retry-After": str(int(wait) + 1)},
+            )
         if not await run_in_threadpool(users.authenticate, db, name, password):
             await run_in_threadpool(sessions.record_failure, db, keys)
             return login_page(request, "Wrong user name or password.", 401)
         await run_in_threadpool(sessions.clear_failures, db, [f"user:{name}"])
         s = await run_in_threadpool(sessions.create_session, db, name)
         resp = RedirectResponse("/", status_code=303)
-        _set_cookie(resp, request, SESSION_COOKIE, f"{s.sid}.{sessions.sign(secret(), 'session', s.sid)}", None)
+        _set_cookie(
+            resp, request, SESSION_COOKIE, f"{s.sid}.{sessions.sign(secret(), 'session', s.sid)}", None
+        )
         resp.delete_cookie(PRE_COOKIE, path="/")
         return resp
 
@@ -134,8 +142,11 @@ def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
     def page(request: Request) -> Response:
         if current(request) is None:
             return RedirectResponse("/login", status_code=303)
-        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
-                            headers={"Cache-Control": "no-store"})
+        return FileResponse(
+            STATIC / "index.html",
+            media_type="text/html; charset=utf-8",
+            headers={"Cache-Control": "no-store"},
+        )
 
     @r.get("/ui/api/me", include_in_schema=False)
     def me(request: Request) -> dict[str, Any]:
@@ -146,40 +157,51 @@ def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
             raise HTTPException(401, "log in first")
         return {"user": s.user, "csrf": s.csrf, "idle_minutes": settings.web_session_idle_min}
 
-    @r.get("/ui/api/firms", include_in_schema=False)
-    def search(_: Auth, q: Annotated[str, Query(min_length=1, max_length=100)]) -> dict[str, Any]:
+    @r.get("/ui/api/firms", include_in_schema=False, dependencies=auth)
+    def search(q: Annotated[str, Query(min_length=1, max_length=100)]) -> dict[str, Any]:
         from queries.catalogue import records, run_query
 
         frame = run_query(runner(), "firm_search", {"q": q.strip(), "limit": 50})
         return {"as_of": frame.attrs.get("as_of"), "firms": records(frame)}
 
-    @r.get("/ui/api/firms/{uscc}", include_in_schema=False)
-    def card(_: Auth, uscc: str) -> dict[str, Any]:
+    @r.get("/ui/api/firms/{uscc}", include_in_schema=False, dependencies=auth)
+    def card(uscc: str) -> dict[str, Any]:
         return firm_card(runner(), uscc)
 
-    @r.get("/ui/api/firms/{uscc}/exposure", include_in_schema=False)
-    def exposure(_: Auth, uscc: str, hops: Annotated[int, Query(ge=1, le=5)] = 3,
-                 page: Annotated[int, Query(ge=1)] = 1,
-                 page_size: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    @r.get("/ui/api/firms/{uscc}/exposure", include_in_schema=False, dependencies=auth)
+    def exposure(
+        uscc: str,
+        hops: Annotated[int, Query(ge=1, le=5)] = 3,
+        page: Annotated[int, Query(ge=1)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
         from queries.exposure import chain_exposure
 
         return chain_exposure(runner(), uscc, hops=hops, page=page, page_size=page_size).to_dict()
 
-    @r.get("/ui/api/firms/{uscc}/exposure.csv", include_in_schema=False)
-    def exposure_file(_: Download, uscc: str, hops: Annotated[int, Query(ge=1, le=5)] = 3) -> Response:
+    @r.get(
+        "/ui/api/firms/{uscc}/exposure.csv", include_in_schema=False, dependencies=[Depends(download_session)]
+    )
+    def exposure_file(uscc: str, hops: Annotated[int, Query(ge=1, le=5)] = 3) -> Response:
         text = exposure_csv(runner(), uscc, hops=hops)
         safe = "".join(c for c in uscc if c.isalnum())
-        return Response(text, media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="chain-exposure-{safe}.csv"'})
+        return Response(
+            text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="chain-exposure-{safe}.csv"'},
+        )
 
-    @r.get("/ui/api/firms/{uscc}/group", include_in_schema=False)
-    def group(_: Auth, uscc: str) -> dict[str, Any]:
+    @r.get("/ui/api/firms/{uscc}/group", include_in_schema=False, dependencies=auth)
+    def group(uscc: str) -> dict[str, Any]:
         return guarantee_group(runner(), uscc)
 
-    @r.get("/ui/api/firms/{uscc}/graph", include_in_schema=False)
-    def drawing(_: Auth, uscc: str, hops: Annotated[int, Query(ge=1, le=3)] = 1,
-                relations: Annotated[str, Query(max_length=40)] = "supply,guarantee",
-                cap: Annotated[int, Query(ge=1, le=1000)] = 25) -> dict[str, Any]:
+    @r.get("/ui/api/firms/{uscc}/graph", include_in_schema=False, dependencies=auth)
+    def drawing(
+        uscc: str,
+        hops: Annotated[int, Query(ge=1, le=3)] = 1,
+        relations: Annotated[str, Query(max_length=40)] = "supply,guarantee",
+        cap: Annotated[int, Query(ge=1, le=1000)] = 25,
+    ) -> dict[str, Any]:
         rels = [x for x in relations.split(",") if x]
         return neighbourhood(runner(), uscc, hops=hops, relations=rels, cap=cap)
 
@@ -187,9 +209,11 @@ def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
 
 
 #: Content-Security-Policy of every answer: only this origin's files, no inline code or styles.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 
 def install_security_headers(app: FastAPI) -> None:
@@ -204,4 +228,3 @@ def install_security_headers(app: FastAPI) -> None:
         resp.headers["X-Frame-Options"] = "DENY"
         resp.headers["Referrer-Policy"] = "no-referrer"
         return resp
-

@@ -166,8 +166,8 @@ def retry_after(db: Path, keys: list[str], *, now: float | None = None) -> float
         # counts older than the longest wait are forgotten
         conn.execute("DELETE FROM web_login_failures WHERE last < ?", (t - 4 * MAX_BACKOFF_S,))
         rows = conn.execute(
-            f"SELECT failures, last FROM web_login_failures WHERE key IN ({','.join('?' * len(keys))})",
-            keys).fetchall()
+            f"SELECT failures, last FROM web_login_failures WHERE key IN ({','.join('?' * len(keys))})", keys
+        ).fetchall()
     return max([0.0, *(_wait(f, last, t) for f, last in rows)])
 
 
@@ -178,7 +178,9 @@ def record_failure(db: Path, keys: list[str], *, now: float | None = None) -> No
         for key in keys:
             conn.execute(
                 "INSERT INTO web_login_failures VALUES (?, 1, ?) "
-                "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last = excluded.last", (key, t))
+                "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last = excluded.last",
+                (key, t),
+            )
 
 
 def clear_failures(db: Path, keys: list[str]) -> None:

@@ -57,8 +57,9 @@ CREATE TABLE IF NOT EXISTS web_users (
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     # maxmem above 128*n*r (OpenSSL's default cap is 32 MiB, just enough for n=2**14, r=8)
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32,
-                          maxmem=256 * n * r + 1024 * 1024)
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=256 * n * r + 1024 * 1024
+    )
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
@@ -98,8 +99,10 @@ def add_user(db: Path, name: str, password: str) -> None:
     with open_store(db, USERS_DDL) as conn:
         if conn.execute("SELECT 1 FROM web_users WHERE name = ?", (name,)).fetchone():
             raise ConfigError(f"user {name!r} exists already")
-        conn.execute("INSERT INTO web_users (name, password_hash, created) VALUES (?, ?, ?)",
-                     (name, digest, datetime.now(UTC).isoformat(timespec="seconds")))
+        conn.execute(
+            "INSERT INTO web_users (name, password_hash, created) VALUES (?, ?, ?)",
+            (name, digest, datetime.now(UTC).isoformat(timespec="seconds")),
+        )
 
 
 def list_users(db: Path) -> list[dict[str, str]]:

@@ -52,7 +52,7 @@
     ];
     const span = el("span");
     parts.forEach(([label, value, stale], i) => {
-      const s = el("span", label + " " + (value || "none"), stale ? "stale" : "");
+      const s = el("span", label + " " + (value || "none"), stale ? "stale" : value ? "" : "missing");
       if (stale) s.title = "older than 6 months at as_of";
       span.appendChild(s);
       if (i < parts.length - 1) span.appendChild(document.createTextNode(" · "));
@@ -143,9 +143,10 @@
     const dates = $("firm-dates");
     clear(dates);
     addFact(dates, "as of", card.as_of);
-    addFact(dates, "latest statement", f.statement_published || "none", f.statement_stale ? "stale" : "");
-    addFact(dates, "latest signal", f.signal_month || "none", f.signal_stale ? "stale" : "");
-    addFact(dates, "latest loan status", f.loan_status_month || "none", f.loan_status_stale ? "stale" : "");
+    const mark = (value, stale) => (stale ? "stale" : value ? "" : "missing");
+    addFact(dates, "latest statement", f.statement_published || "none", mark(f.statement_published, f.statement_stale));
+    addFact(dates, "latest signal", f.signal_month || "none", mark(f.signal_month, f.signal_stale));
+    addFact(dates, "latest loan status", f.loan_status_month || "none", mark(f.loan_status_month, f.loan_status_stale));
     addFact(dates, "stale if before", card.stale_before);
   }
 
@@ -288,7 +289,7 @@
     requestAnimationFrame(() => requestAnimationFrame(() => {
       const t2 = performance.now();
       const firms = g.nodes.filter((n) => n.kind !== "more").length;
-      box.dataset.nodes = String(g.nodes.length);
+      box.dataset.nodes = String(state.cy.nodes().length);
       box.dataset.fetchMs = String(Math.round(t1 - t0));
       box.dataset.drawMs = String(Math.round(t2 - t0));
       box.dataset.drawn = "1";
