@@ -105,7 +105,9 @@
       return;
     }
     $("csv-link").href = "/ui/api/firms/" + encodeURIComponent(uscc) + "/exposure.csv";
-    await Promise.all([loadGraph(), loadExposure(), loadGroup()]);
+    // the drawing first: a hub's whole chain and group take longer and must not hold it up
+    await loadGraph();
+    await Promise.all([loadExposure(), loadGroup()]);
   }
 
   function renderCard(card) {
@@ -218,12 +220,38 @@
 
   const TIER_COLOURS = { 1: "#3a9d5d", 2: "#3a9d5d", 3: "#e0a526", 4: "#e0a526", 5: "#d0502a", 6: "#d0502a" };
 
+  function rings(g) {
+    // rings by distance from the focal firm, each wide enough for its nodes; cheaper than a
+    // general layout on a 500-node hub neighbourhood, and the distances read at a glance
+    const byDistance = new Map();
+    g.nodes.forEach((n) => {
+      if (!byDistance.has(n.distance)) byDistance.set(n.distance, []);
+      byDistance.get(n.distance).push(n.id);
+    });
+    const pos = new Map();
+    let radius = 0;
+    [...byDistance.keys()].sort((a, b) => a - b).forEach((d) => {
+      const ids = byDistance.get(d);
+      if (d === 0) {
+        ids.forEach((id) => pos.set(id, { x: 0, y: 0 }));
+        return;
+      }
+      radius = Math.max(radius + 90, (ids.length * 22) / (2 * Math.PI));
+      ids.forEach((id, i) => {
+        const a = (2 * Math.PI * i) / ids.length;
+        pos.set(id, { x: radius * Math.cos(a), y: radius * Math.sin(a) });
+      });
+    });
+    return pos;
+  }
+
   function elements(g) {
     const out = [];
+    const pos = rings(g);
     g.nodes.forEach((n) => {
       let colour = TIER_COLOURS[n.tier] || "#9aa5b1";
       if (n.defaulted) colour = "#7a0c0c";
-      out.push({ group: "nodes", data: {
+      out.push({ group: "nodes", position: pos.get(n.id), data: {
         id: n.id, label: n.label, kind: n.kind, colour: colour,
         focal: n.id === g.focal ? 1 : 0, onpath: n.on_default_path ? 1 : 0, distance: n.distance } });
     });
@@ -236,7 +264,9 @@
 
   const STYLE = [
     { selector: "node", style: { "background-color": "data(colour)", label: "data(label)", "font-size": 9,
-      width: 16, height: 16, "text-valign": "bottom", "text-margin-y": 2, color: "#1d2733" } },
+      width: 16, height: 16, "text-valign": "bottom", "text-margin-y": 2, color: "#1d2733",
+      // labels too small to read are not drawn (a 500-node drawing stays fast); zoom in to read them
+      "min-zoomed-font-size": 7 } },
     { selector: "node[kind = 'person']", style: { shape: "diamond" } },
     { selector: "node[kind = 'more']", style: { "background-color": "#ffffff", "border-width": 1,
       "border-style": "dashed", "border-color": "#5a6673", shape: "round-rectangle", width: 40 } },
@@ -278,9 +308,9 @@
     if (state.cy) state.cy.destroy();
     state.cy = window.cytoscape({
       container: box, elements: elements(g), style: STYLE, wheelSensitivity: 0.3,
-      layout: { name: "concentric", animate: false, minNodeSpacing: 8,
-        concentric: (n) => 10 - n.data("distance"), levelWidth: () => 1 },
+      layout: { name: "preset", fit: true, padding: 20 },
     });
+    const tLayout = performance.now();
     state.cy.on("tap", "node", (ev) => {
       const n = ev.target;
       if (n.data("kind") === "firm" && n.id() !== state.firm) openFirm(n.id());
@@ -291,6 +321,7 @@
       const firms = g.nodes.filter((n) => n.kind !== "more").length;
       box.dataset.nodes = String(state.cy.nodes().length);
       box.dataset.fetchMs = String(Math.round(t1 - t0));
+      box.dataset.layoutMs = String(Math.round(tLayout - t1));
       box.dataset.drawMs = String(Math.round(t2 - t0));
       box.dataset.drawn = "1";
       status.textContent = firms + " parties, " + g.edges.length + " links" +
@@ -314,7 +345,14 @@
     $("rel-supply").addEventListener("change", () => { if (state.firm) loadGraph(); });
     $("rel-guarantee").addEventListener("change", () => { if (state.firm) loadGraph(); });
     $("graph-controls").addEventListener("submit", (ev) => ev.preventDefault());
-    const start = new URLSearchParams(window.location.search).get("firm");
+    // a link may name the firm and the drawing's hops: /?firm=USCC&hops=2 (and cap=N for hubs)
+    const params = new URLSearchParams(window.location.search);
+    const hops = params.get("hops");
+    if (hops && /^[1-3]$/.test(hops)) {
+      $("hops").value = hops;
+      $("hops-value").textContent = hops;
+    }
+    const start = params.get("firm");
     if (start) openFirm(start);
   }
 
