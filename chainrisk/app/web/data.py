@@ -40,6 +40,7 @@ from queries.exposure import SECTIONS, STALE_MONTHS, chain, months_before
 
 __all__ = [
     "MAX_GRAPH_HOPS",
+    "MAX_NODES",
     "RELATIONS",
     "exposure_csv",
     "firm_card",
@@ -49,6 +50,8 @@ __all__ = [
 ]
 
 MAX_GRAPH_HOPS = 3
+#: Nodes after which a drawing takes no more parties (only ``+N more`` nodes).
+MAX_NODES = 2000
 #: Relation filters of the drawing -> the hop queries (catalogue) walked for each, and the link
 #: direction: ``in`` means the neighbour points at the nearer firm (supplier, guarantor).
 RELATIONS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -203,9 +206,14 @@ def neighbourhood(
     hops: int = 1,
     relations: Sequence[str] = ("supply", "guarantee"),
     cap: int = 25,
+    max_nodes: int = MAX_NODES,
     as_of: date | str | None = None,
 ) -> dict[str, Any]:
     """The drawing's nodes and edges around ``uscc`` (see the module docstring).
+
+    At most ``cap`` new neighbours of each firm are drawn, and parties stop being added once the
+    drawing holds ``max_nodes`` nodes; the rest are counted in one ``+N more`` node per firm, so a
+    hub's 3 hops stay drawable.
 
     Returns ``{"as_of", "focal", "hops", "nodes": [...], "edges": [...], "truncated": n}``; a node
     is ``{"id", "kind": firm|person|more, "label", "distance", "tier", "defaulted", ...dates}``.
@@ -240,9 +248,10 @@ def neighbourhood(
         nxt: list[str] = []
         for near in frontier:
             links = sorted(found.get(near, []), key=lambda x: (-x[4], x[0]))
-            fresh = [x for x in links if x[0] not in nodes]
-            shown = {x[0] for x in fresh[:cap]}
-            hidden = len({x[0] for x in fresh} - shown)
+            fresh = list(dict.fromkeys(x[0] for x in links if x[0] not in nodes))  # largest link first
+            room = max(0, max_nodes - len(nodes) - 1)  # one place kept for the "+N more" node
+            shown = set(fresh[: min(cap, room)])
+            hidden = len(fresh) - len(shown)
             for far, kind, rel, direction, value in links:
                 if far not in nodes and far not in shown:
                     continue

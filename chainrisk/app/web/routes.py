@@ -159,10 +159,11 @@ def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
 
     @r.get("/ui/api/firms", include_in_schema=False, dependencies=auth)
     def search(q: Annotated[str, Query(min_length=1, max_length=100)]) -> dict[str, Any]:
-        from queries.catalogue import records, run_query
+        from queries.catalogue import records, resolve_as_of, run_query
 
         frame = run_query(runner(), "firm_search", {"q": q.strip(), "limit": 50})
-        return {"as_of": frame.attrs.get("as_of"), "firms": records(frame)}
+        # the search reads no dated fact, but every answer states the date the page reads at
+        return {"as_of": resolve_as_of(runner(), None).isoformat(), "firms": records(frame)}
 
     @r.get("/ui/api/firms/{uscc}", include_in_schema=False, dependencies=auth)
     def card(uscc: str) -> dict[str, Any]:

@@ -87,6 +87,12 @@ def test_neighbourhood_caps_hubs(web_graph):
     more = [n for n in g["nodes"] if n["kind"] == "more"]
     assert ids == {"F", "B1", "S1"} and len(more) == 1 and more[0]["label"] == "+2 more"
     assert g["truncated"] == 2
+    # 4 nodes: F, B1 (700), S1 (600) and F's "+2 more"; at hop 2 no room, so B1's new neighbours
+    # (B3, B2) and S1's (S3, S4) are only counted, in one "+2 more" each
+    small = neighbourhood(web_graph, U["F"], hops=2, relations=["supply"], max_nodes=4)
+    assert _short(n["id"] for n in small["nodes"] if n["kind"] != "more") == {"F", "B1", "S1"}
+    assert sorted(n["hidden"] for n in small["nodes"] if n["kind"] == "more") == [2, 2, 2]
+    assert small["truncated"] == 6
     with pytest.raises(InvalidQueryParameter):
         neighbourhood(web_graph, U["F"], hops=4)
     with pytest.raises(InvalidQueryParameter):

@@ -170,3 +170,34 @@ def test_secret_is_generated_once_owner_only(settings):
     assert sessions.load_secret(settings.auth_db) == first
     other = sessions.load_secret(settings.auth_db.with_name("other.sqlite"))
     assert other != first  # no built-in default
+
+
+@pytest.fixture()
+def live_client(web_graph, tmp_path):
+    s = Settings(CHAINRISK_AUTH_DB=tmp_path / "auth.sqlite")  # type: ignore[call-arg]
+    add_user(s.auth_db, "alice", PASSWORD)
+    with TestClient(create_app(s)) as c:
+        _login(c)
+        c.headers["X-CSRF-Token"] = _csrf(c)
+        yield c
+
+
+def test_page_json_over_the_library(live_client):
+    from tests.chainrisk.app.web.conftest import AS_OF, EVIL, U
+
+    found = live_client.get("/ui/api/firms", params={"q": "img"}).json()
+    assert found["as_of"] == AS_OF and [f["name"] for f in found["firms"]] == [EVIL]
+    card = live_client.get(f"/ui/api/firms/{U['F']}").json()
+    assert card["as_of"] == AS_OF and card["risk"]["tier"] == 4
+    g = live_client.get(f"/ui/api/firms/{U['F']}/graph", params={"hops": 1, "relations": "guarantee"}).json()
+    # guarantee links only: G1 -> F, P1 -> F, F -> B1
+    assert {n["id"] for n in g["nodes"]} == {U["F"], U["G1"], "person-P1", U["B1"]}
+    exp = live_client.get(f"/ui/api/firms/{U['F']}/exposure", params={"hops": 1}).json()
+    assert exp["as_of"] == AS_OF and exp["counts"]["upstream"] == 2
+    assert live_client.get(f"/ui/api/firms/{U['F']}/group").json()["group"]["n_members"] == 5
+    csv_resp = live_client.get(f"/ui/api/firms/{U['F']}/exposure.csv", params={"hops": 1})
+    assert csv_resp.headers["content-type"].startswith("text/csv")
+    assert f'filename="chain-exposure-{U["F"]}.csv"' in csv_resp.headers["content-disposition"]
+    assert live_client.get(f"/ui/api/firms/{U['F']}/graph", params={"hops": 4}).status_code == 422
+    bad = live_client.get(f"/ui/api/firms/{U['F']}/graph", params={"relations": "owns"})
+    assert bad.status_code == 422 and "relations" in bad.json()["detail"]
