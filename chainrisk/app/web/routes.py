@@ -30,6 +30,8 @@ __all__ = ["CSP", "SESSION_COOKIE", "build_router", "install_security_headers"]
 SESSION_COOKIE = "chainrisk_session"
 PRE_COOKIE = "chainrisk_pre"
 CSRF_HEADER = "X-CSRF-Token"
+#: The login and logout forms are a few short fields.
+MAX_FORM_BYTES = 8192
 STATIC = Path(__file__).parent / "static"
 _LOGIN_HTML = (STATIC / "login.html").read_text(encoding="utf-8")
 
@@ -96,9 +98,15 @@ def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
     def login_form(request: Request) -> Response:
         return login_page(request)
 
+    async def read_form(request: Request) -> dict[str, str]:
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, "form too large")
+        return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
     @r.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        form = await read_form(request)
         pre = sessions.unsign(secret(), "pre", request.cookies.get(PRE_COOKIE))
         if pre is None or not hmac.compare_digest(form.get("csrf", ""), sessions.sign(secret(), "csrf", pre)):
             return login_page(request, "The form expired; please try again.", 403)
@@ -127,7 +135,7 @@ def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
 
     @r.post("/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        form = await read_form(request)
         s = current(request)
         if s is None:
             return RedirectResponse("/login", status_code=303)
@@ -211,7 +219,7 @@ def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
 
 #: Content-Security-Policy of every answer: only this origin's files, no inline code or styles.
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )

@@ -90,12 +90,15 @@ def _check_name(name: str) -> str:
     return name
 
 
-def add_user(db: Path, name: str, password: str) -> None:
-    """Create user ``name`` (an existing name is an error: remove it first)."""
+def add_user(db: Path, name: str, password: str, *, n: int = SCRYPT_N) -> None:
+    """Create user ``name`` (an existing name is an error: remove it first).
+
+    ``n`` is scrypt's cost (a power of 2); it is stored with the hash, so it can be raised later.
+    """
     _check_name(name)
     if len(password) < MIN_PASSWORD:
         raise ConfigError(f"the password must have at least {MIN_PASSWORD} characters")
-    digest = hash_password(password)
+    digest = hash_password(password, n=n)
     with open_store(db, USERS_DDL) as conn:
         if conn.execute("SELECT 1 FROM web_users WHERE name = ?", (name,)).fetchone():
             raise ConfigError(f"user {name!r} exists already")

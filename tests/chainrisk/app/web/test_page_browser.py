@@ -41,6 +41,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "a long password 1"
+#: A cheap scrypt cost: these tests are about sessions, not the hash (test_users checks the real one).
+FAST = 2**4
 
 
 def _need_browser() -> None:
@@ -71,7 +73,7 @@ def served(web_graph, tmp_path) -> Iterator[str]:
     from chainrisk.app.api import create_app
 
     settings = Settings(CHAINRISK_AUTH_DB=tmp_path / "auth.sqlite")  # type: ignore[call-arg]
-    add_user(settings.auth_db, "alice", PASSWORD)
+    add_user(settings.auth_db, "alice", PASSWORD, n=FAST)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -13,6 +13,8 @@ from chainrisk.app.web.users import add_user
 from chainrisk.settings import Settings
 
 PASSWORD = "a long password 1"
+#: A cheap scrypt cost: these tests are about sessions, not the hash (test_users checks the real one).
+FAST = 2**4
 
 
 @pytest.fixture()
@@ -22,7 +24,7 @@ def settings(tmp_path) -> Settings:
         CHAINRISK_AUTH_DB=tmp_path / "auth.sqlite",  # type: ignore[call-arg]
         NEO4J_URI="bolt://127.0.0.1:1",
     )
-    add_user(s.auth_db, "alice", PASSWORD)
+    add_user(s.auth_db, "alice", PASSWORD, n=FAST)
     return s
 
 
@@ -92,6 +94,16 @@ def test_login_without_form_token_is_refused(client):
         "/login", data={"csrf": "forged", "username": "alice", "password": PASSWORD}, follow_redirects=False
     )
     assert r.status_code == 403 and SESSION_COOKIE not in client.cookies
+
+
+def test_oversized_form_is_refused(client):
+    client.get("/login")
+    r = client.post(
+        "/login",
+        content=b"csrf=" + b"x" * 10_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 413
 
 
 def test_json_calls_need_the_csrf_header(client):
@@ -175,7 +187,7 @@ def test_secret_is_generated_once_owner_only(settings):
 @pytest.fixture()
 def live_client(web_graph, tmp_path):
     s = Settings(CHAINRISK_AUTH_DB=tmp_path / "auth.sqlite")  # type: ignore[call-arg]
-    add_user(s.auth_db, "alice", PASSWORD)
+    add_user(s.auth_db, "alice", PASSWORD, n=FAST)
     with TestClient(create_app(s)) as c:
         _login(c)
         c.headers["X-CSRF-Token"] = _csrf(c)

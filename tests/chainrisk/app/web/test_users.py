@@ -3,6 +3,7 @@ import sqlite3
 import pytest
 
 from chainrisk.app.cli import main
+from chainrisk.app.web.sessions import create_session, touch_session
 from chainrisk.app.web.users import (
     SCRYPT_N,
     add_user,
@@ -41,8 +42,10 @@ def test_store_holds_hashes_only(tmp_path):
     assert [u["name"] for u in list_users(db)] == ["alice"]
     with pytest.raises(ConfigError, match="exists"):
         add_user(db, "alice", "another long one")
+    live = create_session(db, "alice")
     remove_user(db, "alice")
     assert list_users(db) == []
+    assert touch_session(db, live.sid, 1800) is None  # removing a user ends their sessions
     with pytest.raises(ConfigError, match="no user"):
         remove_user(db, "alice")
 
