@@ -213,7 +213,8 @@ def neighbourhood(
 
     At most ``cap`` new neighbours of each firm are drawn, and parties stop being added once the
     drawing holds ``max_nodes`` nodes; the rest are counted in one ``+N more`` node per firm, so a
-    hub's 3 hops stay drawable.
+    hub's 3 hops stay drawable; links among drawn parties beyond the walk's own tree are drawn up to
+    ``max_nodes`` of them too (``links_left_out`` counts the rest).
 
     Returns ``{"as_of", "focal", "hops", "nodes": [...], "edges": [...], "truncated": n}``; a node
     is ``{"id", "kind": firm|person|more, "label", "distance", "tier", "defaulted", ...dates}``.
@@ -235,6 +236,7 @@ def neighbourhood(
     parent: dict[str, str] = {}
     frontier = [u]
     truncated = 0
+    cross = dropped = 0  # links among drawn parties beyond the walk's tree: drawn, and left out
     for hop in range(1, hops + 1):
         found: dict[str, list[tuple[str, str, str, str, float]]] = {}  # near -> (far, kind, rel, dir, value)
         for rel in relations:
@@ -262,8 +264,14 @@ def neighbourhood(
                         nxt.append(far)
                 src, dst = (far, near) if direction == "in" else (near, far)
                 key = (src, dst, rel)
-                if key not in edges:
+                # links to a party just added always; links among parties already drawn (a hub's
+                # 3 hops hold tens of thousands) only while the drawing has room for them
+                tree = parent.get(far) == near
+                if key not in edges and (tree or cross < max_nodes):
                     edges[key] = {"source": src, "target": dst, "type": _EDGE_TYPE[rel], "value": value}
+                    cross += 0 if tree else 1
+                elif key not in edges:
+                    dropped += 1
             if hidden:
                 more = f"more:{near}:{hop}"
                 nodes[more] = {
@@ -315,6 +323,7 @@ def neighbourhood(
         "nodes": [jsonable(n) for n in nodes.values()],
         "edges": list(edges.values()),
         "truncated": truncated,
+        "links_left_out": dropped,
     }
 
 

@@ -22,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from chainrisk.app.web import sessions, users
-from chainrisk.app.web.data import exposure_csv, firm_card, guarantee_group, neighbourhood
+from chainrisk.app.web.data import exposure_csv, firm_card, firm_rows, guarantee_group, neighbourhood
 from chainrisk.settings import Settings
 
 __all__ = ["CSP", "SESSION_COOKIE", "build_router", "install_security_headers"]
@@ -170,8 +170,11 @@ def build_router(settings: Settings, runner: Callable[[], Any]) -> APIRouter:
         from queries.catalogue import records, resolve_as_of, run_query
 
         frame = run_query(runner(), "firm_search", {"q": q.strip(), "limit": 50})
-        # the search reads no dated fact, but every answer states the date the page reads at
-        return {"as_of": resolve_as_of(runner(), None).isoformat(), "firms": records(frame)}
+        # every answer states the date it reads at, and each firm's data dates with stale flags
+        day = resolve_as_of(runner(), None)
+        found = records(frame)
+        dates = firm_rows(runner(), [str(f["uscc"]) for f in found], day)
+        return {"as_of": day.isoformat(), "firms": [{**dates.get(str(f["uscc"]), {}), **f} for f in found]}
 
     @r.get("/ui/api/firms/{uscc}", include_in_schema=False, dependencies=auth)
     def card(uscc: str) -> dict[str, Any]:

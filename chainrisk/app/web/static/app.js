@@ -85,7 +85,8 @@
         b.dataset.uscc = f.uscc;
         b.addEventListener("click", () => openFirm(f.uscc));
         li.appendChild(b);
-        li.appendChild(el("span", " " + f.uscc, "uscc"));
+        li.appendChild(el("span", " " + f.uscc + " ", "uscc"));
+        li.appendChild(dateCell(f));
         ul.appendChild(li);
       });
     } catch (err) {
