@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     #: Stress jobs started through the API write their outputs here, one folder per job.
     stress_jobs_dir: Path = Field(REPO_ROOT / "var" / "stress-jobs",
                                   validation_alias="CHAINRISK_STRESS_JOBS_DIR")
+    #: Minutes a web page session may stay unused before it ends.
+    web_session_idle_min: float = Field(30.0, gt=0, validation_alias="CHAINRISK_WEB_SESSION_IDLE_MIN")
 
     #: Lender ids that make up "the bank" in stress tests (comma separated in the environment).
     bank_lenders: Annotated[list[str], NoDecode] = Field(

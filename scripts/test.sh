@@ -5,6 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 
+# The web page's browser test drives Debian's Chromium (tests/chainrisk/app/web/test_page_browser.py);
+# without it that test is skipped on a developer's machine and fails under CI=true.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== installing Debian's chromium for the browser test"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    echo "test.sh: /usr/bin/chromium is missing; install it (sudo apt-get install -y chromium)." >&2
+    echo "test.sh: the browser test will be skipped, or fail under CI=true." >&2
+  fi
+fi
+
 # The tests' own server: never the user's data.
 export CHAINRISK_SERVER_HOME=${CHAINRISK_TEST_SERVER_HOME:-$PWD/var/neo4j-test}
 export CHAINRISK_BOLT_PORT=${CHAINRISK_TEST_BOLT_PORT:-17687}

@@ -42,6 +42,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "keys",
     "serve",
     "demo",
+    "users",
 )
 
 for _name in COMMAND_MODULES:

@@ -74,4 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(jobs_router)
     install_docs(app)
+    # The credit officers' page (login, session cookie, CSP on every answer) on the same app.
+    from chainrisk.app.web import install_web
+
+    install_web(app, s)
     return app

@@ -5,4 +5,5 @@
 - ``ingest``    ``chainrisk ingest``: validate a dataset folder and load it into Neo4j;
 - ``stress``    ``chainrisk stress``: a Monte Carlo stress scenario, optionally written back to Neo4j;
 - ``demo``      ``chainrisk demo``: the end-to-end path of :mod:`chainrisk.app.demo`.
+- ``users``     ``chainrisk users add|list|remove``: the web page's users.
 """
