@@ -158,7 +158,7 @@ FEATURE_TEXTS: dict[str, FeatureText] = {
         "guarantees given, equity unknown",
     ),
     "log_guarantees_given": FeatureText(1, _log_money("guarantees given"), "guarantees given unknown"),
-    "n_loans": FeatureText(0, _count("loan on record", "loans on record"), "no loans on record"),
+    "n_loans": FeatureText(0, _count("running loan", "running loans"), "no running loans"),
     "debt_to_assets": FeatureText(
         1, lambda v, _: f"bank debt {_pct(v)} of assets", "bank debt against assets unknown"
     ),
