@@ -68,6 +68,7 @@ __all__ = [
     "SparseAggregate",
     "aggregates",
     "fit_gnn",
+    "weighted_loss",
 ]
 
 
@@ -86,6 +87,11 @@ class GNNConfig:
     region_dim: int = 4
     #: train on every live platform firm (True) or on the bank's book only
     all_firms: bool = True
+    #: loss weight of the bank's book firms against 1 for the other live firms (prospects):
+    #: the model is judged on the book, whose defaults look unlike the prospects'
+    book_weight: float = 1.0
+    #: focal-loss exponent (Lin et al. 2017); 0 is plain weighted cross-entropy
+    focal_gamma: float = 0.0
 
 
 @dataclass
@@ -397,14 +403,42 @@ def _data(
     return to_hetero_data(snap, x, edges=edges, industry=ind, region=prov)
 
 
-def _targets(cut: Cut, all_firms: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(labelled node indices, labels) of a training cut."""
+def _targets(
+    cut: Cut, all_firms: bool, book_weight: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(labelled node indices, labels, loss weights) of a training cut.
+
+    A book firm weighs ``book_weight``, any other labelled firm 1.
+    """
     if all_firms and cut.y_nodes is not None:
         nodes, y = np.arange(cut.snapshot.n), cut.y_nodes
     else:
         nodes, y = cut.rows, cut.y
     keep = ~np.isnan(y)
-    return torch.from_numpy(nodes[keep]).long(), torch.from_numpy(y[keep].astype(np.float32))
+    w = np.where(_book_mask(cut)[nodes[keep]], book_weight, 1.0).astype(np.float32)
+    return (
+        torch.from_numpy(nodes[keep]).long(),
+        torch.from_numpy(y[keep].astype(np.float32)),
+        torch.from_numpy(w),
+    )
+
+
+def weighted_loss(
+    logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor, pos_weight: torch.Tensor, gamma: float = 0.0
+) -> torch.Tensor:
+    """Weighted mean of the (focal) binary cross-entropy with the positive class up-weighted.
+
+    ``ℓ_i = w_i (1 - p_t,i)^γ BCE_i``, ``BCE_i = -(π y_i log σ(z_i) + (1 - y_i) log(1 - σ(z_i)))``
+    with ``π`` = ``pos_weight`` and ``p_t`` the probability of the true class; the sum over
+    firms is divided by ``Σ w_i``. With ``γ = 0`` and unit weights it is
+    ``BCEWithLogitsLoss(pos_weight=π)``.
+    """
+    bce = nn.functional.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight, reduction="none")
+    if gamma > 0:
+        p = torch.sigmoid(logits)
+        pt = p * y + (1 - p) * (1 - y)
+        bce = bce * (1 - pt).pow(gamma)
+    return (w * bce).sum() / w.sum()
 
 
 def fit_gnn(
@@ -429,7 +463,7 @@ def fit_gnn(
     relations = [r for r in RELATIONS if r in seen]
     graphs = [_data(c, enc, relations, e).to(dev) for c, e in zip(train, train_edges, strict=True)]
     adjs = [aggregates(g, dev) for g in graphs]
-    targets = [tuple(t.to(dev) for t in _targets(c, cfg.all_firms)) for c in train]
+    targets = [tuple(t.to(dev) for t in _targets(c, cfg.all_firms, cfg.book_weight)) for c in train]
     val_data = _data(val, enc, relations).to(dev)
     val_adj = aggregates(val_data, dev)
     val_rows = torch.from_numpy(val.rows).long().to(dev)
@@ -438,12 +472,14 @@ def fit_gnn(
     pos_weight = torch.tensor([max(neg / max(pos, 1.0), 1.0) ** 0.5], device=dev)
     net = RiskGNN(enc.width, relations, cfg, len(enc.industries), len(enc.provinces)).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     best, best_epoch, best_state, history = -np.inf, 0, copy.deepcopy(net.state_dict()), []
     for epoch in range(cfg.max_epochs):
         net.train()
         opt.zero_grad()
-        loss = sum(loss_fn(net(g, a)[idx], y) for g, a, (idx, y) in zip(graphs, adjs, targets, strict=True))
+        loss = sum(
+            weighted_loss(net(g, a)[idx], y, w, pos_weight, cfg.focal_gamma)
+            for g, a, (idx, y, w) in zip(graphs, adjs, targets, strict=True)
+        )
         assert isinstance(loss, torch.Tensor)
         loss.backward()
         opt.step()
