@@ -141,9 +141,9 @@ def test_weighted_loss_is_bce_with_unit_weights_and_focal_damps_easy_firms() -> 
 def test_book_firms_weigh_book_weight_in_the_loss(cuts: tuple[CutPlan, dict[date, Cut]]) -> None:
     plan, c = cuts
     cut = c[plan.train[0]]
-    nodes, y, w = _targets(cut, True, book_weight=4.0)
+    nodes, _, w = _targets(cut, True, book_weight=4.0)
     book = np.isin(nodes.numpy(), cut.rows)
     assert book.any() and (~book).any()  # the book and the other live firms are both labelled
     assert (w.numpy()[book] == 4.0).all() and (w.numpy()[~book] == 1.0).all()
-    nodes, y, w = _targets(cut, False, book_weight=4.0)
+    nodes, _, w = _targets(cut, False, book_weight=4.0)
     np.testing.assert_array_equal(np.sort(nodes.numpy()), np.sort(cut.rows[~np.isnan(cut.y)]))

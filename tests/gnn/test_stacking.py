@@ -40,7 +40,8 @@ def test_a_firms_own_logit_never_enters_its_neighbourhood(test_cut: Cut) -> None
     z = _logits(test_cut)
     base = stacked_features(test_cut, z, two_hop=True)
     hood = [c for c in base.columns if c != "gnn_logit"]
-    busiest = np.argsort(-base["gnn_hood_mean"].fillna(0.0).to_numpy() - base["gnn_buyers_2hop"].to_numpy())[:5]
+    busy = base["gnn_hood_mean"].fillna(0.0).to_numpy() + base["gnn_buyers_2hop"].to_numpy()
+    busiest = np.argsort(-busy)[:5]
     for i in busiest:
         bumped = z.copy()
         bumped[test_cut.rows[i]] = 10.0
