@@ -16,7 +16,11 @@ weights. No pyg-lib or torch-sparse is needed: PyG's scatter on dense tensors ru
 
 Training: every live platform firm of every training cut is a labelled node (the book alone
 has a few hundred defaults a year), the loss is binary cross-entropy with the positive class
-weighted by sqrt(negatives / positives) (imbalance without overshooting), Adam, full batch,
+weighted by sqrt(negatives / positives) (imbalance without overshooting) and the bank's book
+weighted ``book_weight`` = 3 against 1 for the other live firms (:func:`weighted_loss`; the model
+is judged on the book, and on the 20k-firm validation cut, one seed, the weight lifted the book's
+PR-AUC 0.248 -> 0.257 and AUC 0.7212 -> 0.7217, where focal loss, gamma 2, gave PR-AUC 0.260 but
+AUC 0.7189 and a worse Brier score), Adam, full batch,
 early stopping on the validation cut's **book** AUC, the scores of the best epoch calibrated
 on that book by Platt scaling (:class:`gnn.baselines.Calibrator`). Deterministic under a seed
 on CPU (fixed threads, seeded initialisation and dropout); on a GPU the same code runs with
@@ -89,7 +93,7 @@ class GNNConfig:
     all_firms: bool = True
     #: loss weight of the bank's book firms against 1 for the other live firms (prospects):
     #: the model is judged on the book, whose defaults look unlike the prospects'
-    book_weight: float = 1.0
+    book_weight: float = 3.0
     #: focal-loss exponent (Lin et al. 2017); 0 is plain weighted cross-entropy
     focal_gamma: float = 0.0
 
