@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python bench/gnn.py                    # 10,000 firms, 60 months
     .venv/bin/python bench/gnn.py --firms 100000     # the 100k targets (train <= 10 min, score <= 60 s)
+    .venv/bin/python bench/gnn.py --dataset DIR      # a dataset folder generated before (not timed)
 
 Generates a platform (seeded), builds its out-of-time cuts, then times for each model the
 fit on the training cuts (early-stopped and calibrated on the validation cut) and the
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", default="B1,B2,B3,B4")
+    parser.add_argument("--dataset", type=Path, help="an existing dataset folder instead of generating one")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=RuntimeWarning)
 
@@ -47,13 +49,16 @@ def main() -> None:
     from ingest.generate import generate
 
     with tempfile.TemporaryDirectory() as tmp:
+        folder = args.dataset
+        if folder is None:
+            folder = Path(tmp) / "p"
+            t = time.perf_counter()
+            generate(folder, firms=args.firms, seed=args.seed, months=args.months)
+            print(f"generate {args.firms:,} firms x {args.months} months: {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
-        generate(Path(tmp) / "p", firms=args.firms, seed=args.seed, months=args.months)
-        print(f"generate {args.firms:,} firms x {args.months} months: {time.perf_counter() - t:.1f} s")
-        t = time.perf_counter()
-        plan, cuts = load_cuts(Path(tmp) / "p")
+        plan, cuts = load_cuts(folder)
         dates = [str(d) for d in (*plan.train, plan.validation, plan.test)]
-        print(f"cuts {dates}: {time.perf_counter() - t:.1f} s")
+        print(f"{folder.name}: cuts {dates}: {time.perf_counter() - t:.1f} s", flush=True)
     train = [cuts[d] for d in plan.train]
     val, test = cuts[plan.validation], cuts[plan.test]
     every, _ = scoring_cut(test.snapshot)

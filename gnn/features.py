@@ -21,7 +21,8 @@ size_rank                    micro 0, small 1, medium 2, large 3
 lifecycle_*                  one-hot of the Dickinson stage (start-up ... decline, unknown)
 guarantee_ratio              guarantees given / equity, capped at 10 (10 for equity <= 0)
 log_guarantees_given         log(1 + guarantees given)
-n_loans, debt_to_assets      loans started by t; their outstanding sum / total assets
+n_loans                      loans running at t (started, not matured, not repaid)
+debt_to_assets               the outstanding sum of the firm's loans at t / total assets
 max_days_overdue             worst current days overdue over the firm's loans
 worst_class_rank             worst current five-category class (normal 0 ... loss 4)
 class_flagged                1 when a loan's class disagrees with its days overdue
@@ -48,6 +49,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gnn.labels import running_loans
 from ingest.default_definition import DEFAULT_EVENT_TYPES
 from ingest.snapshot import Snapshot
 from ingest.tables import CLASSIFICATIONS, EVENT_TYPES, SIZE_CLASSES
@@ -127,7 +129,10 @@ def _loan_features(snapshot: Snapshot, assets: np.ndarray) -> pd.DataFrame:
             "flag": (loans["classification_flag"].fillna("") != "").astype("float64"),
         }
     ).groupby("b")
-    out["n_loans"] = g.size().reindex(out.index).fillna(0).astype("float64")
+    # loans *running* at t, not every loan started by t: a count of all loans ever taken only
+    # grows with the data's history, so its distribution drifts from one cut to the next
+    running = pd.Series(running_loans(loans, snapshot.as_of), index=loans.index)
+    out["n_loans"] = running.groupby(b).sum().reindex(out.index).fillna(0).astype("float64")
     out["debt_to_assets"] = _div(g["outstanding"].sum(min_count=1).reindex(out.index), assets)
     out["max_days_overdue"] = g["days"].max().reindex(out.index)
     out["worst_class_rank"] = g["rank"].max().reindex(out.index)

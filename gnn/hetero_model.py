@@ -16,7 +16,11 @@ weights. No pyg-lib or torch-sparse is needed: PyG's scatter on dense tensors ru
 
 Training: every live platform firm of every training cut is a labelled node (the book alone
 has a few hundred defaults a year), the loss is binary cross-entropy with the positive class
-weighted by sqrt(negatives / positives) (imbalance without overshooting), Adam, full batch,
+weighted by sqrt(negatives / positives) (imbalance without overshooting) and the bank's book
+weighted ``book_weight`` = 3 against 1 for the other live firms (:func:`weighted_loss`; the model
+is judged on the book, and on the 20k-firm validation cut, one seed, the weight lifted the book's
+PR-AUC 0.248 -> 0.257 and AUC 0.7212 -> 0.7217, where focal loss, gamma 2, gave PR-AUC 0.260 but
+AUC 0.7189 and a worse Brier score), Adam, full batch,
 early stopping on the validation cut's **book** AUC, the scores of the best epoch calibrated
 on that book by Platt scaling (:class:`gnn.baselines.Calibrator`). Deterministic under a seed
 on CPU (fixed threads, seeded initialisation and dropout); on a GPU the same code runs with
@@ -68,6 +72,7 @@ __all__ = [
     "SparseAggregate",
     "aggregates",
     "fit_gnn",
+    "weighted_loss",
 ]
 
 
@@ -86,6 +91,11 @@ class GNNConfig:
     region_dim: int = 4
     #: train on every live platform firm (True) or on the bank's book only
     all_firms: bool = True
+    #: loss weight of the bank's book firms against 1 for the other live firms (prospects):
+    #: the model is judged on the book, whose defaults look unlike the prospects'
+    book_weight: float = 3.0
+    #: focal-loss exponent (Lin et al. 2017); 0 is plain weighted cross-entropy
+    focal_gamma: float = 0.0
 
 
 @dataclass
@@ -397,14 +407,42 @@ def _data(
     return to_hetero_data(snap, x, edges=edges, industry=ind, region=prov)
 
 
-def _targets(cut: Cut, all_firms: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(labelled node indices, labels) of a training cut."""
+def _targets(
+    cut: Cut, all_firms: bool, book_weight: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(labelled node indices, labels, loss weights) of a training cut.
+
+    A book firm weighs ``book_weight``, any other labelled firm 1.
+    """
     if all_firms and cut.y_nodes is not None:
         nodes, y = np.arange(cut.snapshot.n), cut.y_nodes
     else:
         nodes, y = cut.rows, cut.y
     keep = ~np.isnan(y)
-    return torch.from_numpy(nodes[keep]).long(), torch.from_numpy(y[keep].astype(np.float32))
+    w = np.where(_book_mask(cut)[nodes[keep]], book_weight, 1.0).astype(np.float32)
+    return (
+        torch.from_numpy(nodes[keep]).long(),
+        torch.from_numpy(y[keep].astype(np.float32)),
+        torch.from_numpy(w),
+    )
+
+
+def weighted_loss(
+    logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor, pos_weight: torch.Tensor, gamma: float = 0.0
+) -> torch.Tensor:
+    """Weighted mean of the (focal) binary cross-entropy with the positive class up-weighted.
+
+    ``ℓ_i = w_i (1 - p_t,i)^γ BCE_i``, ``BCE_i = -(π y_i log σ(z_i) + (1 - y_i) log(1 - σ(z_i)))``
+    with ``π`` = ``pos_weight`` and ``p_t`` the probability of the true class; the sum over
+    firms is divided by ``Σ w_i``. With ``γ = 0`` and unit weights it is
+    ``BCEWithLogitsLoss(pos_weight=π)``.
+    """
+    bce = nn.functional.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight, reduction="none")
+    if gamma > 0:
+        p = torch.sigmoid(logits)
+        pt = p * y + (1 - p) * (1 - y)
+        bce = bce * (1 - pt).pow(gamma)
+    return (w * bce).sum() / w.sum()
 
 
 def fit_gnn(
@@ -429,7 +467,7 @@ def fit_gnn(
     relations = [r for r in RELATIONS if r in seen]
     graphs = [_data(c, enc, relations, e).to(dev) for c, e in zip(train, train_edges, strict=True)]
     adjs = [aggregates(g, dev) for g in graphs]
-    targets = [tuple(t.to(dev) for t in _targets(c, cfg.all_firms)) for c in train]
+    targets = [tuple(t.to(dev) for t in _targets(c, cfg.all_firms, cfg.book_weight)) for c in train]
     val_data = _data(val, enc, relations).to(dev)
     val_adj = aggregates(val_data, dev)
     val_rows = torch.from_numpy(val.rows).long().to(dev)
@@ -438,12 +476,14 @@ def fit_gnn(
     pos_weight = torch.tensor([max(neg / max(pos, 1.0), 1.0) ** 0.5], device=dev)
     net = RiskGNN(enc.width, relations, cfg, len(enc.industries), len(enc.provinces)).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     best, best_epoch, best_state, history = -np.inf, 0, copy.deepcopy(net.state_dict()), []
     for epoch in range(cfg.max_epochs):
         net.train()
         opt.zero_grad()
-        loss = sum(loss_fn(net(g, a)[idx], y) for g, a, (idx, y) in zip(graphs, adjs, targets, strict=True))
+        loss = sum(
+            weighted_loss(net(g, a)[idx], y, w, pos_weight, cfg.focal_gamma)
+            for g, a, (idx, y, w) in zip(graphs, adjs, targets, strict=True)
+        )
         assert isinstance(loss, torch.Tensor)
         loss.backward()
         opt.step()

@@ -28,7 +28,7 @@ import pandas as pd
 from ingest.default_definition import default_dates
 from ingest.snapshot import Snapshot
 
-__all__ = ["HORIZON_MONTHS", "bank_book", "default_within", "window_end"]
+__all__ = ["HORIZON_MONTHS", "bank_book", "default_within", "running_loans", "window_end"]
 
 #: The prediction horizon, in months.
 HORIZON_MONTHS = 12
@@ -63,16 +63,29 @@ def default_within(
     return pd.Series(True, index=new.index, name="default_12m", dtype=bool)
 
 
+def running_loans(loans: pd.DataFrame, as_of: date) -> np.ndarray:
+    """Which of a snapshot's ``loans`` run at ``as_of``: started (the snapshot holds no later
+    loan), not matured, and not shown repaid (a status with nothing outstanding).
+
+    >>> loans = pd.DataFrame({"maturity": pd.to_datetime(["2024-06-30", "2026-01-31", None]),
+    ...                       "outstanding": [10.0, 0.0, 5.0]})
+    >>> running_loans(loans, date(2024, 12, 31)).tolist()
+    [False, False, True]
+    """
+    t = pd.Timestamp(as_of)
+    running = loans["maturity"].isna().to_numpy() | (loans["maturity"] > t).to_numpy()
+    if "outstanding" in loans:
+        out = pd.to_numeric(loans["outstanding"], errors="coerce")
+        running &= ~(out <= 0).to_numpy()  # a status showing nothing owed: repaid
+    return np.asarray(running, dtype=bool)
+
+
 def bank_book(snapshot: Snapshot, lenders: frozenset[str] | None = None) -> np.ndarray:
     """Rows of ``snapshot.firms`` in the bank's book: platform firms with a loan running at the
     snapshot date (started, not matured; of ``lenders`` when given), not in default."""
     f = snapshot.firms
     loans = snapshot.loans
-    t = pd.Timestamp(snapshot.as_of)
-    running = loans["maturity"].isna().to_numpy() | (loans["maturity"] > t).to_numpy()
-    if "outstanding" in loans:
-        out = pd.to_numeric(loans["outstanding"], errors="coerce")
-        running &= ~(out <= 0).to_numpy()  # a status showing nothing owed: repaid
+    running = running_loans(loans, snapshot.as_of)
     if lenders:
         running &= loans["lender"].isin(lenders).to_numpy()
     borrowers = np.zeros(len(f), dtype=bool)

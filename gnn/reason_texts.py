@@ -158,7 +158,7 @@ FEATURE_TEXTS: dict[str, FeatureText] = {
         "guarantees given, equity unknown",
     ),
     "log_guarantees_given": FeatureText(1, _log_money("guarantees given"), "guarantees given unknown"),
-    "n_loans": FeatureText(0, _count("loan on record", "loans on record"), "no loans on record"),
+    "n_loans": FeatureText(0, _count("running loan", "running loans"), "no running loans"),
     "debt_to_assets": FeatureText(
         1, lambda v, _: f"bank debt {_pct(v)} of assets", "bank debt against assets unknown"
     ),
@@ -289,6 +289,28 @@ FEATURE_TEXTS: dict[str, FeatureText] = {
     ),
     "gnn_debtors": _chain(
         1, lambda v, _: f"trade debtors the graph model rates risky ({_pct(v)} of receivables)", ""
+    ),
+    # B4, two hops: the same relation twice, exposures multiplied along the path
+    "gnn_buyers_2hop": _chain(
+        1, lambda v, _: f"buyers' buyers the graph model rates risky ({_pct(v)} of sales, chained)", ""
+    ),
+    "gnn_suppliers_2hop": _chain(
+        1, lambda v, _: f"suppliers' suppliers the graph model rates risky ({_pct(v)} of inputs, chained)", ""
+    ),
+    "gnn_borrowers_2hop": _chain(
+        1, lambda v, _: f"guarantee chains to borrowers the graph model rates risky ({v:.2f}, chained)", ""
+    ),
+    "gnn_guarantors_2hop": _chain(
+        1, lambda v, _: f"guarantors' guarantors the graph model rates risky ({_pct(v)}, chained)", ""
+    ),
+    "gnn_debtors_2hop": _chain(
+        1, lambda v, _: f"debtors' debtors the graph model rates risky ({_pct(v)}, chained)", ""
+    ),
+    "gnn_hood_mean": _chain(
+        1, lambda v, _: f"firms within two links average a graph-model PD of {_pct(v)}", "no linked firms"
+    ),
+    "gnn_hood_max": _chain(
+        1, lambda v, _: f"its riskiest counterparty has a graph-model PD of {_pct(v)}", "no linked firms"
     ),
 }
 

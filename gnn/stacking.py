@@ -16,6 +16,22 @@ gnn_guarantors             Σ_g share of cover from g × sigmoid(logit_g)
 gnn_debtors                Σ_d share of receivables owed by d × sigmoid(logit_d)
 =========================  ========================================================
 
+Two hops (``two_hop=True``, the default of new fits; :data:`TWO_HOP_FEATURES`): contagion
+travels along chains (a supplier's supplier, a guarantor's guarantor), so the trees also get
+
+=========================  ========================================================
+feature                    definition
+=========================  ========================================================
+gnn_<rel>_2hop             Σ_k (A_r²)_ik × sigmoid(logit_k), k ≠ i: the same relation
+                           twice, exposures multiplied along the path (rel as above)
+gnn_hood_mean              mean of sigmoid(logit_k) over the firms k ≠ i within two
+                           hops along any relation, either direction
+gnn_hood_max               max of sigmoid(logit_k) over the direct neighbours k
+=========================  ========================================================
+
+A firm's own logit never enters its neighbourhood read-outs (paths back to the firm are
+dropped), so the trees see the firm once, through ``gnn_logit``.
+
 **Out of fold.** On the training cuts these come from GNNs that never saw the firm's label:
 firms are split into ``folds`` by a hash of their USCC (the same firm falls in the same fold
 every year, so its label in another year cannot leak), a GNN is fitted on the other folds'
@@ -32,13 +48,21 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from gnn.baselines import FittedModel, fit_model
-from gnn.hetero_data import relation_edges
+from gnn.hetero_data import Edges, relation_edges
 from gnn.hetero_model import GNNConfig, GNNModel, fit_gnn
 from gnn.protocol import Cut
 
-__all__ = ["STACKED_FEATURES", "StackedModel", "fit_stacked", "fold_of", "stacked_features"]
+__all__ = [
+    "STACKED_FEATURES",
+    "TWO_HOP_FEATURES",
+    "StackedModel",
+    "fit_stacked",
+    "fold_of",
+    "stacked_features",
+]
 
 #: relation -> feature name of the neighbourhood read-out
 _NEIGHBOURHOOD = {
@@ -49,6 +73,11 @@ _NEIGHBOURHOOD = {
     "debtor": "gnn_debtors",
 }
 STACKED_FEATURES: tuple[str, ...] = ("gnn_logit", *_NEIGHBOURHOOD.values())
+TWO_HOP_FEATURES: tuple[str, ...] = (
+    *(f"{name}_2hop" for name in _NEIGHBOURHOOD.values()),
+    "gnn_hood_mean",
+    "gnn_hood_max",
+)
 
 
 def fold_of(uscc: np.ndarray, folds: int) -> np.ndarray:
@@ -62,8 +91,57 @@ def fold_of(uscc: np.ndarray, folds: int) -> np.ndarray:
     )
 
 
-def stacked_features(cut: Cut, node_logits: np.ndarray) -> pd.DataFrame:
-    """The B4 features of the cut's rows, from the GNN logits of every node of its snapshot."""
+def _matrix(edges: Edges, n: int) -> sp.csr_matrix:
+    """``M[dst, src] = w``: ``M @ p`` sums each firm's incoming messages."""
+    src, dst, w = edges
+    return sp.csr_matrix((np.asarray(w, dtype="float64"), (dst, src)), shape=(n, n))
+
+
+def _no_self(m: sp.csr_matrix) -> sp.csr_matrix:
+    """``m`` without its diagonal (paths that come back to the firm)."""
+    m = sp.csr_matrix(m)
+    m.setdiag(0)
+    m.eliminate_zeros()
+    return m
+
+
+def _two_hop(edges: dict[str, Edges], n: int, p: np.ndarray, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The :data:`TWO_HOP_FEATURES` of ``rows`` (see the module docstring)."""
+    out: dict[str, np.ndarray] = {}
+    for rel, name in _NEIGHBOURHOOD.items():
+        if rel in edges:
+            m = _matrix(edges[rel], n)[rows]
+            out[f"{name}_2hop"] = _no_self_rows(m @ _matrix(edges[rel], n), rows) @ p
+        else:
+            out[f"{name}_2hop"] = np.zeros(len(rows))
+    if edges:
+        a = sum((_matrix(e, n) for e in edges.values()), sp.csr_matrix((n, n)))
+        a = sp.csr_matrix(((a + a.T) != 0).astype("float64"))
+        a = _no_self(a)
+        near = a[rows]
+        reach = _no_self_rows(((near + near @ a) != 0).astype("float64"), rows)
+        k = np.asarray(reach.sum(axis=1)).ravel()
+        out["gnn_hood_mean"] = np.where(k > 0, (reach @ p) / np.maximum(k, 1.0), np.nan)
+        hood = near.multiply(p[None, :]).tocsr()
+        out["gnn_hood_max"] = np.where(np.diff(near.indptr) > 0, hood.max(axis=1).toarray().ravel(), np.nan)
+    else:
+        out["gnn_hood_mean"] = np.full(len(rows), np.nan)
+        out["gnn_hood_max"] = np.full(len(rows), np.nan)
+    return out
+
+
+def _no_self_rows(m: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """``m`` (one row per firm of ``rows``) without the entries ``(i, rows[i])``."""
+    m = sp.coo_matrix(m)
+    keep = m.col != rows[m.row]
+    return sp.csr_matrix((m.data[keep], (m.row[keep], m.col[keep])), shape=m.shape)
+
+
+def stacked_features(cut: Cut, node_logits: np.ndarray, *, two_hop: bool = False) -> pd.DataFrame:
+    """The B4 features of the cut's rows, from the GNN logits of every node of its snapshot.
+
+    :data:`STACKED_FEATURES`, and :data:`TWO_HOP_FEATURES` with ``two_hop``.
+    """
     p = 1.0 / (1.0 + np.exp(-node_logits))
     n = cut.snapshot.n
     out = pd.DataFrame({"gnn_logit": node_logits[cut.rows]})
@@ -74,6 +152,9 @@ def stacked_features(cut: Cut, node_logits: np.ndarray) -> pd.DataFrame:
             src, dst, w = edges[rel]
             np.add.at(agg, dst, w * p[src])
         out[name] = agg[cut.rows]
+    if two_hop:
+        for name, v in _two_hop(edges, n, p, np.asarray(cut.rows, dtype=np.int64)).items():
+            out[name] = v
     return out
 
 
@@ -95,9 +176,12 @@ class StackedModel:
     gnn: GNNModel
     fitted: FittedModel
     name: str = "B4"
+    #: whether the trees read the two-hop read-outs too (models saved before them: False)
+    two_hop: bool = False
 
     def frame(self, cut: Cut) -> pd.DataFrame:
-        return pd.concat([cut.both, stacked_features(cut, self.gnn.node_logits(cut))], axis=1)
+        feats = stacked_features(cut, self.gnn.node_logits(cut), two_hop=self.two_hop)
+        return pd.concat([cut.both, feats], axis=1)
 
     def predict_pd(self, cut: Cut) -> np.ndarray:
         return self.fitted.predict_pd(self.frame(cut))
@@ -132,14 +216,18 @@ def fit_stacked(
     threads: int = 2,
     folds: int = 2,
     config: GNNConfig | None = None,
+    two_hop: bool = True,
 ) -> StackedModel:
     """Fit B4 given B3 (``gnn``, fitted on every training label), with out-of-fold training read-outs."""
-    oof = out_of_fold_logits(train, val, folds=folds, seed=seed, threads=threads, config=config)
+    oof = out_of_fold_logits(train, val, folds=folds, seed=seed, threads=threads, config=config or gnn.config)
     x = pd.concat(
-        [pd.concat([c.both, stacked_features(c, z)], axis=1) for c, z in zip(train, oof, strict=True)],
+        [
+            pd.concat([c.both, stacked_features(c, z, two_hop=two_hop)], axis=1)
+            for c, z in zip(train, oof, strict=True)
+        ],
         ignore_index=True,
     )
     y = np.concatenate([c.y for c in train])
-    x_val = pd.concat([val.both, stacked_features(val, gnn.node_logits(val))], axis=1)
+    x_val = pd.concat([val.both, stacked_features(val, gnn.node_logits(val), two_hop=two_hop)], axis=1)
     fitted = fit_model("trees", x, y, x_val, val.y, seed=seed, threads=threads)
-    return StackedModel(gnn, fitted)
+    return StackedModel(gnn, fitted, two_hop=two_hop)

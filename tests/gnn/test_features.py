@@ -125,3 +125,14 @@ def test_nothing_dated_after_the_cut_changes_a_feature() -> None:
     # a status of June is observed on June 30: a July status is not known on June 30
     planted = firm_features(assemble_snapshot(t, as_of=T))
     pd.testing.assert_frame_equal(clean, planted)
+
+
+def test_n_loans_counts_running_loans_only() -> None:
+    """A loan matured by the cut, or shown repaid, no longer counts; one running does."""
+    t = _tables()
+    t["loans"] = t["loans"].assign(maturity=["2024-03-31", "2026-12-31"])
+    x = firm_features(assemble_snapshot(t, as_of=T))
+    assert x.loc[0, "n_loans"] == 1  # L1 matured before the cut
+    t["loan_status"] = t["loan_status"].assign(outstanding=[250.0, 0.0])
+    x = firm_features(assemble_snapshot(t, as_of=T))
+    assert x.loc[0, "n_loans"] == 0 and x.loc[1, "n_loans"] == 0  # L2 repaid, B never borrowed

@@ -10,7 +10,16 @@ import pytest
 import torch
 
 from gnn.baselines import PD_FLOOR
-from gnn.hetero_model import GNNConfig, GNNModel, NodeEncoder, RiskGNN, aggregates, fit_gnn
+from gnn.hetero_model import (
+    GNNConfig,
+    GNNModel,
+    NodeEncoder,
+    RiskGNN,
+    _targets,
+    aggregates,
+    fit_gnn,
+    weighted_loss,
+)
 from gnn.protocol import Cut, CutPlan, load_cuts
 
 # small and short: the tests check the mechanics, the benches and the evaluation the figures
@@ -112,3 +121,29 @@ def test_contributions_add_up_and_every_firm_gets_reasons(
     np.testing.assert_allclose(log_odds(phi)[unfloored], np.log(p / (1 - p))[unfloored], atol=1e-4)
     reasons = portfolio_reasons(model, test)
     assert len(reasons) == len(test.uscc) and min(map(len, reasons)) >= 3
+
+
+def test_weighted_loss_is_bce_with_unit_weights_and_focal_damps_easy_firms() -> None:
+    torch.manual_seed(0)
+    z, y = torch.randn(50), (torch.rand(50) < 0.2).float()
+    pw = torch.tensor([3.0])
+    plain = torch.nn.BCEWithLogitsLoss(pos_weight=pw)(z, y)
+    assert torch.allclose(weighted_loss(z, y, torch.ones(50), pw), plain)
+    assert weighted_loss(z, y, torch.ones(50), pw, gamma=2.0) < plain
+    # doubling every weight changes nothing; weighting one firm moves the mean towards its loss
+    assert torch.allclose(weighted_loss(z, y, torch.full((50,), 2.0), pw), plain)
+    w = torch.ones(50)
+    w[0] = 100.0
+    one = torch.nn.functional.binary_cross_entropy_with_logits(z[:1], y[:1], pos_weight=pw)
+    assert abs(weighted_loss(z, y, w, pw) - one) < abs(plain - one)
+
+
+def test_book_firms_weigh_book_weight_in_the_loss(cuts: tuple[CutPlan, dict[date, Cut]]) -> None:
+    plan, c = cuts
+    cut = c[plan.train[0]]
+    nodes, _, w = _targets(cut, True, book_weight=4.0)
+    book = np.isin(nodes.numpy(), cut.rows)
+    assert book.any() and (~book).any()  # the book and the other live firms are both labelled
+    assert (w.numpy()[book] == 4.0).all() and (w.numpy()[~book] == 1.0).all()
+    nodes, _, w = _targets(cut, False, book_weight=4.0)
+    np.testing.assert_array_equal(np.sort(nodes.numpy()), np.sort(cut.rows[~np.isnan(cut.y)]))
