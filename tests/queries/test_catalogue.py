@@ -72,7 +72,7 @@ def test_run_query_reads_at_the_latest_ingest_and_refuses_unknown_names(platform
 
 def test_row_cap_stops_the_stream(platform: GraphRunner) -> None:
     frame = run_query(platform, "firm_search", {"q": "Firm", "limit": 1000})
-    assert len(frame) == 31 and frame.attrs["truncated"] is False
+    assert len(frame) == 34 and frame.attrs["truncated"] is False
     capped = run_query(platform, "guarantee_links", {})
     assert not capped.attrs["truncated"] and len(capped) == 25  # one row per (guarantor, borrower)
 
