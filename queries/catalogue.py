@@ -381,8 +381,90 @@ _QUERIES: tuple[NamedQuery, ...] = (
     ),
 )
 
+_SOURCE = Param("source", "uscc", "USCC of the first firm", required=True)
+_TARGET = Param("target", "uscc", "USCC of the second firm", required=True)
+_HOPS = Param("hops", "int", "links on a path at most", default=4, min=1, max=5)
+_MAX_PATHS = Param("max_paths", "int", "paths at most", default=100, min=1, max=1000)
+_PATH_NODES: LiteralString = _q(
+    "[n IN nodes(p) | {id: coalesce(n.uscc, n.person_id),",
+    "  party: CASE WHEN n:Person THEN 'person' ELSE 'firm' END}] AS nodes,",
+)
+
+#: Portfolio questions (paths, connected clients, concentration, early warning, prospects).
+_PORTFOLIO_QUERIES: tuple[NamedQuery, ...] = (
+    NamedQuery(
+        name="supply_paths",
+        # a quantified path pattern: the activity rule prunes the breadth-first search itself;
+        # the quantifier is a literal (Cypher takes no parameter there), $hops cuts it
+        text=_q(
+            "MATCH p = ALL SHORTEST (a:Firm {uscc: $source})",
+            "  (()-[r:SUPPLIES]->() WHERE", ACTIVE_SUPPLY, "){1,5} (b:Firm {uscc: $target})",
+            "WHERE size(r) <= $hops",
+            "RETURN size(r) AS length,", _PATH_NODES,
+            "  [x IN r | {from: startNode(x).uscc, to: endNode(x).uscc, uid: x.uid, value: x.annual_value,",
+            "    start: toString(x.start), end: toString(x.end)}] AS links",
+            "LIMIT $max_paths",
+        ),
+        params=(_SOURCE, _TARGET, _HOPS, _MAX_PATHS, _AS_OF),
+        columns=("length", "nodes", "links"),
+        doc="The shortest supply paths from source down to target (source supplies ... supplies target) "
+            "over links active on the date, at most hops long; each link with its annual value.",
+        row_cap=1000,
+    ),
+    NamedQuery(
+        name="guarantee_paths",
+        text=_q(
+            "MATCH p = ALL SHORTEST (a:Firm {uscc: $source})",
+            "  (()-[r:GUARANTEES]-() WHERE", ACTIVE_GUARANTEE, "){1,5} (b:Firm {uscc: $target})",
+            "WHERE size(r) <= $hops",
+            "RETURN size(r) AS length,", _PATH_NODES,
+            "  [x IN r | {from: coalesce(startNode(x).uscc, startNode(x).person_id), to: endNode(x).uscc,",
+            "    uid: x.uid, amount: x.amount, loan_id: x.loan_id, start: toString(x.start),",
+            "    end: toString(x.end)}] AS links",
+            "LIMIT $max_paths",
+        ),
+        params=(_SOURCE, _TARGET, _HOPS, _MAX_PATHS, _AS_OF),
+        columns=("length", "nodes", "links"),
+        doc="The shortest guarantee paths between two firms, either way along each guarantee, persons "
+            "included as links (a person guaranteeing both firms is a path of 2); each link with its "
+            "guarantor, borrower, amount and loan.",
+        row_cap=1000,
+    ),
+    NamedQuery(
+        name="ownership_links",
+        text=_q(
+            "MATCH (o:Firm|Person)-[r:OWNS]->(f:Firm)",
+            "WHERE (r.start IS NULL OR r.start <= $as_of) AND (r.end IS NULL OR r.end > $as_of)",
+            "WITH CASE WHEN o:Person THEN 'person' ELSE 'firm' END AS kind, coalesce(o.uscc, o.person_id) AS owner,",
+            "  f.uscc AS firm, sum(r.share) AS share",
+            "WHERE share >= $min_share",
+            "RETURN kind, owner, firm, share ORDER BY owner, firm",
+        ),
+        params=(Param("min_share", "float", "the least share held (0.5: control)", default=0.5, min=0.0,
+                      max=1.0), _AS_OF),
+        columns=("kind", "owner", "firm", "share"),
+        doc="Who (firm or person) holds at least min_share of which firm on the date (shares summed per "
+            "pair; a holding with no start was held since before the data begin).",
+        timeout_s=120.0,
+        row_cap=5_000_000,
+    ),
+    NamedQuery(
+        name="bank_borrowers",
+        text=_q(
+            "MATCH (f:Firm)-[:BORROWED]->(l:Loan) WHERE l.start <= $as_of",
+            "  AND (size($lenders) = 0 OR l.lender IN $lenders)",
+            "RETURN DISTINCT f.uscc AS uscc ORDER BY uscc",
+        ),
+        params=(_AS_OF, _LENDERS),
+        columns=("uscc",),
+        doc="Every firm with a loan from the bank (lenders; empty: any lender) started by the date.",
+        timeout_s=120.0,
+        row_cap=5_000_000,
+    ),
+)
+
 #: Every named query by name.
-CATALOGUE: dict[str, NamedQuery] = {q.name: q for q in _QUERIES}
+CATALOGUE: dict[str, NamedQuery] = {q.name: q for q in (*_QUERIES, *_PORTFOLIO_QUERIES)}
 
 
 def latest_as_of(runner: QueryRunner) -> date | None:
