@@ -315,7 +315,7 @@ def gds_components(runner: QueryRunner, *, as_of: date | str | None = None) -> G
 
     day = resolve_as_of(runner, as_of)
     parts = guarantee_components(runner, as_of=day)
-    groups = []
+    groups: list[dict[str, Any]] = []
     for _, g in parts.groupby("group"):
         firms = sorted(g.loc[g["party"] == "firm", "id"])
         persons = sorted(g.loc[g["party"] == "person", "id"])

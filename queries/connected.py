@@ -145,7 +145,8 @@ def connected_clients(
 
     borrowers = run_query(runner, "bank_borrowers", {"as_of": day, "lenders": bank})["uscc"].tolist()
     exp = run_for_firms(runner, "firm_exposure", borrowers, {"as_of": day, "lenders": bank})
-    exp = exp.assign(exposure=exp["outstanding"].astype(float) + undrawn_factor * exp["undrawn"].astype(float))
+    exp = exp.assign(exposure=exp["outstanding"].astype(float)
+                     + undrawn_factor * exp["undrawn"].astype(float))
     exp = exp[exp["exposure"] > 0].set_index("uscc")
 
     owners = run_query(runner, "ownership_links", {"as_of": day, "min_share": control_share})

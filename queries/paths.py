@@ -61,13 +61,13 @@ def _read(runner: QueryRunner, name: str, params: dict[str, Any], max_paths: int
         path = paths[key]
         links = []
         for (i, a, b), by_uid in sorted(path["steps"].items()):
-            parts = list(by_uid.values())
-            link: dict[str, Any] = {"step": i + 1, "from": a, "to": b,
-                                    value_key: float(sum(p[value_key] or 0.0 for p in parts)),
-                                    "links": len(parts), "start": min(p["start"] for p in parts)}
+            merged = list(by_uid.values())
+            step: dict[str, Any] = {"step": i + 1, "from": a, "to": b,
+                                    value_key: float(sum(p[value_key] or 0.0 for p in merged)),
+                                    "links": len(merged), "start": min(p["start"] for p in merged)}
             if value_key == "amount":
-                link["loan_ids"] = sorted({p["loan_id"] for p in parts if p["loan_id"]})
-            links.append(link)
+                step["loan_ids"] = sorted({p["loan_id"] for p in merged if p["loan_id"]})
+            links.append(step)
         out.append({"length": path["length"], "nodes": path["nodes"], "links": links})
     return {"length": out[0]["length"] if out else None, "paths": out, "truncated": len(rows) >= max_paths}
 
@@ -105,7 +105,8 @@ def paths_between(
         raise InvalidQueryParameter(f"max_paths must lie in [1, 1000], got {max_paths}")
     if a == b:
         raise InvalidQueryParameter("source and target are the same firm")
-    found = runner.read("UNWIND $usccs AS u MATCH (f:Firm {uscc: u}) RETURN f.uscc AS uscc", {"usccs": [a, b]})
+    found = runner.read("UNWIND $usccs AS u MATCH (f:Firm {uscc: u}) RETURN f.uscc AS uscc",
+                        {"usccs": [a, b]})
     missing = [u for u in (a, b) if u not in {r["uscc"] for r in found}]
     if missing:
         raise UnknownFirm(f"no firm with USCC {missing[0]} in the graph")
@@ -119,7 +120,8 @@ def paths_between(
             "upstream": _read(runner, "supply_paths", {**params, "source": b, "target": a}, max_paths),
         }
     if "guarantee" in relations:
-        answer["guarantee"] = _read(runner, "guarantee_paths", {**params, "source": a, "target": b}, max_paths)
+        answer["guarantee"] = _read(runner, "guarantee_paths", {**params, "source": a, "target": b},
+                                    max_paths)
     sections = [*answer.get("supply", {}).values()] + ([answer["guarantee"]] if "guarantee" in answer else [])
     firms = sorted({a, b} | {n["id"] for s in sections for p in s["paths"] for n in p["nodes"]
                              if n["party"] == "firm"})

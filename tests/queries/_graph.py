@@ -147,5 +147,6 @@ def write_platform(folder: Path) -> Path:
         f"{U['M2']},2023-12-31,2024-04-30,500,450,50,600,,,",
     ])
     csv("signals", "uscc,month,electricity_kwh,orders", [f"{U['F']},2024-06,1000,500"] + [
-        f"{U[n]},2024-{m + 1:02d},{kwh[m]},{orders[m]}" for n, (kwh, orders) in SIGNALS.items() for m in range(6)])
+        f"{U[n]},2024-{m + 1:02d},{kwh[m]},{orders[m]}"
+        for n, (kwh, orders) in SIGNALS.items() for m in range(6)])
     return folder

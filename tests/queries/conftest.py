@@ -9,6 +9,9 @@ that writes (a risk or stress run) removes what it wrote.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
 
 import pytest
 
@@ -41,3 +44,19 @@ def platform(graph_runner: GraphRunner, tmp_path_factory: pytest.TempPathFactory
         assert report.totals()["quarantined"] == 0
         _loaded["fingerprint"] = _fingerprint(graph_runner)
     yield graph_runner
+
+
+@contextmanager
+def published(runner: GraphRunner, family: str, rows: list[dict[str, Any]]) -> Iterator[None]:
+    """A committed ``family`` run with ``rows`` as the current one, removed afterwards."""
+    from graph.runs import publish
+    from tests.queries._graph import AS_OF
+
+    run = publish(runner, kind="score" if family == "risk" else "stress", family=family,
+                  parameters={"test": True}, as_of=date.fromisoformat(AS_OF), firm_rows=rows)
+    try:
+        yield
+    finally:
+        runner.write("MATCH (x:Result {run_id: $id}) DETACH DELETE x", {"id": run.run_id})
+        runner.write("MATCH (r:Run {run_id: $id}) DETACH DELETE r", {"id": run.run_id})
+        runner.write("MATCH (c:Current {family: $f}) WHERE NOT (c)-[:POINTS_TO]->() DELETE c", {"f": family})

@@ -19,7 +19,8 @@ _STRINGS = re.compile(r"'[^']*'")
 #: schema's own (runs, results, provenance).
 _PROPERTIES = (
     {c for t in TABLES.values() for c in t.column_names}
-    | {"uscc", "loan_id", "person_id", "key", "uid", "external", "run_id", "kind", "status", "as_of", "family",
+    | {"uscc", "loan_id", "person_id", "key", "uid", "external", "run_id", "kind", "status", "as_of",
+       "family",
        "risk_pd", "risk_tier", "stress_default_prob", "stress_systemic_impact"}
 )
 

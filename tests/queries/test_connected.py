@@ -11,7 +11,8 @@ from tests.queries._graph import BANK, NAME
 
 
 def _groups(result):  # type: ignore[no-untyped-def]
-    return [(r["id"], [NAME[m] for m in r["members"]], r["exposure"]) for r in result.groups.to_dict("records")]
+    return [(r["id"], [NAME[m] for m in r["members"]], r["exposure"])
+            for r in result.groups.to_dict("records")]
 
 
 def test_groups_by_control_and_guarantees_against_the_2018_limits(platform: GraphRunner) -> None:
@@ -24,15 +25,17 @@ def test_groups_by_control_and_guarantees_against_the_2018_limits(platform: Grap
     assert _groups(got) == [("K1", ["F", "B1", "G1", "G2", "W1"], 1850.0), ("K2", ["M1", "M2"], 400.0)]
     k1 = got.groups.iloc[0]
     assert (k1["share_of_tier1"], k1["large"], k1["over_limit"]) == (pytest.approx(0.185), True, False)
-    assert k1["persons"] == ["person-P1", "person-P3"] and (k1["control_pairs"], k1["guarantee_pairs"]) == (2, 4)
+    assert k1["persons"] == ["person-P1", "person-P3"]
+    assert (k1["control_pairs"], k1["guarantee_pairs"]) == (2, 4)
     c = got.clients.set_index(got.clients["uscc"].map(NAME))
     # F alone: 1500 = 15% of tier-1, exactly the single-client limit (within it); loans 800 / 12,000 = 6.7%
-    assert (c.loc["F", "share_of_tier1"], c.loc["F", "large"], c.loc["F", "over_limit"]) == (0.15, True, False)
+    assert c.loc["F", "share_of_tier1"] == 0.15 and c.loc["F", "large"] and not c.loc["F", "over_limit"]
     assert c.loc["F", "loan_share_of_net_capital"] == pytest.approx(800 / 12_000)
     assert c.loc["F", "group"] == "K1" and c.loc["F", "group_exposure"] == 1850.0
     assert c.loc["S1", "group"] is None and list(c.index) == ["F", "S1", "M1", "B1", "W1", "S4"]
     # every client shown with its dates: S1's statement (2023-04-30) and B1's status (2023-10) are stale
-    assert bool(c.loc["S1", "stale"]) and bool(c.loc["B1", "loan_status_stale"]) and not bool(c.loc["F", "stale"])
+    assert bool(c.loc["S1", "stale"]) and bool(c.loc["B1", "loan_status_stale"])
+    assert not bool(c.loc["F", "stale"])
     assert got.to_dict()["as_of"] == "2024-06-30" and "2018" in got.to_dict()["source"]
 
 

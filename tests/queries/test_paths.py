@@ -22,7 +22,8 @@ def test_supply_paths_both_ways_with_values(platform: GraphRunner) -> None:
     assert down["length"] == 3 and _names(down) == [["S4", "S1", "F", "B2"], ["S4", "S2", "F", "B2"]]
     assert [[x["value"] for x in p["links"]] for p in down["paths"]] == [[100.0, 600.0, 300.0],
                                                                         [200.0, 400.0, 300.0]]
-    assert got["supply"]["upstream"] == {"length": None, "paths": [], "truncated": False}  # B2 supplies no one
+    # B2 supplies no one
+    assert got["supply"]["upstream"] == {"length": None, "paths": [], "truncated": False}
     assert got["guarantee"]["length"] is None  # neither S4 nor B2 is in a guarantee
     assert got["as_of"] == "2024-06-30" and got["stale_before"] == "2023-12-30"
     f = got["firms"][U["F"]]
@@ -54,7 +55,8 @@ def test_guarantee_paths_walk_either_way_through_persons(platform: GraphRunner) 
     # M1 <-> M2 guarantee each other: one path of one step that lists both links (100 each)
     mutual = paths_between(platform, U["M1"], U["M2"])["guarantee"]
     assert mutual["length"] == 1 and len(mutual["paths"]) == 1
-    assert sorted((x["step"], NAME[x["from"]], NAME[x["to"]], x["amount"]) for x in mutual["paths"][0]["links"]) == [
+    links = mutual["paths"][0]["links"]
+    assert sorted((x["step"], NAME[x["from"]], NAME[x["to"]], x["amount"]) for x in links) == [
         (1, "M1", "M2", 100.0), (1, "M2", "M1", 100.0)]
 
 
