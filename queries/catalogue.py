@@ -583,7 +583,7 @@ _PORTFOLIO_QUERIES: tuple[NamedQuery, ...] = (
         timeout_s=60.0,
     ),
     NamedQuery(
-        name="prospects",
+        name="good_borrowers",
         text=_q(
             "MATCH (b:Firm)-[:BORROWED]->(l:Loan) WHERE l.start <= $as_of",
             "  AND (size($lenders) = 0 OR l.lender IN $lenders)",
@@ -593,29 +593,34 @@ _PORTFOLIO_QUERIES: tuple[NamedQuery, ...] = (
             "  AS bad",
             "WHERE bad = 0 AND NOT EXISTS { MATCH (b)-[:HAS_EVENT]->(e:Event)",
             "  WHERE e.date <= $as_of AND e.type IN ['default', 'bankruptcy'] }",
-            "MATCH (b) (()-[r:SUPPLIES]-() WHERE", ACTIVE_SUPPLY, "){1,2} (c:Firm)",
-            "WHERE size(r) <= $hops AND c <> b AND NOT coalesce(c.external, false)",
-            "  AND NOT EXISTS { MATCH (c)-[:BORROWED]->(k:Loan) WHERE k.start <= $as_of",
-            "    AND (size($lenders) = 0 OR k.lender IN $lenders) }",
-            "  AND NOT EXISTS { MATCH (c)-[:HAS_EVENT]->(e:Event)",
-            "    WHERE e.date <= $as_of AND e.type IN ['default', 'bankruptcy'] }",
-            "WITH c, b, min(size(r)) AS distance",
-            "CALL (b, c) {",
-            "  OPTIONAL MATCH (b)-[r:SUPPLIES]-(c) WHERE", ACTIVE_SUPPLY,
-            "  RETURN coalesce(sum(r.annual_value), 0.0) AS direct",
-            "}",
-            "RETURN c.uscc AS uscc, min(distance) AS distance, count(b) AS near_borrowers,",
-            "  sum(direct) AS trade_with_borrowers, collect(b.uscc)[..20] AS borrowers",
-            "ORDER BY uscc",
+            "RETURN b.uscc AS uscc ORDER BY uscc",
         ),
-        params=(_AS_OF, _LENDERS,
-                Param("hops", "int", "supply links from a good borrower at most", default=1, min=1, max=2)),
-        columns=("uscc", "distance", "near_borrowers", "trade_with_borrowers", "borrowers"),
-        doc="Platform firms (not external) with no loan from the bank and no default, within hops active "
-            "supply links (either way) of a good borrower of the bank (every loan's latest status normal "
-            "and not overdue, no default): how many such borrowers, the trade with them directly, and "
-            "who they are.",
+        params=(_AS_OF, _LENDERS),
+        columns=("uscc",),
+        doc="The bank's good borrowers on the date: every loan from the bank normal and not overdue at its "
+            "latest status (the principal's loan counts when no status yet), no default or bankruptcy.",
         timeout_s=120.0,
+        row_cap=5_000_000,
+    ),
+    NamedQuery(
+        name="supply_neighbour_hop",
+        text=_q(
+            "UNWIND $frontier AS near MATCH (t:Firm {uscc: near})-[r:SUPPLIES]-(c:Firm) WHERE", ACTIVE_SUPPLY,
+            "WITH near, c, sum(r.annual_value) AS value",
+            "RETURN near, c.uscc AS far, value,",
+            "  coalesce(c.external, false)",
+            "  OR EXISTS { MATCH (c)-[:BORROWED]->(k:Loan) WHERE k.start <= $as_of",
+            "    AND (size($lenders) = 0 OR k.lender IN $lenders) }",
+            "  OR EXISTS { MATCH (c)-[:HAS_EVENT]->(e:Event)",
+            "    WHERE e.date <= $as_of AND e.type IN ['default', 'bankruptcy'] } AS excluded",
+        ),
+        params=(_FRONTIER, _AS_OF, _LENDERS),
+        columns=("near", "far", "value", "excluded"),
+        doc="One step along active supply links either way from each frontier firm: its trade partners "
+            "(far), the trade value, and whether the partner is no prospect (external, a borrower of the "
+            "bank, or defaulted).",
+        timeout_s=120.0,
+        row_cap=5_000_000,
     ),
     NamedQuery(
         name="stress_impacts",

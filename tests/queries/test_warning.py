@@ -46,3 +46,14 @@ def test_prospects_near_good_borrowers_ranked_by_risk(platform: GraphRunner) -> 
         # low risk first; B2 has no score and goes last
         assert [NAME[u] for u in ranked["uscc"]] == ["B3", "S2", "B2"]
         assert ranked["risk_pd"].tolist()[:2] == [0.01, 0.05]
+
+
+def test_signal_trends_average_the_changes(platform: GraphRunner) -> None:
+    from queries.catalogue import run_query
+
+    usccs = [U["W1"], U["W2"], U["W3"], U["F"]]
+    got = run_query(platform, "signal_trends", {"usccs": usccs}).set_index("uscc")
+    # W1: electricity -20%, orders 0 -> -0.1; W2: -50% and -25% -> -0.375; W3 flat; F has June only
+    assert got.loc[U["W1"], "signal_change"] == pytest.approx(-0.1)
+    assert got.loc[U["W2"], "signal_change"] == pytest.approx(-0.375)
+    assert got.loc[U["W3"], "signal_change"] == 0.0 and got["signal_change"].isna().loc[U["F"]]
