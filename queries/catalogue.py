@@ -25,7 +25,7 @@ Running one::
     frame = run_query(runner, "classification_mismatch", {"as_of": "2024-06-30"})
 
 >>> sorted(CATALOGUE)[:3]
-['classification_mismatch', 'firm_details', 'firm_exposure']
+['bank_borrowers', 'classification_mismatch', 'early_warning']
 >>> CATALOGUE["supply_upstream_hop"].param("frontier").type
 'list[str]'
 """
