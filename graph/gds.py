@@ -25,6 +25,7 @@ from typing import Any, LiteralString
 import pandas as pd
 
 from chainrisk.errors import GraphError, QueryFailed
+from graph.protocol import QueryRunner
 from graph.runner import GraphRunner
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "fastrp_embeddings",
     "gds_client",
     "gds_version",
+    "guarantee_components",
     "guarantee_structure",
     "missing_procedures",
     "pagerank",
@@ -202,3 +204,37 @@ def fastrp_embeddings(runner: GraphRunner, relationship: str = "SUPPLIES", *, as
             {"g": g, "dim": dimension, "seed": seed},
             ["uscc", "embedding"],
         )
+
+
+def guarantee_components(runner: QueryRunner, *, as_of: date) -> pd.DataFrame:
+    """Guarantee groups (WCC) and circles (SCC) computed in the database, persons included.
+
+    Projects ``(:Firm|Person)-[:GUARANTEES]->(:Firm)`` active on ``as_of`` (``start <= as_of``, no
+    ``end`` or ``end > as_of``) as one named graph (a unique name, dropped afterwards whatever
+    happens), streams WCC and SCC over it, and returns one row per party: ``id`` (USCC or person
+    id), ``party`` (``firm`` | ``person``), ``group`` and ``circle`` (GDS component ids; equal ids,
+    same component). Empty when no guarantee is active.
+    """
+    name = f"chainrisk-guarantee-groups-{uuid.uuid4().hex[:10]}"
+    rows = runner.read(
+        "MATCH (a:Firm|Person)-[r:GUARANTEES]->(b:Firm) "
+        "WHERE r.start <= $as_of AND (r.end IS NULL OR r.end > $as_of) "
+        "WITH gds.graph.project($name, a, b) AS g RETURN g.graphName AS graph",
+        {"name": name, "as_of": as_of},
+    )
+    columns = ["id", "party", "group", "circle"]
+    if not rows or rows[0]["graph"] is None:
+        return pd.DataFrame(columns=columns)
+    try:
+        node: LiteralString = (
+            "WITH gds.util.asNode(nodeId) AS n, componentId "
+            "RETURN coalesce(n.uscc, n.person_id) AS id, "
+            "CASE WHEN n:Person THEN 'person' ELSE 'firm' END AS party, componentId AS component"
+        )
+        groups = runner.read("CALL gds.wcc.stream($g) YIELD nodeId, componentId " + node, {"g": name})
+        circles = runner.read("CALL gds.scc.stream($g) YIELD nodeId, componentId " + node, {"g": name})
+    finally:
+        runner.read("CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName", {"name": name})
+    df = pd.DataFrame(groups).rename(columns={"component": "group"})
+    df = df.merge(pd.DataFrame(circles).rename(columns={"component": "circle"}), on=["id", "party"])
+    return df[columns].sort_values(["party", "id"]).reset_index(drop=True)

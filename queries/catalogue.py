@@ -25,7 +25,7 @@ Running one::
     frame = run_query(runner, "classification_mismatch", {"as_of": "2024-06-30"})
 
 >>> sorted(CATALOGUE)[:3]
-['book_firms', 'classification_mismatch', 'firm_details']
+['bank_borrowers', 'book_firms', 'classification_mismatch']
 >>> CATALOGUE["supply_upstream_hop"].param("frontier").type
 'list[str]'
 """
@@ -446,8 +446,267 @@ _QUERIES: tuple[NamedQuery, ...] = (
     ),
 )
 
+_SOURCE = Param("source", "uscc", "USCC of the first firm", required=True)
+_TARGET = Param("target", "uscc", "USCC of the second firm", required=True)
+_HOPS = Param("hops", "int", "links on a path at most", default=4, min=1, max=5)
+_MAX_PATHS = Param("max_paths", "int", "paths at most", default=100, min=1, max=1000)
+_PATH_NODES: LiteralString = _q(
+    "[n IN nodes(p) | {id: coalesce(n.uscc, n.person_id),",
+    "  party: CASE WHEN n:Person THEN 'person' ELSE 'firm' END}] AS nodes,",
+)
+
+_WINDOW = Param("window", "int", "months in each of the two windows compared", default=3, min=1, max=12)
+#: Per firm ``f``: each signal's mean over the last $window months up to $as_of (``*_now``) and over
+#: the $window months before (``*_before``), from the monthly Signal facts known by then.
+_SIGNAL_WINDOWS: LiteralString = _q(
+    "CALL (f) {",
+    "  WITH $as_of - duration({months: $window}) AS mid, $as_of - duration({months: 2 * $window}) AS lo",
+    "  OPTIONAL MATCH (f)-[:HAS_SIGNAL]->(g:Signal) WHERE g.month > lo AND g.month <= $as_of",
+    "  WITH g, g.month > mid AS now",
+    "  RETURN avg(CASE WHEN now THEN g.electricity_kwh END) AS kwh_now,",
+    "    avg(CASE WHEN NOT now THEN g.electricity_kwh END) AS kwh_before,",
+    "    avg(CASE WHEN now THEN g.equipment_utilization END) AS util_now,",
+    "    avg(CASE WHEN NOT now THEN g.equipment_utilization END) AS util_before,",
+    "    avg(CASE WHEN now THEN g.orders END) AS orders_now,",
+    "    avg(CASE WHEN NOT now THEN g.orders END) AS orders_before,",
+    "    avg(CASE WHEN now THEN g.invoices END) AS invoices_now,",
+    "    avg(CASE WHEN NOT now THEN g.invoices END) AS invoices_before",
+    "}",
+    "WITH *, [x IN [['electricity', kwh_now, kwh_before], ['utilisation', util_now, util_before],",
+    "    ['orders', orders_now, orders_before], ['invoices', invoices_now, invoices_before]]",
+    "  WHERE x[1] IS NOT NULL AND x[2] > 0 | [x[0], x[1] / x[2] - 1.0]] AS changes",
+)
+_SIGNAL_COLUMNS: LiteralString = _q(
+    "[x IN changes WHERE x[0] = 'electricity' | x[1]][0] AS electricity_change,",
+    "[x IN changes WHERE x[0] = 'utilisation' | x[1]][0] AS utilisation_change,",
+    "[x IN changes WHERE x[0] = 'orders' | x[1]][0] AS orders_change,",
+    "[x IN changes WHERE x[0] = 'invoices' | x[1]][0] AS invoices_change,",
+)
+
+#: Portfolio questions (paths, connected clients, concentration, early warning, prospects).
+_PORTFOLIO_QUERIES: tuple[NamedQuery, ...] = (
+    NamedQuery(
+        name="supply_paths",
+        # a quantified path pattern: the activity rule prunes the breadth-first search itself;
+        # the quantifier is a literal (Cypher takes no parameter there), $hops cuts it
+        text=_q(
+            "MATCH p = ALL SHORTEST (a:Firm {uscc: $source})",
+            "  (()-[r:SUPPLIES]->() WHERE", ACTIVE_SUPPLY, "){1,5} (b:Firm {uscc: $target})",
+            "WHERE size(r) <= $hops",
+            "RETURN size(r) AS length,", _PATH_NODES,
+            "  [x IN r | {from: startNode(x).uscc, to: endNode(x).uscc, uid: x.uid, value: x.annual_value,",
+            "    start: toString(x.start), end: toString(x.end)}] AS links",
+            "LIMIT $max_paths",
+        ),
+        params=(_SOURCE, _TARGET, _HOPS, _MAX_PATHS, _AS_OF),
+        columns=("length", "nodes", "links"),
+        doc="The shortest supply paths from source down to target (source supplies ... supplies target) "
+            "over links active on the date, at most hops long; each link with its annual value.",
+        row_cap=1000,
+    ),
+    NamedQuery(
+        name="guarantee_paths",
+        text=_q(
+            "MATCH p = ALL SHORTEST (a:Firm {uscc: $source})",
+            "  (()-[r:GUARANTEES]-() WHERE", ACTIVE_GUARANTEE, "){1,5} (b:Firm {uscc: $target})",
+            "WHERE size(r) <= $hops",
+            "RETURN size(r) AS length,", _PATH_NODES,
+            "  [x IN r | {from: coalesce(startNode(x).uscc, startNode(x).person_id), to: endNode(x).uscc,",
+            "    uid: x.uid, amount: x.amount, loan_id: x.loan_id, start: toString(x.start),",
+            "    end: toString(x.end)}] AS links",
+            "LIMIT $max_paths",
+        ),
+        params=(_SOURCE, _TARGET, _HOPS, _MAX_PATHS, _AS_OF),
+        columns=("length", "nodes", "links"),
+        doc="The shortest guarantee paths between two firms, either way along each guarantee, persons "
+            "included as links (a person guaranteeing both firms is a path of 2); each link with its "
+            "guarantor, borrower, amount and loan.",
+        row_cap=1000,
+    ),
+    NamedQuery(
+        name="ownership_links",
+        text=_q(
+            "MATCH (o:Firm|Person)-[r:OWNS]->(f:Firm)",
+            "WHERE (r.start IS NULL OR r.start <= $as_of) AND (r.end IS NULL OR r.end > $as_of)",
+            "WITH CASE WHEN o:Person THEN 'person' ELSE 'firm' END AS kind,",
+            "  coalesce(o.uscc, o.person_id) AS owner,",
+            "  f.uscc AS firm, sum(r.share) AS share",
+            "WHERE share >= $min_share",
+            "RETURN kind, owner, firm, share ORDER BY owner, firm",
+        ),
+        params=(Param("min_share", "float", "the least share held (0.5: control)", default=0.5, min=0.0,
+                      max=1.0), _AS_OF),
+        columns=("kind", "owner", "firm", "share"),
+        doc="Who (firm or person) holds at least min_share of which firm on the date (shares summed per "
+            "pair; a holding with no start was held since before the data begin).",
+        timeout_s=120.0,
+        row_cap=5_000_000,
+    ),
+    NamedQuery(
+        name="bank_borrowers",
+        text=_q(
+            "MATCH (f:Firm)-[:BORROWED]->(l:Loan) WHERE l.start <= $as_of",
+            "  AND (size($lenders) = 0 OR l.lender IN $lenders)",
+            "RETURN DISTINCT f.uscc AS uscc ORDER BY uscc",
+        ),
+        params=(_AS_OF, _LENDERS),
+        columns=("uscc",),
+        doc="Every firm with a loan from the bank (lenders; empty: any lender) started by the date.",
+        timeout_s=120.0,
+        row_cap=5_000_000,
+    ),
+    NamedQuery(
+        name="portfolio_loans",
+        text=_q(
+            "MATCH (f:Firm)-[:BORROWED]->(l:Loan) WHERE l.start <= $as_of",
+            "  AND (size($lenders) = 0 OR l.lender IN $lenders)",
+            "WITH f, l, COLLECT { MATCH (l)-[:HAS_STATUS]->(s:LoanStatus) WHERE s.month <= $as_of",
+            "  RETURN s ORDER BY s.month DESC LIMIT 1 }[0] AS s",
+            "WITH f, l, coalesce(s.outstanding, l.principal, 0.0) AS bal",
+            "WITH f, l.lender AS lender, sum(bal) AS outstanding,",
+            "  sum(CASE WHEN l.`limit` IS NOT NULL AND (l.maturity IS NULL OR l.maturity > $as_of)",
+            "      AND l.`limit` > bal THEN l.`limit` - bal ELSE 0.0 END) AS undrawn",
+            "WITH f, lender, outstanding, undrawn,",
+            "  COLLECT { MATCH (f)-[:REPORTED]->(x:Financials) WHERE x.published <= $as_of",
+            "    RETURN x ORDER BY x.published DESC, x.period_end DESC LIMIT 1 }[0] AS fin",
+            "RETURN f.uscc AS uscc, lender, outstanding, undrawn, outstanding + undrawn AS exposure,",
+            "  f.region AS region, f.industry AS industry, fin.operating_cf AS operating_cf,",
+            "  fin.investing_cf AS investing_cf, fin.financing_cf AS financing_cf,",
+            "  COUNT { MATCH (f)<-[r:SUPPLIES]-(:Firm) WHERE", ACTIVE_SUPPLY, "} AS suppliers,",
+            "  COUNT { MATCH (f)-[r:SUPPLIES]->(:Firm) WHERE", ACTIVE_SUPPLY, "} AS buyers",
+            "ORDER BY uscc, lender",
+        ),
+        params=(_AS_OF, _LENDERS),
+        columns=("uscc", "lender", "outstanding", "undrawn", "exposure", "region", "industry", "operating_cf",
+                 "investing_cf", "financing_cf", "suppliers", "buyers"),
+        doc="The bank's book per (firm, lender) as of the date: outstanding (latest status; the principal "
+            "when none yet), undrawn limits, exposure; the firm's region, industry, the cash flows of its "
+            "latest published statement (lifecycle stage) and its active suppliers and buyers (chain "
+            "position).",
+        timeout_s=120.0,
+        row_cap=5_000_000,
+    ),
+    NamedQuery(
+        name="early_warning",
+        text=_q(
+            "MATCH (f:Firm) WHERE EXISTS { MATCH (f)-[:HAS_SIGNAL]->(:Signal) }",
+            _SIGNAL_WINDOWS,
+            "WITH f, changes, [x IN changes WHERE x[1] <= -$min_fall | x[0]] AS falling",
+            "WHERE size(falling) > 0",
+            "CALL (f) {",
+            "  WITH $as_of - duration({months: $window}) AS mid",
+            "  OPTIONAL MATCH (f)-[:BORROWED]->(l:Loan) WHERE l.start <= $as_of",
+            "  WITH l, mid,",
+            "    COLLECT { MATCH (l)-[:HAS_STATUS]->(s:LoanStatus) WHERE s.month <= $as_of",
+            "      RETURN s.outstanding ORDER BY s.month DESC LIMIT 1 }[0] AS now_bal,",
+            "    COLLECT { MATCH (l)-[:HAS_STATUS]->(s:LoanStatus) WHERE s.month <= mid",
+            "      RETURN s.outstanding ORDER BY s.month DESC LIMIT 1 }[0] AS then_bal",
+            "  RETURN sum(CASE WHEN l IS NULL THEN 0.0 ELSE coalesce(now_bal, l.principal, 0.0) END)",
+            "      AS borrowing_now,",
+            "    sum(CASE WHEN l.start <= mid THEN coalesce(then_bal, l.principal, 0.0) ELSE 0.0 END)",
+            "      AS borrowing_before,",
+            "    sum(CASE WHEN l IS NOT NULL AND (size($lenders) = 0 OR l.lender IN $lenders)",
+            "      THEN coalesce(now_bal, l.principal, 0.0) ELSE 0.0 END) AS bank_outstanding",
+            "}",
+            "WITH f, changes, falling, borrowing_now, borrowing_before, bank_outstanding,",
+            "  CASE WHEN borrowing_before > 0 THEN borrowing_now / borrowing_before - 1.0 END",
+            "    AS borrowing_growth",
+            "WHERE (borrowing_before > 0 AND borrowing_growth >= $min_growth)",
+            "  OR (borrowing_before = 0 AND borrowing_now > 0)",
+            "RETURN f.uscc AS uscc, falling,", _SIGNAL_COLUMNS,
+            "  borrowing_before, borrowing_now, borrowing_growth, bank_outstanding",
+            "ORDER BY size(falling) DESC, coalesce(borrowing_growth, 1e308) DESC, uscc",
+        ),
+        params=(_AS_OF, _WINDOW, _LENDERS,
+                Param("min_fall", "float", "a signal falls when its mean drops by at least this share",
+                      default=0.1, min=0.0, max=1.0),
+                Param("min_growth", "float", "borrowing grows when it rises by at least this share",
+                      default=0.1, min=0.0)),
+        columns=("uscc", "falling", "electricity_change", "utilisation_change", "orders_change",
+                 "invoices_change", "borrowing_before", "borrowing_now", "borrowing_growth",
+                 "bank_outstanding"),
+        doc="Firms whose electricity, equipment utilisation, orders or invoices fell (the mean of the "
+            "last window months against the window before, by at least min_fall) while their "
+            "borrowing from every lender grew (outstanding now against window months ago, by at least "
+            "min_growth, or from nothing), most falling signals first, then the fastest growth.",
+        timeout_s=120.0,
+    ),
+    NamedQuery(
+        name="signal_trends",
+        text=_q(
+            "UNWIND $usccs AS u MATCH (f:Firm {uscc: u})",
+            _SIGNAL_WINDOWS,
+            "RETURN f.uscc AS uscc,", _SIGNAL_COLUMNS,
+            "  CASE WHEN size(changes) > 0 THEN reduce(t = 0.0, x IN changes | t + x[1]) / size(changes)",
+            "  END AS signal_change",
+        ),
+        params=(Param("usccs", "list[str]", "the firms", required=True), _AS_OF, _WINDOW),
+        columns=("uscc", "electricity_change", "utilisation_change", "orders_change", "invoices_change",
+                 "signal_change"),
+        doc="Per firm: the relative change of each signal's mean (last window months against the window "
+            "before) and their average (signal_change; null without two windows of signals).",
+        timeout_s=60.0,
+    ),
+    NamedQuery(
+        name="good_borrowers",
+        text=_q(
+            "MATCH (b:Firm)-[:BORROWED]->(l:Loan) WHERE l.start <= $as_of",
+            "  AND (size($lenders) = 0 OR l.lender IN $lenders)",
+            "WITH b, l, COLLECT { MATCH (l)-[:HAS_STATUS]->(s:LoanStatus) WHERE s.month <= $as_of",
+            "  RETURN s ORDER BY s.month DESC LIMIT 1 }[0] AS s",
+            "WITH b, max(CASE WHEN s.classification <> 'normal' OR s.days_overdue > 0 THEN 1 ELSE 0 END)",
+            "  AS bad",
+            "WHERE bad = 0 AND NOT EXISTS { MATCH (b)-[:HAS_EVENT]->(e:Event)",
+            "  WHERE e.date <= $as_of AND e.type IN ['default', 'bankruptcy'] }",
+            "RETURN b.uscc AS uscc ORDER BY uscc",
+        ),
+        params=(_AS_OF, _LENDERS),
+        columns=("uscc",),
+        doc="The bank's good borrowers on the date: every loan from the bank normal and not overdue at its "
+            "latest status (the principal's loan counts when no status yet), no default or bankruptcy.",
+        timeout_s=120.0,
+        row_cap=5_000_000,
+    ),
+    NamedQuery(
+        name="supply_neighbour_hop",
+        text=_q(
+            "UNWIND $frontier AS near MATCH (t:Firm {uscc: near})-[r:SUPPLIES]-(c:Firm) WHERE", ACTIVE_SUPPLY,
+            "WITH near, c, sum(r.annual_value) AS value",
+            "RETURN near, c.uscc AS far, value,",
+            "  coalesce(c.external, false)",
+            "  OR EXISTS { MATCH (c)-[:BORROWED]->(k:Loan) WHERE k.start <= $as_of",
+            "    AND (size($lenders) = 0 OR k.lender IN $lenders) }",
+            "  OR EXISTS { MATCH (c)-[:HAS_EVENT]->(e:Event)",
+            "    WHERE e.date <= $as_of AND e.type IN ['default', 'bankruptcy'] } AS excluded",
+        ),
+        params=(_FRONTIER, _AS_OF, _LENDERS),
+        columns=("near", "far", "value", "excluded"),
+        doc="One step along active supply links either way from each frontier firm: its trade partners "
+            "(far), the trade value, and whether the partner is no prospect (external, a borrower of the "
+            "bank, or defaulted).",
+        timeout_s=120.0,
+        row_cap=5_000_000,
+    ),
+    NamedQuery(
+        name="stress_impacts",
+        text=_q(
+            "MATCH (:Current {family: 'stress'})-[:POINTS_TO]->(run:Run)",
+            "MATCH (f:Firm)-[:HAS_RESULT]->(x:Result {run_id: run.run_id})",
+            "WHERE x.stress_systemic_impact IS NOT NULL",
+            "RETURN f.uscc AS uscc, x.stress_systemic_impact AS impact,",
+            "  x.stress_default_prob AS stress_default_prob, run.run_id AS run_id,",
+            "  toString(run.as_of) AS run_as_of",
+            "ORDER BY impact DESC, uscc LIMIT $top",
+        ),
+        params=(Param("top", "int", "firms at most", default=20, min=1, max=100_000),),
+        columns=("uscc", "impact", "stress_default_prob", "run_id", "run_as_of"),
+        doc="The firms with the largest systemic impact (ESRI) in the current stress run, with their "
+            "stressed default probability; empty when no stress run wrote impacts back.",
+    ),
+)
+
 #: Every named query by name.
-CATALOGUE: dict[str, NamedQuery] = {q.name: q for q in _QUERIES}
+CATALOGUE: dict[str, NamedQuery] = {q.name: q for q in (*_QUERIES, *_PORTFOLIO_QUERIES)}
 
 
 def latest_as_of(runner: QueryRunner) -> date | None:

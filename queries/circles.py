@@ -43,8 +43,9 @@ and the cut links are reported. These are balanced weak cuts, not the global min
 tree-like groups of guarantee data, Stoer-Wagner's minimum cut only shears off one leaf at a time
 (and took 200 s on a 1,024-member group, where this takes well under a second).
 
-The in-database alternative for the components alone is ``graph.gds.wcc`` / ``graph.gds.scc``
-(firms only, persons not projected).
+The in-database alternative for the components alone is :func:`gds_components`: GDS WCC and SCC
+over one named projection of the active guarantees with persons (``graph.gds.guarantee_components``),
+the same groups and circles without types or metrics; a test keeps the two paths equal.
 
 >>> links = pd.DataFrame({"kind": ["firm", "firm", "firm"], "guarantor": ["a", "b", "c"],
 ...                       "borrower": ["b", "c", "a"], "amount": [1.0, 1.0, 1.0]})
@@ -74,6 +75,7 @@ __all__ = [
     "DEFAULT_GRADE_THRESHOLDS",
     "GuaranteeNetwork",
     "analyse_guarantees",
+    "gds_components",
     "guarantee_circles",
 ]
 
@@ -303,3 +305,33 @@ def guarantee_circles(
     return analyse_guarantees(links, facts, as_of=day, grade_thresholds=grade_thresholds,
                               review_size=review_size, max_listed=max_listed, count_limit=count_limit,
                               seed=seed)
+
+
+def gds_components(runner: QueryRunner, *, as_of: date | str | None = None) -> GuaranteeNetwork:
+    """Groups (WCC, persons included) and circles (SCC of two or more firms) computed by GDS in the
+    database; ``members`` (firms), ``persons`` and ``n_members`` only, ordered and named as
+    :func:`analyse_guarantees` orders them (largest first, then by members)."""
+    from graph.gds import guarantee_components
+
+    day = resolve_as_of(runner, as_of)
+    parts = guarantee_components(runner, as_of=day)
+    groups: list[dict[str, Any]] = []
+    for _, g in parts.groupby("group"):
+        firms = sorted(g.loc[g["party"] == "firm", "id"])
+        persons = sorted(g.loc[g["party"] == "person", "id"])
+        groups.append({"members": firms, "persons": persons, "n_members": len(g),
+                       "_key": sorted([*(("firm", f) for f in firms), *(("person", p) for p in persons)])})
+    groups.sort(key=lambda r: (-r["n_members"], r["_key"]))
+    group_of = {m: f"G{i}" for i, r in enumerate(groups, start=1) for m in r["members"]}
+    firms_only = parts[parts["party"] == "firm"]
+    circles = [sorted(c["id"]) for _, c in firms_only.groupby("circle") if len(c) >= 2]
+    circles.sort(key=lambda c: (int(group_of[c[0]][1:]), -len(c), c))
+    return GuaranteeNetwork(
+        as_of=day,
+        groups=pd.DataFrame([{"id": f"G{i}", **{k: v for k, v in r.items() if k != "_key"}}
+                             for i, r in enumerate(groups, start=1)],
+                            columns=["id", "members", "persons", "n_members"]),
+        circles=pd.DataFrame([{"id": f"C{i}", "group": group_of[c[0]], "members": c, "n_members": len(c)}
+                              for i, c in enumerate(circles, start=1)],
+                             columns=["id", "group", "members", "n_members"]),
+    )

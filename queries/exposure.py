@@ -64,6 +64,8 @@ from ingest.tables import CLASSIFICATIONS
 from queries.catalogue import CATALOGUE, FIRM_BATCH, jsonable, records, resolve_as_of, run_for_firms
 from queries.catalogue import Param as _Param
 from queries.chaincache import CHAIN_CACHE, ChainCache, IngestState, ingest_state
+from queries.details import STALE_MONTHS, firm_details, months_before
+from queries.details import with_details as _with_details
 
 __all__ = [
     "MAX_HOPS",
@@ -80,8 +82,6 @@ __all__ = [
 
 MAX_HOPS = 5
 MAX_PAGE_SIZE = 1000
-#: Data older than this many months at ``as_of`` is flagged stale.
-STALE_MONTHS = 6
 #: The lists of an answer, with the hop query each is walked with.
 SECTIONS: dict[str, str] = {
     "upstream": "supply_upstream_hop",
@@ -91,21 +91,6 @@ SECTIONS: dict[str, str] = {
 }
 Direction = Literal["both", "upstream", "downstream"]
 _MONEY = ("outstanding", "undrawn", "exposure", "guarantees_given")
-
-
-def months_before(day: date, months: int) -> date:
-    """``day`` moved back ``months`` calendar months (the day clipped to the month's length).
-
-    >>> months_before(date(2024, 8, 31), 6)
-    datetime.date(2024, 2, 29)
-    >>> months_before(date(2024, 6, 30), 6)
-    datetime.date(2023, 12, 30)
-    """
-    import calendar
-
-    m = day.year * 12 + day.month - 1 - months
-    year, month = divmod(m, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _batches(items: Sequence[str]) -> Iterator[list[str]]:
@@ -225,35 +210,6 @@ class ChainExposure:
             "firm_details": jsonable(self.firm_details), "counts": self.counts,
             **{k: records(getattr(self, k)) for k in SECTIONS}, "totals": self.totals,
         }
-
-
-def firm_details(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str, dict[str, Any]]:
-    """Per firm of ``usccs`` (found in the graph): the catalogue's ``firm_details`` row with a
-    ``*_stale`` flag for its latest statement, signal and loan status (older than
-    :data:`STALE_MONTHS` at ``as_of``; ``None`` when there is none) and ``stale`` (any of them)."""
-    frame = run_for_firms(runner, "firm_details", usccs, {"as_of": as_of})
-    cutoff = months_before(as_of, STALE_MONTHS).isoformat()
-    out: dict[str, dict[str, Any]] = {}
-    for record in frame.to_dict(orient="records"):
-        # missing as None whatever the column's dtype in this batch: a firm's row is the same
-        # whichever firms it was read with (rows are kept per firm across pages)
-        row = {str(k): None if isinstance(v, float) and v != v else v for k, v in record.items()}
-        flags = {}
-        for col in ("statement_published", "signal_month", "loan_status_month"):
-            value = row.get(col)
-            flags[col.replace("_published", "").replace("_month", "") + "_stale"] = (
-                None if value is None or value != value else value < cutoff)
-        row.update(flags)
-        row["stale"] = any(v is True for v in flags.values())
-        out[str(row["uscc"])] = row
-    return out
-
-
-def _with_details(frame: pd.DataFrame, details: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    extra = pd.DataFrame([details.get(u, {}) if isinstance(u, str) else {} for u in frame["uscc"]],
-                         index=frame.index)
-    extra = extra.drop(columns=[c for c in extra.columns if c in frame.columns or c == "uscc"])
-    return pd.concat([frame, extra], axis=1).reset_index(drop=True)
 
 
 def _check(hops: int, direction: str) -> None:

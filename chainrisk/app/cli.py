@@ -38,6 +38,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor",
     "exposure",
     "circles",
+    "paths",
+    "portfolio",
     "query",
     "keys",
     "serve",

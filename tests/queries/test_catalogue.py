@@ -19,7 +19,8 @@ _STRINGS = re.compile(r"'[^']*'")
 #: schema's own (runs, results, provenance).
 _PROPERTIES = (
     {c for t in TABLES.values() for c in t.column_names}
-    | {"uscc", "loan_id", "person_id", "key", "external", "run_id", "kind", "status", "as_of", "family",
+    | {"uscc", "loan_id", "person_id", "key", "uid", "external", "run_id", "kind", "status", "as_of",
+       "family",
        "risk_pd", "risk_tier", "stress_default_prob", "stress_systemic_impact", "risk_reasons",
        "risk_suggested_class", "risk_pd_change", "risk_segment", "risk_model_version"}
 )
@@ -73,7 +74,7 @@ def test_run_query_reads_at_the_latest_ingest_and_refuses_unknown_names(platform
 
 def test_row_cap_stops_the_stream(platform: GraphRunner) -> None:
     frame = run_query(platform, "firm_search", {"q": "Firm", "limit": 1000})
-    assert len(frame) == 31 and frame.attrs["truncated"] is False
+    assert len(frame) == 34 and frame.attrs["truncated"] is False
     capped = run_query(platform, "guarantee_links", {})
     assert not capped.attrs["truncated"] and len(capped) == 25  # one row per (guarantor, borrower)
 

@@ -100,3 +100,24 @@ def test_the_platform_groups_and_circles(platform: GraphRunner) -> None:
     # M1 substandard of two members; equity 150 + 50 against 200 guaranteed; balance 400 reaches 100
     assert (m["share_special_mention_or_worse"], m["guarantee_to_equity"], m["grade"]) == (0.5, 1.0, 2)
     assert net.to_dict()["as_of"] == "2024-06-30" and U["M1"] in net.to_dict()["circles"][-1]["members"]
+
+
+def test_gds_components_equal_the_networkx_path(platform: GraphRunner) -> None:
+    from queries.circles import gds_components
+
+    nx_net = guarantee_circles(platform, lenders=BANK)
+    gds_net = gds_components(platform)
+
+    def groups(net):  # type: ignore[no-untyped-def]
+        return [(r["id"], r["members"], r["persons"]) for r in net.groups.to_dict("records")]
+
+    def circles(net):  # type: ignore[no-untyped-def]
+        return [(r["group"], r["members"]) for r in net.circles.to_dict("records")]
+
+    # seven groups (persons P1, P2 inside theirs), five circles: the same members, ids and order
+    assert groups(gds_net) == groups(nx_net) and len(groups(gds_net)) == 7
+    assert circles(gds_net) == circles(nx_net) and len(circles(gds_net)) == 5
+    # the projection is dropped afterwards
+    assert platform.read("CALL gds.graph.list() YIELD graphName RETURN graphName") == []
+    # on 2022-12-31 no guarantee had started (all start 2023-01-01): nothing to project
+    assert gds_components(platform, as_of="2022-12-31").groups.empty

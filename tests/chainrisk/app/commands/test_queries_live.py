@@ -79,3 +79,33 @@ def test_cypher_reads_and_refuses(platform: GraphRunner, bank: None,  # noqa: F8
     assert err.startswith("error:") and "read" in err and "\n" not in err
     log = get_settings().query_log.read_text().splitlines()
     assert [json.loads(x)["outcome"] for x in log] == ["ran", "refused"]
+
+
+def test_paths_json_and_refusals(platform: GraphRunner, bank: None,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _json(capsys, ["paths", U["G2"], U["B1"], "--json"])
+    # G2 -> G1 -> F -> B1 along guarantees; no supply path either way
+    assert [NAME[n["id"]] for n in doc["guarantee"]["paths"][0]["nodes"]] == ["G2", "G1", "F", "B1"]
+    assert doc["supply"]["downstream"]["length"] is None and doc["as_of"] == "2024-06-30"
+    assert doc["firms"][U["F"]]["exposure"] == 1500.0
+    assert main(["paths", U["F"], U["B1"], "--hops", "6"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "hops" in err and "\n" not in err
+    assert main(["paths", U["F"][:-1] + ("0" if U["F"][-1] != "0" else "1"), U["B1"]]) == 1
+    assert "expected" in capsys.readouterr().err
+
+
+def test_portfolio_commands_print_one_json_document(platform: GraphRunner, bank: None,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _json(capsys, ["connected", "--tier1", "10000", "--json"])
+    # the group of F (control by P3, F's guarantee group): 1850 of bank-a exposure
+    assert doc["groups"][0]["exposure"] == 1850.0 and doc["limits"]["group_limit"] == 0.2
+    conc = _json(capsys, ["concentration", "--by", "region", "--json"])
+    assert conc["summary"][0]["dimension"] == "region" and conc["total"] == 2850.0
+    warn = _json(capsys, ["warning", "--json"])
+    assert [NAME[r["uscc"]] for r in warn["rows"]] == ["W1"] and warn["window"] == 3
+    pro = _json(capsys, ["prospects", "--json"])
+    assert [NAME[r["uscc"]] for r in pro["rows"]] == ["B2", "B3", "S2"]
+    sysm = _json(capsys, ["systemic", "--top", "2", "--json"])
+    assert sysm["method"] == "esri" and NAME[sysm["rows"][0]["uscc"]] == "F"
+    assert main(["prospects", "--csv"]) == 0 and capsys.readouterr().out.startswith("uscc,rank")

@@ -1,0 +1,198 @@
+"""Connected clients (集团客户 / 关联客户) and the bank's large exposures, as of a date.
+
+A **connected-client group** is a weakly connected component of the network whose nodes are
+firms and persons and whose links are
+
+- **control**: an owner (firm or person) holding at least ``control_share`` of a firm on
+  ``as_of`` (default 0.5: the rules' "50% or more of the voting shares"; shares of parallel
+  holdings summed), so indirect control (A holds B, B holds C) and common control (one person
+  holds two firms) tie the firms together; and
+- **guarantees**: every active guarantee, persons included (the firm's guarantee group,
+  ``queries.circles``), standing for the rules' economic dependence.
+
+Only groups of two or more firms are groups; a firm with no tie is a single client.
+
+The bank's exposure to a firm is ``outstanding + undrawn_factor x undrawn`` on its loans from
+``lenders`` (the catalogue's ``firm_exposure``; ``undrawn_factor`` 1.0 counts unused limits in
+full, the rules' credit conversion factors may be set lower); a group's is the sum over its firms.
+Each is set against the bank's tier-1 capital (net), and flagged against configurable limits whose
+defaults are those of the CBIRC's 商业银行大额风险暴露管理办法 (Measures for the Administration of
+Large Exposures of Commercial Banks, CBIRC Order 2018 No. 1, in force 2018-07-01):
+
+- a **large exposure** is one of at least 10% of tier-1 capital (``large_threshold``);
+- exposure to a single non-bank client at most 15% of tier-1 capital (``single_limit``);
+- exposure to a group of connected non-bank clients at most 20% of tier-1 capital (``group_limit``);
+- loans to a single non-bank client at most 10% of net capital (资本净额, ``loan_limit``; checked
+  when ``net_capital`` is given), the Commercial Banking Law's ratio the Measures keep.
+
+Shares are compared with ``>``: an exposure of exactly the limit is within it.
+
+>>> sorted(DEFAULT_LIMITS)
+['group_limit', 'large_threshold', 'loan_limit', 'single_limit']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+
+from chainrisk.errors import InvalidQueryParameter
+from graph.protocol import QueryRunner
+from queries.catalogue import records, resolve_as_of, run_for_firms, run_query
+from queries.details import firm_details, stale_before, with_details
+
+__all__ = ["DEFAULT_LIMITS", "LIMITS_SOURCE", "ConnectedClients", "connected_clients"]
+
+#: Shares of capital (see the module docstring for their source).
+DEFAULT_LIMITS: dict[str, float] = {
+    "large_threshold": 0.10, "single_limit": 0.15, "group_limit": 0.20, "loan_limit": 0.10,
+}
+LIMITS_SOURCE = ("商业银行大额风险暴露管理办法 (CBIRC Order 2018 No. 1): large exposure >= 10% of tier-1 "
+                 "capital; single non-bank client <= 15% and connected non-bank clients <= 20% of tier-1 "
+                 "capital; loans to a single client <= 10% of net capital")
+
+
+@dataclass
+class ConnectedClients:
+    """Groups of connected clients and the bank's exposure to each client, against limits."""
+
+    as_of: date
+    tier1_capital: float
+    net_capital: float | None
+    limits: dict[str, float]
+    groups: pd.DataFrame
+    clients: pd.DataFrame
+    source: str = field(default=LIMITS_SOURCE)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"as_of", "tier1_capital", "limits", "groups": [...], "clients": [...]}``."""
+        return {"as_of": self.as_of.isoformat(), "stale_before": stale_before(self.as_of).isoformat(),
+                "tier1_capital": self.tier1_capital, "net_capital": self.net_capital,
+                "limits": self.limits, "source": self.source,
+                "groups": records(self.groups), "clients": records(self.clients)}
+
+
+def _network(owners: pd.DataFrame, guarantees: pd.DataFrame) -> nx.Graph:
+    g = nx.Graph()
+    for kind, owner, firm in zip(owners["kind"], owners["owner"], owners["firm"], strict=True):
+        g.add_edge((str(kind), str(owner)), ("firm", str(firm)), control=True)
+    for kind, guarantor, borrower in zip(guarantees["kind"], guarantees["guarantor"], guarantees["borrower"],
+                                         strict=True):
+        u, v = (str(kind), str(guarantor)), ("firm", str(borrower))
+        if g.has_edge(u, v):
+            g[u][v]["guarantee"] = True
+        else:
+            g.add_edge(u, v, guarantee=True)
+    return g
+
+
+def connected_clients(
+    runner: QueryRunner,
+    *,
+    tier1_capital: float,
+    net_capital: float | None = None,
+    as_of: date | str | None = None,
+    lenders: Sequence[str] | None = None,
+    control_share: float = 0.5,
+    undrawn_factor: float = 1.0,
+    include_guarantees: bool = True,
+    limits: dict[str, float] | None = None,
+) -> ConnectedClients:
+    """The bank's exposure per client and per group of connected clients (module doc).
+
+    Parameters
+    ----------
+    tier1_capital : float
+        The bank's tier-1 capital (net), yuan; every share is of it.
+    net_capital : float, optional
+        The bank's net capital (资本净额), for the single-client loan limit; not checked when absent.
+    lenders : sequence of str, optional
+        The lender ids that make up the bank (default ``settings.bank_lenders``; empty: every lender).
+    control_share : float
+        The least share held that ties an owner to a firm.
+    undrawn_factor : float
+        The part of undrawn limits counted as exposure (credit conversion factor), 0 to 1.
+    include_guarantees : bool
+        Tie firms by their guarantee group as well as by control.
+    limits : dict, optional
+        Overrides of :data:`DEFAULT_LIMITS` (shares of capital).
+
+    Returns
+    -------
+    ConnectedClients
+        ``groups`` (one row per group of two or more firms holding a bank exposure: ``id``,
+        ``members``, ``persons``, ``borrowers``, ``exposure``, ``share_of_tier1``, ``large``,
+        ``over_limit``, the ties), ordered by exposure; ``clients`` (one row per firm with a bank
+        exposure: its ``group``, shares, flags and details with stale flags).
+    """
+    if not tier1_capital > 0:
+        raise InvalidQueryParameter(f"tier1_capital must be positive, got {tier1_capital!r}")
+    if net_capital is not None and not net_capital > 0:
+        raise InvalidQueryParameter(f"net_capital must be positive, got {net_capital!r}")
+    if not 0.0 <= control_share <= 1.0 or not 0.0 <= undrawn_factor <= 1.0:
+        raise InvalidQueryParameter("control_share and undrawn_factor must lie in [0, 1]")
+    unknown = sorted(set(limits or {}) - set(DEFAULT_LIMITS))
+    if unknown:
+        raise InvalidQueryParameter(f"unknown limit(s) {unknown}; known: {sorted(DEFAULT_LIMITS)}")
+    lim = {**DEFAULT_LIMITS, **(limits or {})}
+    day = resolve_as_of(runner, as_of)
+    bank = list(runner.settings.bank_lenders if lenders is None else lenders)
+
+    borrowers = run_query(runner, "bank_borrowers", {"as_of": day, "lenders": bank})["uscc"].tolist()
+    exp = run_for_firms(runner, "firm_exposure", borrowers, {"as_of": day, "lenders": bank})
+    exp = exp.assign(exposure=exp["outstanding"].astype(float)
+                     + undrawn_factor * exp["undrawn"].astype(float))
+    exp = exp[exp["exposure"] > 0].set_index("uscc")
+
+    owners = run_query(runner, "ownership_links", {"as_of": day, "min_share": control_share})
+    empty = pd.DataFrame(columns=["kind", "guarantor", "borrower"])
+    guarantees = run_query(runner, "guarantee_links", {"as_of": day}) if include_guarantees else empty
+    net = _network(owners, guarantees)
+
+    group_rows: list[dict[str, Any]] = []
+    group_of: dict[str, str] = {}
+    comps = [c for c in nx.connected_components(net) if any(x[0] == "firm" and x[1] in exp.index for x in c)]
+    comps = [c for c in comps if sum(x[0] == "firm" for x in c) >= 2]
+    for comp in comps:
+        firms = sorted(x[1] for x in comp if x[0] == "firm")
+        held = [f for f in firms if f in exp.index]
+        sub = net.subgraph(comp)
+        total = float(exp.loc[held, "exposure"].sum())
+        group_rows.append({
+            "members": firms, "persons": sorted(x[1] for x in comp if x[0] == "person"),
+            "n_members": len(firms), "borrowers": held,
+            "control_pairs": sum(1 for *_, c in sub.edges(data="control") if c),
+            "guarantee_pairs": sum(1 for *_, c in sub.edges(data="guarantee") if c),
+            "outstanding": float(exp.loc[held, "outstanding"].sum()), "exposure": total,
+            "share_of_tier1": total / tier1_capital,
+        })
+    group_rows.sort(key=lambda r: (-r["exposure"], r["members"][0]))
+    for i, row in enumerate(group_rows, start=1):
+        row["id"] = f"K{i}"
+        row["large"] = row["share_of_tier1"] >= lim["large_threshold"]
+        row["over_limit"] = row["share_of_tier1"] > lim["group_limit"]
+        group_of.update({f: row["id"] for f in row["members"]})
+    group_cols = ["id", "members", "persons", "n_members", "borrowers", "control_pairs", "guarantee_pairs",
+                  "outstanding", "exposure", "share_of_tier1", "large", "over_limit"]
+    groups = pd.DataFrame(group_rows, columns=group_cols)
+
+    clients = exp.reset_index()[["uscc", "outstanding", "undrawn", "exposure"]].copy()
+    clients["share_of_tier1"] = clients["exposure"] / tier1_capital
+    clients["large"] = clients["share_of_tier1"] >= lim["large_threshold"]
+    clients["over_limit"] = clients["share_of_tier1"] > lim["single_limit"]
+    clients["loan_share_of_net_capital"] = clients["outstanding"] / net_capital if net_capital else None
+    clients["over_loan_limit"] = (clients["outstanding"] / net_capital > lim["loan_limit"]
+                                  if net_capital else None)
+    gexp = dict(zip(groups["id"], groups["exposure"], strict=True))
+    clients["group"] = pd.Series([group_of.get(u) for u in clients["uscc"]], dtype=object)
+    clients["group_exposure"] = pd.Series([gexp.get(group_of.get(u, "")) for u in clients["uscc"]],
+                                          dtype=object)
+    clients = clients.sort_values(["exposure", "uscc"], ascending=[False, True]).reset_index(drop=True)
+    clients = with_details(clients, firm_details(runner, clients["uscc"].tolist(), day))
+    return ConnectedClients(as_of=day, tier1_capital=float(tier1_capital), net_capital=net_capital,
+                            limits=lim, groups=groups, clients=clients)
