@@ -207,9 +207,9 @@ def explainer_figures(
     cut: Cut,
     truth: pd.DataFrame,
     *,
-    max_firms: int | None = 300,
+    max_firms: int | None = 100,
     seed: int = 0,
-    n_steps: int = 50,
+    n_steps: int = 16,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The GNN explainer's edge-mask AUC on ``cut`` against :func:`baseline_edge_scores`, same firms.
@@ -217,9 +217,13 @@ def explainer_figures(
     The firms are the cut's book firms that defaulted through a link in the label window
     (:func:`link_defaults`), at most ``max_firms`` of them drawn with ``seed``. Each is
     explained on its k-hop subgraph (:func:`gnn.subgraph_attribution.link_scores`) and its
-    links scored three ways: ``explainer`` the link's signed attribution (its own edges
-    plus the edges into the counterparty), ``explainer_direct`` its own edges only,
-    ``explainer_abs`` the absolute value of the first.
+    links scored three ways: ``explainer`` the size of the link's attribution (its own
+    edges plus the edges into the counterparty), the edge mask as an importance, as PyG's
+    explainers read it; ``explainer_signed`` the attribution with its sign (positive:
+    towards default); ``explainer_direct`` the size of its own edges' attribution only.
+    The headline and the target use ``explainer``. ``n_steps``: Integrated Gradients'
+    Gauss-Legendre nodes (16 keep a 20k-firm evaluation to minutes; ``chainrisk explain``
+    uses 50).
     """
     t0 = time.monotonic()
     say = progress or (lambda _msg: None)
@@ -232,9 +236,9 @@ def explainer_figures(
     scores = link_scores(gnn, cut, firms, n_steps=n_steps, seed=seed)
     rows = cut.rows[np.isin(cut.uscc, firms)]
     runs = {
-        "explainer": scores,
-        "explainer_direct": scores.assign(score=scores["direct"]),
-        "explainer_abs": scores.assign(score=scores["score"].abs()),
+        "explainer": scores.assign(score=scores["score"].abs()),
+        "explainer_signed": scores,
+        "explainer_direct": scores.assign(score=scores["direct"].abs()),
         "baseline": baseline_edge_scores(cut.snapshot, rows),
     }
     figs = {

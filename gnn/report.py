@@ -263,9 +263,9 @@ def _ablations(r: Mapping[str, Any]) -> str:
 
 
 _EDGE_SCORERS = (
-    ("explainer", "explainer: link's edges + edges into the counterparty (signed)"),
-    ("explainer_direct", "explainer: the link's own edges only (signed)"),
-    ("explainer_abs", "explainer: |attribution|"),
+    ("explainer", "explainer: |attribution| of the link's edges and the edges into the counterparty"),
+    ("explainer_signed", "explainer: the same, signed (positive: towards default)"),
+    ("explainer_direct", "explainer: |attribution| of the link's own edges only"),
     ("baseline", "rule: counterparty in default × exposure"),
 )
 

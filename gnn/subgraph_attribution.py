@@ -306,7 +306,7 @@ class FirmAttribution:
 
         def records(f: pd.DataFrame) -> list[dict[str, Any]]:
             return [
-                {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+                {str(k): (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
                 for r in f.to_dict("records")
             ]
 
@@ -334,9 +334,15 @@ def _links(e: NodeExplanation, row: int) -> pd.DataFrame:
     incoming = own["dst"].to_numpy() == row
     cp = np.where(incoming, own["src"].to_numpy(), own["dst"].to_numpy())
     rel = [LINK_OF[(r, bool(i))] for r, i in zip(own["relation"], incoming, strict=True)]
-    direct = pd.DataFrame({"counterparty": cp, "relation": rel, "direct": own["attribution"].to_numpy()})
-    direct = direct.groupby(["counterparty", "relation"], as_index=False, sort=True)["direct"].sum()
-    relay = d[(d["dst"] != row) & (d["src"] != row)].groupby("dst")["attribution"].sum()
+    direct = pd.DataFrame(
+        {
+            "counterparty": cp.astype(np.int64),
+            "relation": pd.Series(rel, dtype=object),
+            "direct": own["attribution"].to_numpy(dtype="float64"),
+        }
+    )
+    direct = direct.groupby(["counterparty", "relation"], as_index=False, sort=True).agg(direct=("direct", "sum"))
+    relay: pd.Series = d[(d["dst"] != row) & (d["src"] != row)].groupby("dst")["attribution"].sum()
     direct["relayed"] = direct["counterparty"].map(relay).fillna(0.0).to_numpy()
     direct["attribution"] = direct["direct"] + direct["relayed"]
     return direct
@@ -367,7 +373,7 @@ def attribute_firm(
                      method=method, n_steps=n_steps, seed=seed, features=features)  # fmt: skip
     links = _links(e, row)
     info = counterparty_edges(snap, np.array([row]))[["counterparty", "relation", "amount", "exposure"]]
-    info = info.drop_duplicates(["counterparty", "relation"])
+    info = info.drop_duplicates(["counterparty", "relation"]).astype({"relation": object})
     links = links.merge(info, on=["counterparty", "relation"], how="left")
     links["counterparty"] = ids[links["counterparty"].to_numpy(dtype=np.int64)]
     links = links.sort_values("attribution", ascending=False, kind="stable").reset_index(drop=True)

@@ -173,9 +173,9 @@ def test_the_evaluation_scores_the_explainer_against_the_truth(
     truth = pd.read_parquet(platform / "_truth" / "defaults.parquet")
     r = explainer_figures(small_gnn, test, truth, max_firms=4, n_steps=5)
     assert 0 < r["firms_explained"] <= min(4, r["firms_with_link_defaults"])
-    for k in ("explainer", "explainer_direct", "explainer_abs", "baseline"):
+    for k in ("explainer", "explainer_signed", "explainer_direct", "baseline"):
         assert r[k]["n_firms"] == r["firms_explained"] and 0 <= r[k]["coverage"] <= 1
-    assert r["explainer"]["n_edges"] == r["explainer_direct"]["n_edges"]
+    assert r["explainer"]["n_edges"] == r["explainer_signed"]["n_edges"] == r["explainer_direct"]["n_edges"]
     assert r["met"] == (r["explainer"]["auc"] >= 0.8) and r["target"] == 0.8
 
 
