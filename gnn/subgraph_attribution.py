@@ -341,7 +341,9 @@ def _links(e: NodeExplanation, row: int) -> pd.DataFrame:
             "direct": own["attribution"].to_numpy(dtype="float64"),
         }
     )
-    direct = direct.groupby(["counterparty", "relation"], as_index=False, sort=True).agg(direct=("direct", "sum"))
+    direct = direct.groupby(["counterparty", "relation"], as_index=False, sort=True).agg(
+        direct=("direct", "sum")
+    )
     relay: pd.Series = d[(d["dst"] != row) & (d["src"] != row)].groupby("dst")["attribution"].sum()
     direct["relayed"] = direct["counterparty"].map(relay).fillna(0.0).to_numpy()
     direct["attribution"] = direct["direct"] + direct["relayed"]
