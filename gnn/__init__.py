@@ -25,6 +25,8 @@
 - :mod:`gnn.reason_texts`    plain-language phrases of features and counterparty links
 - :mod:`gnn.reasons`         at least k reason codes for every scored firm
 - :mod:`gnn.explain`         one firm's full explanation: contributions, chain, risk paths
+- :mod:`gnn.subgraph_attribution`  the GNN's link and feature attributions on a firm's k-hop subgraph
+  (PyG CaptumExplainer, Integrated Gradients)
 - :mod:`gnn.edge_attribution`  do edge scores find the true contagion links? (generated data)
 - :mod:`gnn.bootstrap`       bootstrap intervals of every measure, vectorised over the draws
 - :mod:`gnn.targets`         paired model comparisons and the issue's targets

@@ -30,19 +30,39 @@ Only this evaluation (and the oracle) may read ``_truth/``; models never do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gnn.counterparties import CHANNEL, RELATIONS, flagged_counterparties, relation_edges
+from gnn.hetero_model import GNNModel
 from gnn.labels import HORIZON_MONTHS, window_end
 from gnn.metrics import auc as roc_auc
+from gnn.protocol import Cut
+from gnn.subgraph_attribution import link_scores
 from ingest.snapshot import Snapshot
 
-__all__ = ["EdgeAttribution", "baseline_edge_scores", "edge_attribution_auc"]
+__all__ = [
+    "DEFAULTS",
+    "TARGET_AUC",
+    "EdgeAttribution",
+    "baseline_edge_scores",
+    "defaults_path",
+    "edge_attribution_auc",
+    "explainer_figures",
+    "link_defaults",
+]
+
+#: The generator's record of every default and its cause, inside a dataset folder.
+DEFAULTS = Path("_truth") / "defaults.parquet"
+#: The issue's target for the AUC of the explainer's edge mask.
+TARGET_AUC = 0.8
 
 #: Link causes of ``_truth/defaults`` (``own`` defaults have no link to find).
 LINK_CAUSES: tuple[str, ...] = ("supply", "guarantee")
@@ -77,6 +97,29 @@ def _within_auc(firm: np.ndarray, y: np.ndarray, s: np.ndarray) -> float:
     return float(per.mean())
 
 
+def _link_defaults(
+    truth: pd.DataFrame, as_of: date, horizon_months: int, firms: Iterable[str]
+) -> pd.DataFrame:
+    """The rows of ``truth`` for ``firms`` that defaulted through a link in the label window."""
+    when = pd.to_datetime(truth["date"])
+    t, end = pd.Timestamp(as_of), pd.Timestamp(window_end(as_of, horizon_months))
+    hit = truth[((when > t) & (when <= end) & truth["cause"].isin(LINK_CAUSES)).to_numpy()]
+    return hit[hit["uscc"].isin(set(firms)).to_numpy()].drop_duplicates("uscc")
+
+
+def link_defaults(
+    truth: pd.DataFrame, *, as_of: date, firms: Iterable[str], horizon_months: int = HORIZON_MONTHS
+) -> list[str]:
+    """The ``firms`` that defaulted through a link in the label window, sorted: the ones to explain.
+
+    >>> truth = pd.DataFrame({"uscc": ["B", "A", "C"], "date": ["2025-03-02", "2025-05-01", "2025-06-01"],
+    ...                       "cause": ["supply", "guarantee", "own"], "via_uscc": ["X", "Y", None]})
+    >>> link_defaults(truth, as_of=date(2024, 12, 31), firms=["A", "B", "C", "D"])
+    ['A', 'B']
+    """
+    return sorted(_link_defaults(truth, as_of, horizon_months, firms)["uscc"].astype(str))
+
+
 def edge_attribution_auc(
     edge_scores: pd.DataFrame,
     truth: pd.DataFrame,
@@ -99,11 +142,8 @@ def edge_attribution_auc(
     firms : iterable of str, optional
         The scored firms (default: every firm of ``edge_scores``); the denominator of ``coverage``.
     """
-    when = pd.to_datetime(truth["date"])
-    t, end = pd.Timestamp(as_of), pd.Timestamp(window_end(as_of, horizon_months))
-    hit = truth[((when > t) & (when <= end) & truth["cause"].isin(LINK_CAUSES)).to_numpy()]
     scored = set(edge_scores["firm"]) if firms is None else set(firms)
-    hit = hit[hit["uscc"].isin(scored).to_numpy()].drop_duplicates("uscc")
+    hit = _link_defaults(truth, as_of, horizon_months, scored)
     cause = dict(zip(hit["uscc"], hit["cause"], strict=True))
     via = dict(zip(hit["uscc"], hit["via_uscc"], strict=True))
     e = edge_scores[edge_scores["firm"].isin(cause).to_numpy()]
@@ -154,3 +194,66 @@ def baseline_edge_scores(
             "score": (trouble + 0.01) * exposure,
         }
     )
+
+
+def defaults_path(dataset_dir: str | Path) -> Path | None:
+    """The ``_truth/defaults`` file of a dataset folder, or None when it has none."""
+    path = Path(dataset_dir) / DEFAULTS
+    return path if path.is_file() else None
+
+
+def explainer_figures(
+    gnn: GNNModel,
+    cut: Cut,
+    truth: pd.DataFrame,
+    *,
+    max_firms: int | None = 100,
+    seed: int = 0,
+    n_steps: int = 16,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The GNN explainer's edge-mask AUC on ``cut`` against :func:`baseline_edge_scores`, same firms.
+
+    The firms are the cut's book firms that defaulted through a link in the label window
+    (:func:`link_defaults`), at most ``max_firms`` of them drawn with ``seed``. Each is
+    explained on its k-hop subgraph (:func:`gnn.subgraph_attribution.link_scores`) and its
+    links scored three ways: ``explainer`` the size of the link's attribution (its own
+    edges plus the edges into the counterparty), the edge mask as an importance, as PyG's
+    explainers read it; ``explainer_signed`` the attribution with its sign (positive:
+    towards default); ``explainer_direct`` the size of its own edges' attribution only.
+    The headline and the target use ``explainer``. ``n_steps``: Integrated Gradients'
+    Gauss-Legendre nodes (16 keep a 20k-firm evaluation to minutes; ``chainrisk explain``
+    uses 50).
+    """
+    t0 = time.monotonic()
+    say = progress or (lambda _msg: None)
+    firms = link_defaults(truth, as_of=cut.as_of, firms=cut.uscc)
+    found = len(firms)
+    if max_firms is not None and len(firms) > max_firms:
+        rng = np.random.default_rng(seed)
+        firms = sorted(rng.choice(np.array(firms, dtype=object), size=max_firms, replace=False).tolist())
+    say(f"explaining {len(firms)} firms that defaulted through a link")
+    scores = link_scores(gnn, cut, firms, n_steps=n_steps, seed=seed)
+    rows = cut.rows[np.isin(cut.uscc, firms)]
+    runs = {
+        "explainer": scores.assign(score=scores["score"].abs()),
+        "explainer_signed": scores,
+        "explainer_direct": scores.assign(score=scores["direct"].abs()),
+        "baseline": baseline_edge_scores(cut.snapshot, rows),
+    }
+    figs = {
+        k: edge_attribution_auc(v, truth, as_of=cut.as_of, firms=firms).as_dict() for k, v in runs.items()
+    }
+    a = figs["explainer"]["auc"]
+    return {
+        "model": gnn.name,
+        "method": f"IntegratedGradients ({n_steps} steps), PyG CaptumExplainer on the "
+        f"{gnn.config.layers}-hop subgraph; baseline: no links, features at the training median",
+        "firms_with_link_defaults": found,
+        "firms_explained": len(firms),
+        "seed": seed,
+        **figs,
+        "target": TARGET_AUC,
+        "met": bool(np.isfinite(a) and a >= TARGET_AUC),
+        "seconds": round(time.monotonic() - t0, 1),
+    }

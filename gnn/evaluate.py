@@ -17,7 +17,10 @@ JSON-ready dict:
 - ``slices`` (:mod:`gnn.slices`), ``curves`` (:mod:`gnn.curves`, seed 0),
   ``oracle`` when the dataset has ``_truth/hazards.parquet`` (:mod:`gnn.oracle`),
   ``vintages`` on request (:mod:`gnn.vintages`), ``ablations`` under ``full``
-  (:mod:`gnn.ablations`, with their own time);
+  (:mod:`gnn.ablations`, with their own time); ``edge_attribution`` under ``full`` when a
+  GNN was fitted and the dataset has ``_truth/defaults.parquet``: the GNN explainer's
+  edge-mask AUC in finding the true contagion links, against a rule-based baseline
+  (:func:`gnn.edge_attribution.explainer_figures`);
 - ``pending``: registry entries the issue asks for that do not exist yet (absent when
   none is missing); ``cuts``, ``book``, ``features``, ``seeds``, ``seconds``.
 
@@ -42,6 +45,8 @@ from gnn.ablations import run_ablations
 from gnn.bootstrap import DRAWS, MEASURES, interval, mean_over_seeds, resample_counts, weighted_scores
 from gnn.candidates import CANDIDATES, RiskModel, select_shipped
 from gnn.curves import calibration_bins, roc_points, tier_table
+from gnn.edge_attribution import defaults_path, explainer_figures
+from gnn.hetero_model import GNNModel
 from gnn.metrics import auc, brier, scores
 from gnn.oracle import gap_closed, hazards_path, oracle_pd, read_hazards
 from gnn.protocol import Cut, load_cuts
@@ -168,6 +173,21 @@ def _ablations(
     return {"seed": 0, "variants": variants, "seconds": round(time.monotonic() - t0, 1)}
 
 
+def _edge_attribution(
+    dataset_dir: str | Path, test: Cut, first: dict[str, RiskModel], threads: int, say: Say
+) -> dict[str, Any] | None:
+    """The explainer's edge-mask AUC on the test cut (seed 0's GNN), where the data allow it."""
+    path = defaults_path(dataset_dir)
+    gnn = first.get("B3", getattr(first.get("B4"), "gnn", None))
+    if path is None or not isinstance(gnn, GNNModel):
+        return None
+    import pandas as pd
+    import torch
+
+    torch.set_num_threads(threads)
+    return explainer_figures(gnn, test, pd.read_parquet(path), seed=0, progress=say)
+
+
 def evaluate(
     dataset_dir: str | Path,
     *,
@@ -178,12 +198,14 @@ def evaluate(
     vintages: bool | None = None,
     models: Sequence[str] | None = None,
     draws: int = DRAWS,
+    edge_attribution: bool | None = None,
 ) -> dict[str, Any]:
     """The protocol's figures for every model, as a JSON-ready dict (see the module docstring).
 
     ``full`` adds the ablations (and the vintages unless ``vintages`` says otherwise);
     ``vintages`` the earlier test vintages; ``models`` a subset of the registry (default:
-    all of it); ``draws`` the bootstrap draws.
+    all of it); ``draws`` the bootstrap draws; ``edge_attribution`` the explainer's
+    edge-mask AUC (default: with ``full``).
     """
     names = list(models) if models else list(CANDIDATES)
     unknown = [m for m in names if m not in CANDIDATES]
@@ -262,7 +284,11 @@ def evaluate(
         result["ablations"] = _ablations(
             train, val, test, {m: ps[0] for m, ps in preds.items()}, counts, threads, say
         )
-    result["targets"] = targets(comparisons, figures, shipped, result.get("ablations"))
+    if full if edge_attribution is None else edge_attribution:
+        result["edge_attribution"] = _edge_attribution(dataset_dir, test, first, threads, say)
+    result["targets"] = targets(
+        comparisons, figures, shipped, result.get("ablations"), result.get("edge_attribution")
+    )
     result.update(
         {
             "cuts": {

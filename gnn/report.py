@@ -16,6 +16,7 @@ id                  content
 ``vintages``        the earlier test vintages (or how to run them)
 ``oracle``          the ceiling of the generator's hazards and the share of the B1 gap closed
 ``ablations``       AUC change with edges removed, shuffled, one relation dropped
+``explanations``    the GNN explainer's edge-mask AUC on the true contagion links (``--full``)
 ``model-card``      the shipped model's card, when it has one
 ``timing``          seconds taken (core protocol, vintages, ablations)
 ==================  ================================================================
@@ -43,6 +44,7 @@ SECTIONS: tuple[str, ...] = (
     "vintages",
     "oracle",
     "ablations",
+    "explanations",
     "model-card",
     "timing",
 )
@@ -260,12 +262,55 @@ def _ablations(r: Mapping[str, Any]) -> str:
     return _section("ablations", "Ablations of the graph", body)
 
 
+_EDGE_SCORERS = (
+    ("explainer", "explainer: |attribution| of the link's edges and the edges into the counterparty"),
+    ("explainer_signed", "explainer: the same, signed (positive: towards default)"),
+    ("explainer_direct", "explainer: |attribution| of the link's own edges only"),
+    ("baseline", "rule: counterparty in default × exposure"),
+)
+
+
+def _explanations(r: Mapping[str, Any]) -> str:
+    e = r.get("edge_attribution")
+    if not e:
+        return _section(
+            "explanations",
+            "Explanations: edge attributions",
+            '<p class="note">Not run: add --full (needs a GNN and the generator\'s _truth/defaults).</p>',
+        )
+    rows = [
+        [
+            _esc(text),
+            _num(e[k]["auc"]),
+            _num(e[k]["auc_within"]),
+            _num(e[k]["n_firms"]),
+            _num(e[k]["n_edges"]),
+            _num(e[k]["coverage"], 2),
+        ]
+        for k, text in _EDGE_SCORERS
+        if k in e
+    ]
+    verdict = "met" if e["met"] else "NOT met"
+    body = (
+        f"<p>{e['firms_explained']:,} of the {e['firms_with_link_defaults']:,} book firms that defaulted "
+        f"through a link in the label window, each explained on its own subgraph by {_esc(e['method'])} "
+        f"({_esc(e['model'])}, seed {e['seed']}). Pooled AUC of the edge mask: "
+        f"<b>{_num(e['explainer']['auc'])}</b>, target {_num(e['target'], 2)}: {verdict}. "
+        "Within firm: the mean AUC among each firm's own links. Coverage: the share of firms whose "
+        f"true link existed at the cut. {_num(e['seconds'], 1)} s.</p>"
+        + _table(["edge scorer", "AUC (pooled)", "AUC (within firm)", "firms", "links", "coverage"], rows)
+    )
+    return _section("explanations", "Explanations: edge attributions", body)
+
+
 def _timing(r: Mapping[str, Any]) -> str:
     rows = [["core protocol (fits, intervals)", _num(r.get("core_seconds"), 1)]]
     if "vintages_seconds" in r:
         rows.append(["earlier vintages", _num(r["vintages_seconds"], 1)])
     if r.get("ablations"):
         rows.append(["ablations (--full)", _num(r["ablations"]["seconds"], 1)])
+    if r.get("edge_attribution"):
+        rows.append(["edge attributions (--full)", _num(r["edge_attribution"]["seconds"], 1)])
     rows.append(["total", _num(r.get("seconds"), 1)])
     return _section("timing", "Time taken (seconds)", _table(["step", "seconds"], rows))
 
@@ -289,6 +334,7 @@ def render_html(result: Mapping[str, Any]) -> str:
         _vintages(result),
         _oracle(result),
         _ablations(result),
+        _explanations(result),
         _section("model-card", f"Model card of {result['shipped']}", card_html),
         _timing(result),
     ]

@@ -20,6 +20,8 @@ best_gnn_vs_B2_auc           max(B3, B4) - B2 >= 0.015 AUC (when they exist)  co
 shuffle_hurts                shuffled - full AUC of the shipped model < 0,    contagion
                              interval below 0 (with ``--full``)
 shipped_vs_B1_no_contagion   shipped - B1 >= -0.005 AUC                       no contagion
+edge_mask_auc                the GNN explainer's edge-mask AUC >= 0.8 on the  contagion
+                             true links of ``_truth/defaults`` (``--full``)
 ece                          ECE of the shipped model <= 0.015                always
 ===========================  ===============================================  ===========
 
@@ -74,6 +76,7 @@ def targets(
     models: Mapping[str, Mapping[str, Any]],
     shipped: str,
     ablations: Mapping[str, Any] | None = None,
+    edge_attribution: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The targets of the module table that this evaluation can check."""
     out = []
@@ -132,6 +135,18 @@ def targets(
                 shuffled["delta_auc"],
                 shuffled["delta_auc_ci95"],
                 shuffled["delta_auc"] < 0 and shuffled["delta_auc_ci95"][1] < 0,
+            )
+        )
+    if edge_attribution:
+        out.append(
+            _target(
+                "edge_mask_auc",
+                f"the {edge_attribution['model']} explainer's edge mask finds the true contagion links, "
+                f"AUC at least {edge_attribution['target']}",
+                "contagion",
+                edge_attribution["explainer"]["auc"],
+                None,
+                edge_attribution["met"],
             )
         )
     e = models[shipped]["ece"]

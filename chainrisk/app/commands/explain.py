@@ -26,6 +26,21 @@ def _table(result: dict[str, Any]) -> Table:
     return t
 
 
+def _links_table(attribution: dict[str, Any]) -> Table:
+    t = Table(title=f"links by GNN attribution ({attribution.get('explains')})")
+    for col in ("relation", "counterparty", "amount", "attribution (log-odds)"):
+        t.add_column(col)
+    for link in attribution.get("links", [])[:15]:
+        amount = link.get("amount")
+        t.add_row(
+            str(link["relation"]),
+            str(link["counterparty"]),
+            "" if amount is None else f"{amount:,.0f}",
+            f"{link['attribution']:+.3f}",
+        )
+    return t
+
+
 def register(app: typer.Typer) -> None:
     """Mount the ``explain`` command on ``app``."""
 
@@ -43,6 +58,9 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     ) -> None:
         """Explain one firm's PD: every feature's contribution, its reasons and the chain that carried risk.
+
+        With a GNN-based model (B3, or B4 over the GNN's read-outs) it adds the GNN's attributions
+        on the firm's k-hop subgraph (PyG's Captum explainer): each link's share of the log-odds.
 
         Example: chainrisk explain 91350100M000100Y43 --dataset out/platform --as-of 2024-12-31 --json
         """
@@ -82,5 +100,7 @@ def register(app: typer.Typer) -> None:
             return
         console = Console()
         console.print(_table(result))
+        if result.get("gnn_attribution"):
+            console.print(_links_table(result["gnn_attribution"]))
         for r in result.get("reasons", []):
             console.print(f"- {r if isinstance(r, str) else r.get('text', r)}")
