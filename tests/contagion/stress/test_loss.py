@@ -35,11 +35,12 @@ def test_wrong_way_risk_in_the_circle() -> None:
     D[1, :] = True  # firm 1 defaults in every draw; its loan L1 (EAD 120, LGD 0.5) is guaranteed by firm 0
     D[0, 1] = True  # draw 1: guarantor 0 defaults too
     losses, wrong_way = loan_losses(book, D)
-    # draw 0: guarantor pays 50 of the 60 -> 10; draw 1: firm 0 defaulted so pays nothing on L1
-    assert losses[1].tolist()[:2] == [pytest.approx(10.0), pytest.approx(60.0)]
+    # draw 0: guarantor pays 50 of the 60 -> 10; draw 1: firm 0 defaulted, so pays what its estate
+    # recovers on unsecured claims, 1 - 0.45 of the call: 60 - 0.55 x 50 = 32.5
+    assert losses[1].tolist()[:2] == [pytest.approx(10.0), pytest.approx(32.5)]
     # draw 1 also loses L0 (EAD 100 x 0.5, guarantor 2 alive -> 50 - 50 = 0)
     assert losses[0, 1] == pytest.approx(0.0)
-    assert wrong_way[1] == pytest.approx(50.0) and wrong_way[0] == 0.0
+    assert wrong_way[1] == pytest.approx(0.45 * 50.0) and wrong_way[0] == 0.0
 
 
 def test_person_guarantor_pays_its_recovery_rate() -> None:
