@@ -83,5 +83,8 @@ def distress_defaults(
 def conditional_pd(pd_: np.ndarray, distress: np.ndarray, sensitivity: float) -> np.ndarray:
     """:math:`\\Phi(\\Phi^{-1}(PD)(1 - k h))`: the PD of a firm at distress ``h``."""
     p = np.clip(np.asarray(pd_, dtype=np.float64), 0.0, 1.0)
-    return np.asarray(ndtr(shifted_thresholds(ndtri(p), np.asarray(distress).reshape(len(p), -1),
-                                              sensitivity)).reshape(np.shape(distress)))
+    return np.asarray(
+        ndtr(shifted_thresholds(ndtri(p), np.asarray(distress).reshape(len(p), -1), sensitivity)).reshape(
+            np.shape(distress)
+        )
+    )

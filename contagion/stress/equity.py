@@ -62,12 +62,14 @@ class EquityImputation:
         return {
             "firms": len(self.equity),
             "imputed": int(imputed.sum()),
-            "by_reason": {k: int(v) for k, v in zip(*np.unique(self.source[imputed], return_counts=True),
-                                                     strict=True)},
-            "by_level": {k: int(v) for k, v in zip(*np.unique(self.level[imputed], return_counts=True),
-                                                    strict=True)},
+            "by_reason": {
+                k: int(v) for k, v in zip(*np.unique(self.source[imputed], return_counts=True), strict=True)
+            },
+            "by_level": {
+                k: int(v) for k, v in zip(*np.unique(self.level[imputed], return_counts=True), strict=True)
+            },
             "method": "median positive equity of the same size class and industry division, "
-                      "else size class, else industry, else all firms",
+            "else size class, else industry, else all firms",
         }
 
 
@@ -81,8 +83,11 @@ def _text(firms: pd.DataFrame, col: str, digits: int | None = None) -> pd.Series
 def impute_equity(firms: pd.DataFrame, *, min_cell: int = 3) -> EquityImputation:
     """Equity per firm row with unknown or non-positive values imputed (module docstring)."""
     n = len(firms)
-    raw = (pd.to_numeric(firms["equity"], errors="coerce").to_numpy(dtype=np.float64) if "equity" in firms
-           else np.full(n, np.nan))
+    raw = (
+        pd.to_numeric(firms["equity"], errors="coerce").to_numpy(dtype=np.float64)
+        if "equity" in firms
+        else np.full(n, np.nan)
+    )
     ok = np.isfinite(raw) & (raw > 0)
     source = np.where(ok, "reported", np.where(np.isfinite(raw), "non_positive", "unknown")).astype(object)
     level = np.where(ok, "reported", "").astype(object)
@@ -99,11 +104,14 @@ def impute_equity(firms: pd.DataFrame, *, min_cell: int = 3) -> EquityImputation
         if not todo.any():
             break
         known = pd.DataFrame({"key": key.to_numpy()[ok], "e": raw[ok]})
-        known = known[~known["key"].isin(["", "|"]) & ~known["key"].str.startswith("|")
-                      & ~known["key"].str.endswith("|")]
-        stats = known.groupby("key")["e"].agg(["median", "size"])
-        stats = stats[stats["size"] >= min_cell]["median"]
-        fill = key.map(stats).to_numpy(dtype=np.float64)
+        known = known[
+            ~known["key"].isin(["", "|"])
+            & ~known["key"].str.startswith("|")
+            & ~known["key"].str.endswith("|")
+        ]
+        agg = known.groupby("key")["e"].agg(["median", "size"])
+        medians = agg.loc[agg["size"] >= min_cell, "median"].to_dict()
+        fill = np.array([medians.get(k, np.nan) for k in key.tolist()], dtype=np.float64)
         hit = todo & np.isfinite(fill)
         equity = np.where(hit, fill, equity)
         level[hit] = name
@@ -112,4 +120,6 @@ def impute_equity(firms: pd.DataFrame, *, min_cell: int = 3) -> EquityImputation
         overall = float(np.median(raw[ok])) if ok.any() else 1.0
         equity = np.where(todo, overall, equity)
         level[todo] = "all" if ok.any() else "unit"
-    return EquityImputation(equity=equity.astype(np.float64), source=source.astype(str), level=level.astype(str))
+    return EquityImputation(
+        equity=equity.astype(np.float64), source=source.astype(str), level=level.astype(str)
+    )

@@ -183,11 +183,12 @@ def _collateral_recovery(loans: pd.DataFrame, ead: np.ndarray, params: LossParam
                & (ead > 0))
     if "collateral_id" in loans:
         key = loans["collateral_id"].astype("string").fillna("").to_numpy(dtype=object)
-        key = np.where(key == "", np.arange(len(loans)).astype(str), key)
+        key = np.array([k if k else f"#row{i}" for i, k in enumerate(key)], dtype=object)
     else:
         key = (pd.Series(_num(loans, "borrower")).astype(str) + "|" + kinds.to_numpy().astype(str) + "|"
                + pd.Series(value).astype(str)).to_numpy(dtype=object)
-    group = pd.Series(np.where(secured, key, None), dtype=object)
+    group = pd.Series([k if s else None for k, s in zip(key.tolist(), secured.tolist(), strict=True)],
+                      dtype=object)
     share = np.zeros(len(loans))
     if secured.any():
         total = pd.Series(ead).where(secured).groupby(group).transform("sum").to_numpy(dtype=np.float64)
@@ -298,11 +299,14 @@ def loan_book(
     cb = np.nan_to_num(_num(g, "borrower", -1.0), nan=-1.0).astype(np.int64)
     amount = np.nan_to_num(_num(g, "amount"), nan=0.0).clip(min=0.0)
     keep = (cb >= 0) & (guarantor != cb) & (amount > 0)  # a self-guarantee protects nothing
-    g, person, guarantor, cb, amount = g[keep].reset_index(drop=True), person[keep], guarantor[keep], cb[keep], \
-        amount[keep]
+    g = g[keep].reset_index(drop=True)
+    person, guarantor, cb, amount = person[keep], guarantor[keep], cb[keep], amount[keep]
     position = {lid: i for i, lid in enumerate(loan_ids)}
-    has_id = (g["loan_id"].notna().to_numpy(dtype=bool) & (g["loan_id"].astype(str) != "").to_numpy(dtype=bool)
-              if "loan_id" in g else np.zeros(len(g), dtype=bool))
+    if "loan_id" in g:
+        text = g["loan_id"].astype("string").fillna("").str.strip()
+        has_id = (text != "").to_numpy(dtype=bool)
+    else:
+        has_id = np.zeros(len(g), dtype=bool)
     ids = g["loan_id"].astype(str).to_numpy() if "loan_id" in g else np.full(len(g), "")
     cl = np.array([position.get(lid, -2) if h else -1 for lid, h in zip(ids, has_id, strict=True)],
                   dtype=np.int64)

@@ -641,7 +641,8 @@ def contagion_share(loss: np.ndarray, loss_no_contagion: np.ndarray, scenario: S
     """The share of expected stress loss that contagion adds, on the same draws, with the model's settings.
 
     >>> from contagion.stress.scenario import parse_scenario
-    >>> contagion_share(np.array([10.0, 30.0]), np.array([10.0, 10.0]), parse_scenario("name: x"))["share_of_EL"]
+    >>> share = contagion_share(np.array([10.0, 30.0]), np.array([10.0, 10.0]), parse_scenario("name: x"))
+    >>> share["share_of_EL"]  # (20 - 10) / 20
     0.5
     """
     el, el0 = float(np.mean(loss)), float(np.mean(loss_no_contagion))
