@@ -1,8 +1,42 @@
-r"""Guarantee cascades: defaults call guarantees, calls eat guarantors' equity.
+r"""Guarantees: what a call is, who pays it, and the default cascade it drives.
 
+**The guarantee model** (one model for the contagion layer and for the bank's loss,
+:mod:`contagion.stress`). Contract :math:`c` has guarantor :math:`g(c)`, borrower
+:math:`b(c)` and amount :math:`a_c`; it covers one loan, or, with no ``loan_id``
+(a general guarantee), each loan :math:`\ell` of its borrower for the share
+:math:`w_\ell = \mathrm{EAD}_\ell / \sum_{\ell' \in b} \mathrm{EAD}_{\ell'}` of its amount
+(:func:`guarantee_calls`). With :math:`a_{c\ell}` the part of :math:`a_c` on loan
+:math:`\ell`, :math:`A_\ell = \sum_c a_{c\ell}` and :math:`G_\ell = \mathrm{EAD}_\ell\,
+\mathrm{LGD}_\ell` the lender's loss on the loan when its borrower defaults,
+
+.. math::
+
+    \text{call}_{c\ell} = a_{c\ell}\, \min\bigl(1,\ G_\ell / A_\ell\bigr)
+
+so a call is the borrower's loss on the loan, capped at the guarantee (and so at the
+debt, :math:`G_\ell \le \mathrm{EAD}_\ell`), and co-guarantors share it pro rata
+to their amounts. :math:`C_{gb} = \sum_{c:\, g(c)=g,\, b(c)=b} \text{call}_c` is
+what g owes when b defaults (:func:`call_matrix`); it is also the exposure of the
+guarantee layer, whose impact on g is :math:`C_{gb} / e_g`.
+
+In a run with default indicators :math:`D`, guarantor g is called for
+:math:`T_g = \sum_b C_{gb} D_b` and pays the share (:func:`payment_rates`)
+
+.. math::
+
+    \pi_g = \begin{cases} 1 - \lambda & g \text{ defaulted in the run} \\
+                           \min(1,\ K_g / T_g) & \text{otherwise} \end{cases}
+
+of each call: a survivor pays up to its capacity :math:`K_g` (its equity), and a
+guarantor that defaults pays what its estate recovers on unsecured claims,
+:math:`1 - \lambda` (wrong-way risk in guarantee circles, not all-or-nothing).
+What it pays is equity it loses, i.e. its guarantee-layer distress.
+
+**The default cascade** (:func:`guarantee_cascade`, a standalone model):
 ``guarantees[g, b]`` is the amount firm g guarantees for firm b's loans. When
 borrower b defaults, each of its guarantors g is called for
-:math:`G_{gb}\,\lambda_b` (:math:`\lambda` the loss rate). Calls accumulate;
+:math:`G_{gb}\,\lambda_b` (:math:`\lambda` the loss rate; pass the call matrix
+:math:`C` with :math:`\lambda = 1` for the model above). Calls accumulate;
 a guarantor defaults in the round its cumulative calls reach its equity,
 
 .. math::
@@ -28,7 +62,7 @@ from contagion._kernels import block_width, spmm
 from contagion._validate import as_csr, as_vector
 from contagion.typing import MatrixLike, ScenarioLike, VectorLike
 
-__all__ = ["GuaranteeResult", "guarantee_cascade"]
+__all__ = ["GuaranteeResult", "call_matrix", "guarantee_calls", "guarantee_cascade", "payment_rates"]
 
 
 @dataclass(frozen=True)
@@ -151,3 +185,134 @@ def guarantee_cascade(
     if vector:
         return GuaranteeResult(defaulted[:, 0], rnd[:, 0], calls[:, 0], rounds)
     return GuaranteeResult(defaulted, rnd, calls, rounds)
+
+
+def guarantee_calls(
+    loan_borrower: VectorLike,
+    loan_ead: VectorLike,
+    loan_loss: VectorLike,
+    contract_borrower: VectorLike,
+    contract_loan: VectorLike,
+    contract_amount: VectorLike,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Each contract's call on each loan it covers when the borrower defaults (module docstring).
+
+    Parameters
+    ----------
+    loan_borrower, loan_ead, loan_loss : length-m arrays
+        Borrower row, exposure at default and loss :math:`G_\ell` (EAD x LGD) of each loan.
+    contract_borrower, contract_loan, contract_amount : length-c arrays
+        Borrower row, covered loan (position in the loan arrays; -1 for a general
+        guarantee over all the borrower's loans) and amount of each contract.
+
+    Returns
+    -------
+    unit_contract, unit_loan, unit_call : arrays
+        One entry per (contract, covered loan): the contract, the loan and the call.
+        A general guarantee whose borrower has no loan (or only loans of zero EAD)
+        covers nothing and has no entry.
+
+    Examples
+    --------
+    Loan 0 (EAD 100, loss 60) has two specific guarantees of 50 and 30: they share
+    the 60 pro rata (37.5 and 22.5). Loan 1 (EAD 100, loss 20) and loan 2 (EAD 300,
+    loss 90) of borrower 1 have one general guarantee of 40, split 10 / 30 by EAD:
+    its calls are capped at the losses, 10 and 30.
+
+    >>> u = guarantee_calls([0, 1, 1], [100.0, 100.0, 300.0], [60.0, 20.0, 90.0],
+    ...                     [0, 0, 1], [0, 0, -1], [50.0, 30.0, 40.0])
+    >>> [a.tolist() for a in u]
+    [[0, 1, 2, 2], [0, 0, 1, 2], [37.5, 22.5, 10.0, 30.0]]
+    """
+    lb = np.asarray(loan_borrower, dtype=np.int64)
+    ead = np.asarray(loan_ead, dtype=np.float64)
+    loss = np.asarray(loan_loss, dtype=np.float64)
+    cb = np.asarray(contract_borrower, dtype=np.int64)
+    cl = np.asarray(contract_loan, dtype=np.int64)
+    amount = np.asarray(contract_amount, dtype=np.float64)
+    m = len(lb)
+    if not (len(ead) == len(loss) == m and len(cl) == len(amount) == len(cb)):
+        raise InvalidModelInput("loan arrays and contract arrays must each have equal lengths")
+    if np.any(cl >= m) or np.any(amount < 0) or not np.all(np.isfinite(amount)):
+        raise InvalidModelInput("contract loans must index the loans and amounts be finite and >= 0")
+    specific = np.flatnonzero(cl >= 0)
+    uc, ul, ua = [specific], [cl[specific]], [amount[specific]]
+    general = np.flatnonzero(cl < 0)
+    if len(general):
+        # general guarantees: spread over the borrower's loans pro rata to EAD
+        nb = int(max(lb.max(initial=-1), cb.max(initial=-1))) + 1
+        total = np.bincount(lb, weights=ead, minlength=nb)
+        order = np.argsort(lb, kind="stable")
+        starts = np.searchsorted(lb[order], np.arange(nb + 1))
+        for c in general:
+            b = cb[c]
+            if total[b] <= 0:
+                continue
+            loans = order[starts[b]:starts[b + 1]]
+            uc.append(np.full(len(loans), c))
+            ul.append(loans)
+            ua.append(amount[c] * ead[loans] / total[b])
+    unit_contract = np.concatenate(uc).astype(np.int64)
+    unit_loan = np.concatenate(ul).astype(np.int64)
+    unit_amount = np.concatenate(ua).astype(np.float64)
+    covered = np.bincount(unit_loan, weights=unit_amount, minlength=m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(covered > 0, np.minimum(1.0, np.maximum(loss, 0.0) / covered), 0.0)
+    order = np.argsort(unit_contract, kind="stable")
+    return unit_contract[order], unit_loan[order], (unit_amount * scale[unit_loan])[order]
+
+
+def call_matrix(guarantor: VectorLike, borrower: VectorLike, call: VectorLike, n: int) -> sp.csr_matrix:
+    """:math:`C_{gb}`: what firm g is called for when b defaults (person guarantors, row -1, left out).
+
+    >>> call_matrix([0, 0, -1, 2], [1, 1, 1, 1], [5.0, 2.0, 9.0, 1.0], 3).toarray().tolist()
+    [[0.0, 7.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+    g = np.asarray(guarantor, dtype=np.int64)
+    b = np.asarray(borrower, dtype=np.int64)
+    v = np.asarray(call, dtype=np.float64)
+    keep = (g >= 0) & (g != b)
+    m = sp.csr_matrix((v[keep], (g[keep], b[keep])), shape=(n, n))
+    m.sum_duplicates()
+    return m
+
+
+def payment_rates(
+    calls: MatrixLike, defaulted: np.ndarray, capacity: VectorLike, *, defaulted_pays: float
+) -> np.ndarray:
+    r"""The share :math:`\pi_g` of its calls each firm pays in each run (module docstring).
+
+    Parameters
+    ----------
+    calls : n x n matrix
+        :math:`C` of :func:`call_matrix`.
+    defaulted : n x k bool
+        Which borrowers call (and which guarantors are in default) in each run.
+    capacity : length-n array >= 0
+        :math:`K_g`, what a surviving guarantor can pay in a run (its equity; ``inf``: no limit).
+    defaulted_pays : float in [0, 1]
+        :math:`1 - \lambda`, the share a defaulted guarantor pays.
+
+    Examples
+    --------
+    Firm 0 owes 60 when firm 1 defaults and 60 when firm 2 does; its capacity is 90.
+    Run 0: only 1 defaults, firm 0 pays in full; run 1: both do, it pays 90 / 120;
+    run 2: firm 0 defaults too and pays 55 %.
+
+    >>> C = sp.csr_matrix([[0, 60.0, 60.0], [0, 0, 0], [0, 0, 0]])
+    >>> D = np.array([[False, False, True], [True, True, True], [False, True, True]])
+    >>> payment_rates(C, D, [90.0, 1.0, 1.0], defaulted_pays=0.55)[0].tolist()
+    [1.0, 0.75, 0.55]
+    """
+    cmat = as_csr(calls, "calls")
+    n = cmat.shape[0]
+    cap = np.asarray(capacity, dtype=np.float64)
+    if cap.shape != (n,) or np.isnan(cap).any() or (cap < 0).any():
+        raise InvalidModelInput(f"capacity must be a length-{n} array of values >= 0 (inf: unlimited)")
+    if not 0.0 <= defaulted_pays <= 1.0:
+        raise InvalidModelInput(f"defaulted_pays must lie in [0, 1], got {defaulted_pays!r}")
+    d = np.asarray(defaulted, dtype=bool).reshape(n, -1)
+    total = np.asarray(cmat @ d.astype(np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alive = np.where(total > cap[:, None], cap[:, None] / np.where(total > 0, total, 1.0), 1.0)
+    return np.where(d, defaulted_pays, alive)

@@ -26,16 +26,28 @@ the supply matrix, :math:`m` the supply margin, :math:`\lambda` the loss rate):
 - ``trade_credit``: :math:`W_{cd} = \min(1, \lambda\, R_{cd} / e_c)`: creditor c
   loses its receivable from debtor d.
 
+The guarantee exposure :math:`\lambda G` may be replaced by the call matrix of
+:mod:`contagion.guarantee` (``guarantee_exposure``), and the equity by an imputed
+one (``equity``), as the stress test does.
+
+Capped or uncapped (``matrix``): Battiston et al. (2012) cap each impact at 1,
+:math:`W_{ij} = \min(1, E_{ij}/e_i)`; Bardoscia et al. (2015) derive the
+differential DebtRank with the uncapped :math:`W_{ij} = E_{ij}/e_i` (only the
+distress :math:`h_i` is capped at 1). They differ where one exposure exceeds the
+equity: a borrower at distress 0.3 whose guarantee is 3 times the guarantor's
+equity costs the guarantor 0.3 of its equity when capped, 0.9 uncapped.
+
 Equity rule: a firm with equity :math:`\le 0` or unknown (NaN, no statement yet)
 has no buffer left, so any positive exposure in any layer wipes it out:
 :math:`W_{ij} = 1` wherever the exposure is positive (the same rule as
-:func:`contagion.debtrank.impact_matrix`); no NaN ever reaches a layer.
+:func:`contagion.debtrank.impact_matrix`, in either matrix); no NaN ever reaches a layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -59,8 +71,26 @@ class MultiLayerResult:
     converged: bool
 
 
+def _scale_rows(m: sp.csr_matrix, equity: np.ndarray, *, capped: bool) -> sp.csr_matrix:
+    """``m[i, j] / equity[i]`` (capped at 1 when ``capped``); 1 where ``equity[i] <= 0``."""
+    if capped:
+        return scale_rows_capped(m, equity)
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    e = equity[rows]
+    data = np.where(e > 0, m.data / np.where(e > 0, e, 1.0), 1.0)
+    w = sp.csr_matrix((data, m.indices.copy(), m.indptr.copy()), shape=m.shape)
+    w.eliminate_zeros()
+    return w
+
+
 def build_layers(
-    snapshot: SnapshotLike, *, loss_rate: float = 0.45, supply_margin: float = 0.1
+    snapshot: SnapshotLike,
+    *,
+    loss_rate: float = 0.45,
+    supply_margin: float = 0.1,
+    matrix: Literal["capped", "uncapped"] = "capped",
+    equity: VectorLike | None = None,
+    guarantee_exposure: MatrixLike | None = None,
 ) -> dict[str, sp.csr_matrix]:
     """Impact matrices per layer from a :class:`ingest.snapshot.Snapshot` (see the module docstring).
 
@@ -73,11 +103,19 @@ def build_layers(
         :math:`\\lambda`, the share of a guaranteed amount or receivable lost.
     supply_margin : float in [0, 1]
         :math:`m`, equity lost per unit of supply flow to or from a failed partner.
+    matrix : {"capped", "uncapped"}
+        Battiston's :math:`\\min(1, E/e)` or Bardoscia's :math:`E/e` (module docstring).
+    equity : length-n array, optional
+        Replaces ``firms["equity"]`` (e.g. with unknown equity imputed).
+    guarantee_exposure : n x n matrix, optional
+        What g loses when b defaults, replacing :math:`\\lambda G` (e.g. the call
+        matrix of :func:`contagion.guarantee.call_matrix`).
 
     Returns
     -------
     dict
-        ``{"supply": W, "guarantee": W, "trade_credit": W}``, CSR float64, entries in [0, 1].
+        ``{"supply": W, "guarantee": W, "trade_credit": W}``, CSR float64, entries >= 0
+        (at most 1 when capped).
 
     Raises
     ------
@@ -101,21 +139,32 @@ def build_layers(
     [[0.0, 0.2, 0.0], [0.4, 0.0, 0.0], [0.0, 0.0, 0.0]]
     >>> layers["guarantee"][0, 2], layers["trade_credit"][1, 0]  # 0.5*80/100, 0.5*40/50
     (np.float64(0.4), np.float64(0.4))
+    >>> build_layers(snap, supply_margin=0.4, matrix="uncapped")["supply"][1, 0]  # 0.4*200/50
+    np.float64(1.6)
     """
+    if matrix not in ("capped", "uncapped"):
+        raise InvalidModelInput(f"matrix must be 'capped' or 'uncapped', got {matrix!r}")
     for name, val in (("loss_rate", loss_rate), ("supply_margin", supply_margin)):
         if not 0.0 <= val <= 1.0:
             raise InvalidModelInput(f"{name} must lie in [0, 1], got {val!r}")
     n = snapshot.n
     labels = snapshot.firms["uscc"].tolist() if "uscc" in snapshot.firms else None
-    equity = np.asarray(snapshot.firms["equity"], dtype=np.float64)
-    equity = np.where(np.isfinite(equity), equity, 0.0)  # unknown or infinite: no buffer (module rule)
+    if equity is None:
+        eq = np.asarray(snapshot.firms["equity"], dtype=np.float64)
+    else:
+        eq = as_vector(equity, "equity", n, nonnegative=False, labels=labels)
+    eq = np.where(np.isfinite(eq), eq, 0.0)  # unknown or infinite: no buffer (module rule)
     supply = as_csr(snapshot.supply, "supply", n=n, labels=labels)
+    guarantee = (loss_rate * as_csr(snapshot.guarantees, "guarantees", n=n, labels=labels)
+                 if guarantee_exposure is None
+                 else as_csr(guarantee_exposure, "guarantee_exposure", n=n, labels=labels))
     exposures = {
         "supply": supply_margin * (supply + supply.T).tocsr(),
-        "guarantee": loss_rate * as_csr(snapshot.guarantees, "guarantees", n=n, labels=labels),
+        "guarantee": guarantee,
         "trade_credit": loss_rate * as_csr(snapshot.receivables, "receivables", n=n, labels=labels),
     }
-    return {name: scale_rows_capped(sp.csr_matrix(m), equity) for name, m in exposures.items()}
+    capped = matrix == "capped"
+    return {name: _scale_rows(sp.csr_matrix(m), eq, capped=capped) for name, m in exposures.items()}
 
 
 def propagate(

@@ -17,6 +17,8 @@ Modules:
 - :mod:`~contagion.stress.default_probability`  PD per firm from the snapshot or loan classification
 - :mod:`~contagion.stress.copula`               Gaussian copula of correlated defaults
 - :mod:`~contagion.stress.shocks`               initial distress from the scenario's shocks
+- :mod:`~contagion.stress.equity`               equity buffers, imputed where unknown (never zero)
+- :mod:`~contagion.stress.distress`             final distress -> default (Merton threshold shift)
 - :mod:`~contagion.stress.loss`                 the bank's loan book: EAD, LGD, guarantees, losses
 - :mod:`~contagion.stress.tail_stats`           EL, VaR, ES and their standard errors
 - :mod:`~contagion.stress.segments`             guarantee circles, loss by layer and by segment

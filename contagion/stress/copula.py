@@ -53,7 +53,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-__all__ = ["CopulaModel", "copula_model", "draw_defaults", "draw_factors", "draw_latent", "vasicek_quantile"]
+__all__ = ["CopulaModel", "copula_model", "draw_defaults", "draw_factors", "draw_latent", "shifted_pd",
+           "vasicek_quantile"]
 
 
 @dataclass(frozen=True)
@@ -189,3 +190,20 @@ def draw_latent(model: CopulaModel, runs: Sequence[int] | range, seed: int) -> n
 def draw_defaults(model: CopulaModel, runs: Sequence[int] | range, seed: int) -> np.ndarray:
     """Default indicators (``n x len(runs)`` bool): :math:`X_i < \\Phi^{-1}(PD_i)`."""
     return draw_latent(model, runs, seed) < model.thresholds[:, None]
+
+
+def shifted_pd(model: CopulaModel) -> np.ndarray:
+    r"""Each firm's PD under the macro shifts: :math:`\Phi(\Phi^{-1}(PD_i) - s_i)`.
+
+    :math:`s_i = \sqrt{\rho_G}\mu_G + \sqrt{\rho_S}\mu_{s(i)} + \sqrt{\rho_R}\mu_{g(i)}` is the
+    mean of :math:`X_i`; without shifts this is the PD itself.
+
+    >>> m = copula_model(np.array([0.01, 0.01]), ["A", "B"], ["35", "35"], rho_global=0.1,
+    ...                  rho_sector=0.0, rho_region=0.0, global_shift=-1.0)
+    >>> shifted_pd(m).round(4).tolist()  # Phi(-2.326 + 0.316)
+    [0.0222, 0.0222]
+    """
+    s = (np.sqrt(model.rho_global) * model.global_shift
+         + np.sqrt(model.rho_sector) * model.sector_shift[model.sector_of]
+         + np.sqrt(model.rho_region) * model.region_shift[model.region_of])
+    return np.asarray(ndtr(model.thresholds - s), dtype=np.float64)

@@ -64,7 +64,11 @@ def _take(book: LoanBook, keep: np.ndarray) -> LoanBook:
         lgd_source=book.lgd_source[keep],
         guarantee_loan=new_pos[book.guarantee_loan[g]].astype(np.int64),
         guarantor=book.guarantor[g],
-        guarantee_pay=book.guarantee_pay[g],
+        guarantee_call=book.guarantee_call[g],
+        guarantee_share=book.guarantee_share[g],
+        calls=book.calls,
+        capacity=book.capacity,
+        defaulted_pays=book.defaulted_pays,
         n_firms=book.n_firms,
     )
 

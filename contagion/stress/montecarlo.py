@@ -7,10 +7,17 @@ Run :math:`r = 0, \dots, N-1` of a scenario:
 2. sets the initial distress :math:`h_{\cdot r}(0) = \max(h^{\text{scen}}, D^0_{\cdot r})`
    (:mod:`contagion.stress.shocks`);
 3. propagates it through the supply, guarantee and trade-credit layers with the
-   differential DebtRank of :func:`contagion.multilayer.propagate`;
-4. counts as defaulted every firm that the copula or the scenario put in default
-   or whose final distress reaches the threshold, and prices the bank's loans
-   (:mod:`contagion.stress.loss`).
+   differential DebtRank of :func:`contagion.multilayer.propagate` (the guarantee
+   layer's exposures are the calls of :mod:`contagion.guarantee`, equity imputed
+   where unknown, :mod:`contagion.stress.equity`);
+4. maps the final distress to default with the same draws
+   (:mod:`contagion.stress.distress`): a firm defaults when its latent variable
+   falls below :math:`\Phi^{-1}(PD)(1 - k h)` or its distress reaches the
+   threshold; new defaults are set to distress 1 and propagated again until no
+   firm is added;
+5. prices the bank's loans (:mod:`contagion.stress.loss`), and, for the share of
+   loss that contagion adds, the same draws without contagion: the copula's and
+   the scenario's defaults, plus the mapping applied to the scenario's own distress.
 
 Runs go in blocks of ``block_size`` consecutive indices; a block is one
 ``propagate`` call with its runs as the columns of the shock matrix (one sparse
@@ -57,8 +64,10 @@ from contagion.stress.asset_correlation import (
     irb_correlation,
     yearly_default_rates,
 )
-from contagion.stress.copula import CopulaModel, copula_model, draw_defaults
+from contagion.stress.copula import CopulaModel, copula_model, draw_latent, shifted_pd
 from contagion.stress.default_stock import in_default, split_book, stock_report
+from contagion.stress.distress import distress_defaults
+from contagion.stress.equity import impute_equity
 from contagion.stress.loss import LoanBook, loan_book, loan_losses
 from contagion.stress.pd_calibration import cohort_observations
 from contagion.stress.pd_source import RiskRunPDs, concat_cohorts, resolve_pds
@@ -102,6 +111,10 @@ class StressModel:
     seed: int
     #: Firms in default at the snapshot date: never a new default, always a defaulted guarantor.
     stock: np.ndarray | None = None
+    #: k of :mod:`contagion.stress.distress` (0: default only at the threshold).
+    distress_sensitivity: float = 0.0
+    #: The default stock replayed as shocks (then their guarantees are called in the runs too).
+    replay: bool = False
 
     @property
     def n(self) -> int:
@@ -134,37 +147,74 @@ def _row_sums(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.T).sum(axis=1)
 
 
+def _propagate(model: StressModel, shock: np.ndarray) -> Any:
+    return _engine().propagate(model.layers, shock, transmission=model.transmission,
+                               default_threshold=model.default_threshold, tol=model.tol,
+                               max_rounds=model.max_rounds)
+
+
+def _spread(model: StressModel, shock: np.ndarray, latent: np.ndarray, live: np.ndarray
+            ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, int, bool]:
+    """Contagion, then the distress -> default mapping, repeated while it adds defaults.
+
+    Returns the final distress, the loss by layer, the defaults (live firms only), the
+    most rounds one propagation took and whether every propagation converged.
+    """
+    res = _propagate(model, shock)
+    h = np.array(res.distress, dtype=np.float64)
+    by_layer = {k: np.array(v, dtype=np.float64) for k, v in res.loss_by_layer.items()}
+    rounds, converged = int(res.rounds), bool(res.converged)
+    thr = model.copula.thresholds
+    while True:
+        dflt = live & distress_defaults(latent, thr, h, sensitivity=model.distress_sensitivity,
+                                        default_threshold=model.default_threshold)
+        grow = dflt & (h < 1.0) & (shock < 1.0)  # defaulted, but not yet passing on a full default
+        cols = np.flatnonzero(grow.any(axis=0))
+        if not len(cols):
+            return h, by_layer, dflt, rounds, converged
+        shock[:, cols] = np.maximum(shock[:, cols], grow[:, cols])
+        sub = _propagate(model, shock[:, cols])
+        h[:, cols] = sub.distress
+        for name, v in sub.loss_by_layer.items():
+            by_layer[name][:, cols] = v
+        rounds, converged = max(rounds, int(sub.rounds)), converged and bool(sub.converged)
+
+
 def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
     """Simulate runs ``start .. stop-1`` (the unit of work, locally or on a Dask worker)."""
     runs = range(start, stop)
     stock = np.zeros(model.n, dtype=bool) if model.stock is None else model.stock
-    fresh = draw_defaults(model.copula, runs, model.seed) & ~stock[:, None]
+    live = ~stock[:, None]
+    latent = draw_latent(model.copula, runs, model.seed)
+    thr = model.copula.thresholds
+    fresh = (latent < thr[:, None]) & live
     D0 = fresh | (model.initial >= model.default_threshold)[:, None]
     shock = np.maximum(model.initial[:, None], D0.astype(np.float64))
-    res = _engine().propagate(
-        model.layers,
-        shock,
-        transmission=model.transmission,
-        default_threshold=model.default_threshold,
-        tol=model.tol,
-        max_rounds=model.max_rounds,
-    )
-    distress = np.asarray(res.distress, dtype=np.float64)
-    # the stock is in default in every run: its own loans are not in the book, but it pays no guarantee
-    D = D0 | np.asarray(res.defaulted, dtype=bool) | (distress >= model.default_threshold) | stock[:, None]
+    initial_shock = shock.copy()
+    distress, by_layer, mapped, rounds, converged = _spread(model, shock, latent, live)
+    # the stock is in default in every run: its own loans are not in the book, and it pays no guarantee
+    D = D0 | mapped | stock[:, None]
+    # without contagion: the same draws, the mapping applied to the scenario's own distress
+    D_nc = D0 | stock[:, None] | (live & distress_defaults(
+        latent, thr, initial_shock, sensitivity=model.distress_sensitivity,
+        default_threshold=model.default_threshold))
     book = model.book
-    losses, wrong_way = loan_losses(book, D)
-    losses0, _ = loan_losses(book, D0 | stock[:, None])
+
+    def price(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return loan_losses(book, d, callers=d if model.replay else d & live, broke=stock)
+
+    losses, wrong_way = price(D)
+    losses0, _ = price(D_nc)
     firm_loss = np.asarray(book.borrower_matrix() @ losses)
-    by_cause = layer_split(firm_loss, D0, res.loss_by_layer)
-    unshocked = shock <= 0.0
+    by_cause = layer_split(firm_loss, D_nc, by_layer)
+    unshocked = initial_shock <= 0.0
     return BlockResult(
         start=start,
         stop=stop,
         loss=_row_sums(losses),
         loss_no_contagion=_row_sums(losses0),
         wrong_way=wrong_way,
-        n_defaults=(D & ~stock[:, None]).sum(axis=0).astype(np.int64),
+        n_defaults=(D & live).sum(axis=0).astype(np.int64),
         loss_by_cause=by_cause,
         firm_defaults=D.sum(axis=1).astype(np.int64),
         firm_loss=firm_loss.sum(axis=1),
@@ -172,8 +222,8 @@ def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
         distress=distress.sum(axis=1),
         unshocked_distress=np.where(unshocked, distress, 0.0).sum(axis=1),
         unshocked_runs=unshocked.sum(axis=1).astype(np.int64),
-        rounds=int(res.rounds),
-        converged=bool(res.converged),
+        rounds=rounds,
+        converged=converged,
     )
 
 
@@ -198,20 +248,10 @@ def prepare(
     firms = snapshot.firms
     n = len(firms)
     c = scenario.contagion
-    built = multilayer.build_layers(snapshot, loss_rate=c.loss_rate)
-    layers = {str(k): sp.csr_matrix(v) for k, v in built.items()}
     pd_, pd_info, shift = resolve_pds(firms, snapshot.loans, snapshot.as_of, scenario.default_probability,
                                       risk=risk_pds, history=_observations(snapshot, history))
     stock = in_default(firms)
     pd_ = np.where(stock, 1.0, pd_)  # a defaulted exposure has PD 1; the copula draws no new default
-    full_book = loan_book(snapshot.loans, snapshot.guarantee_contracts, n=n, lenders=bank_lenders,
-                          params=scenario.loss, as_of=snapshot.as_of)
-    book, stock_book = split_book(full_book, stock)
-    firm_ead = np.bincount(full_book.borrower, weights=full_book.ead, minlength=n)[:n]
-    measures = firm_measures(firms, snapshot.supply, snapshot.guarantees, bank_exposure=firm_ead, pd_=pd_)
-    h0 = initial_distress(firms, scenario, measures, file=file)
-    if scenario.default_stock.replay:
-        h0 = np.where(stock, 1.0, h0)
 
     def labels(col: str, digits: int | None = None) -> list[str]:
         if col not in firms:
@@ -231,6 +271,21 @@ def prepare(
         region_shift=scenario.macro.region if shift else None,
         global_shift=scenario.macro.global_ if shift else 0.0,
     )
+    equity = impute_equity(firms)
+    full_book = loan_book(snapshot.loans, snapshot.guarantee_contracts, n=n, lenders=bank_lenders,
+                          params=scenario.loss, as_of=snapshot.as_of, capacity=equity.equity,
+                          loss_rate=c.loss_rate, ownership=getattr(snapshot, "ownership", None),
+                          pd_=pd_, pd_stressed=shifted_pd(cop))
+    book, stock_book = split_book(full_book, stock)
+    firm_ead = np.bincount(full_book.borrower, weights=full_book.ead, minlength=n)[:n]
+    measures = firm_measures(firms, snapshot.supply, snapshot.guarantees, bank_exposure=firm_ead, pd_=pd_)
+    h0 = initial_distress(firms, scenario, measures, file=file)
+    if scenario.default_stock.replay:
+        h0 = np.where(stock, 1.0, h0)
+    built = multilayer.build_layers(snapshot, loss_rate=c.loss_rate, supply_margin=c.supply.margin,
+                                    matrix=c.debtrank.matrix, equity=equity.equity,
+                                    guarantee_exposure=full_book.calls)
+    layers = {str(k): sp.csr_matrix(v) for k, v in built.items()}
     model = StressModel(
         layers=layers,
         transmission={str(k): float(v) for k, v in c.transmission.items()},
@@ -242,9 +297,12 @@ def prepare(
         book=book,
         seed=int(seed),
         stock=stock,
+        distress_sensitivity=c.distress_sensitivity,
+        replay=scenario.default_stock.replay,
     )
     context = {"pd": pd_, "firm_ead": firm_ead, "circles": guarantee_circles(snapshot.guarantees),
-               "in_default": stock,
+               "in_default": stock, "lgd": full_book.firm_lgd(), "equity_used": equity.equity,
+               "equity_imputed": equity.imputed, "equity": equity.summary(),
                "copula": copula_report(cop, pd_, np.where(stock, 0.0, firm_ead),
                                        yearly_default_rates(firms, snapshot.loans, snapshot.as_of)),
                "default_stock": stock_report(stock_book, stock, replay=scenario.default_stock.replay),
@@ -536,6 +594,9 @@ def run_stress(
         "guarantee_circle": ctx["circles"],
         "pd": ctx["pd"],
         "in_default": ctx["in_default"],
+        "lgd": ctx["lgd"],
+        "equity_used": ctx["equity_used"],
+        "equity_imputed": ctx["equity_imputed"],
         "initial_distress": model.initial,
         "bank_ead": ctx["firm_ead"],
         "stress_default_prob": total(lambda b: b.firm_defaults) / n_runs,
@@ -570,8 +631,30 @@ def run_stress(
         paths=paths,
         warnings=tuple(notes),
         timings=timings,
-        details={k: ctx[k] for k in ("pd_source", "copula", "default_stock")},
+        details={**{k: ctx[k] for k in ("pd_source", "copula", "default_stock", "equity")},
+                 "contagion": contagion_share(dist["loss"].to_numpy(), dist["loss_no_contagion"].to_numpy(),
+                                              scenario)},
     )
+
+
+def contagion_share(loss: np.ndarray, loss_no_contagion: np.ndarray, scenario: Scenario) -> dict[str, Any]:
+    """The share of expected stress loss that contagion adds, on the same draws, with the model's settings.
+
+    >>> from contagion.stress.scenario import parse_scenario
+    >>> share = contagion_share(np.array([10.0, 30.0]), np.array([10.0, 10.0]), parse_scenario("name: x"))
+    >>> share["share_of_EL"]  # (20 - 10) / 20
+    0.5
+    """
+    el, el0 = float(np.mean(loss)), float(np.mean(loss_no_contagion))
+    c = scenario.contagion
+    return {
+        "EL": el,
+        "EL_no_contagion": el0,
+        "share_of_EL": (el - el0) / el if el > 0 else None,
+        "distress_sensitivity": c.distress_sensitivity,
+        "debtrank_matrix": c.debtrank.matrix,
+        "supply_margin": c.supply.margin,
+    }
 
 
 def runs_per_second(result: StressResult) -> float:

@@ -5,7 +5,9 @@ Tables of a :class:`StressResult`:
 ``firms``
     one row per firm: ``uscc``, ``name``, ``region``, ``industry``, ``sector``,
     ``guarantee_circle``, ``pd`` (the copula's; 1 for the default stock), ``in_default``
-    (in default at the snapshot date), ``initial_distress`` (the
+    (in default at the snapshot date), ``lgd`` (EAD-weighted LGD of the bank's loans before
+    guarantees), ``equity_used`` and ``equity_imputed`` (:mod:`contagion.stress.equity`),
+    ``initial_distress`` (the
     scenario's), ``bank_ead``, ``stress_default_prob`` (default frequency over the
     runs), ``stress_vulnerability`` (mean final distress over the runs in which the
     firm was not initially shocked; NaN when it always was), ``stress_mean_loss``
@@ -68,7 +70,8 @@ class StressResult:
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     #: JSON-ready sections of the summary: ``copula`` (loadings, IRB reference, implied
-    #: correlation), ``default_stock`` and ``pd_source``.
+    #: correlation), ``default_stock``, ``pd_source``, ``equity`` (imputed firms) and
+    #: ``contagion`` (the share of expected loss contagion adds).
     details: dict[str, Any] = field(default_factory=dict)
 
     def measure(self, name: str, level: float | None = None, *, column: str = "value") -> float:

@@ -57,6 +57,7 @@ __all__ = [
     "TOP_K_MEASURES",
     "ContagionParameters",
     "CopulaParameters",
+    "DebtRankParameters",
     "DefaultStockParameters",
     "EquityHaircut",
     "LossParameters",
@@ -66,6 +67,7 @@ __all__ = [
     "Scenario",
     "ScenarioPart",
     "Shock",
+    "SupplyParameters",
     "TopK",
     "load_scenario",
     "parse_scenario",
@@ -329,14 +331,38 @@ class CopulaParameters(ScenarioPart):
         return self
 
 
+class SupplyParameters(ScenarioPart):
+    """The supply layer of :func:`contagion.multilayer.build_layers`."""
+
+    #: Equity lost per unit of yearly supply flow to or from a failed partner (contribution margin).
+    margin: float = Field(0.1, ge=0.0, le=1.0)
+
+
+class DebtRankParameters(ScenarioPart):
+    """Which impact matrix the differential DebtRank runs on."""
+
+    #: ``uncapped``: :math:`W_{ij} = E_{ij}/e_i` (Bardoscia et al. 2015, the matrix of the
+    #: differential DebtRank); ``capped``: :math:`\min(1, E_{ij}/e_i)` (Battiston et al. 2012).
+    matrix: Literal["capped", "uncapped"] = "uncapped"
+
+
 class ContagionParameters(ScenarioPart):
     """Per-layer transmission and the parameters of the multi-layer DebtRank."""
 
     transmission: dict[str, float] = Field(
         default_factory=lambda: {"supply": 1.0, "guarantee": 1.0, "trade_credit": 1.0}
     )
+    #: Loss rate on trade credit owed by a defaulted firm and on any claim against a defaulted
+    #: guarantor (it pays ``1 - loss_rate`` of its calls); the loss rate of a guarantee whose
+    #: covered debt is not in the data.
     loss_rate: float = Field(0.45, ge=0.0, le=1.0)
     default_threshold: float = Field(1.0, gt=0.0, le=1.0)
+    #: Share k of a firm's distance to default that distress 1 removes: the firm defaults in a run
+    #: when its latent variable falls below :math:`\Phi^{-1}(PD)(1 - k h)` (Merton; see
+    #: :mod:`contagion.stress.distress`). 0 switches the mapping off (default only at the threshold).
+    distress_sensitivity: float = Field(1.0, ge=0.0)
+    supply: SupplyParameters = Field(default_factory=lambda: SupplyParameters.model_validate({}))
+    debtrank: DebtRankParameters = Field(default_factory=lambda: DebtRankParameters.model_validate({}))
     tol: float = Field(1e-9, gt=0.0)
     max_rounds: int = Field(1000, ge=1)
 
@@ -400,10 +426,17 @@ class LossParameters(ScenarioPart):
     ccf: float = Field(0.40, ge=0.0, le=1.0)
     #: LGD when a loan gives neither ``lgd`` nor usable collateral.
     default_lgd: float = Field(0.45, ge=0.0, le=1.0)
-    #: Share of its guaranteed amount a person guarantor actually pays.
+    #: Multiplier on what a person guarantor pays of its call (0: person guarantees recover nothing).
     person_recovery: float = Field(0.30, ge=0.0, le=1.0)
-    #: Share of its guaranteed amount a surviving firm guarantor pays.
+    #: Multiplier on what a firm guarantor pays of its call (0: firm guarantees recover nothing).
     firm_recovery: float = Field(1.0, ge=0.0, le=1.0)
+    #: LGD floor of the unsecured part of a loan (Basel A-IRB floor for unsecured corporate, CRE32.16).
+    lgd_floor_unsecured: float = Field(0.25, ge=0.0, le=1.0)
+    #: LGD floor of the secured part (Basel A-IRB: 10 % for real estate and receivables, CRE32.17).
+    lgd_floor_secured: float = Field(0.10, ge=0.0, le=1.0)
+    #: Downturn LGD: raise each loan's LGD with its borrower's PD under the scenario's macro shifts
+    #: (a Frye-Jacobs LGD function; see :mod:`contagion.stress.loss`).
+    downturn_lgd: bool = False
     #: Overrides of the collateral haircuts (type -> fraction of value lost).
     collateral_haircuts: dict[str, float] = Field(default_factory=dict)
 

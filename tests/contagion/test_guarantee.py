@@ -1,4 +1,4 @@
-"""Guarantee cascades on hand-checkable networks."""
+"""The guarantee model (calls, sharing, capacity) and guarantee cascades, on hand-checkable cases."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import scipy.sparse as sp
 
 from chainrisk.errors import InvalidModelInput
 from contagion import guarantee_cascade
+from contagion.guarantee import call_matrix, guarantee_calls, payment_rates
 
 # a guarantee circle: 0 guarantees 1, 1 guarantees 2, 2 guarantees 0, 10 each
 CIRCLE = np.array([[0, 10, 0], [0, 0, 10], [10, 0, 0]], dtype=float)
@@ -70,3 +71,53 @@ def test_bad_inputs_name_the_firm() -> None:
         guarantee_cascade(CIRCLE, [1.0, 1.0, 1.0], init, loss_rate=1.5)
     with pytest.raises(InvalidModelInput, match="bool"):
         guarantee_cascade(CIRCLE, [1.0, 1.0, 1.0], [1, 0, 0])
+
+
+# ----------------------------------------------------------------------------- the guarantee model
+
+
+def test_call_is_capped_at_the_guarantee_and_at_the_loss() -> None:
+    # two loans of EAD 100 losing 50 each; a guarantee of 30 on loan 0, one of 80 on loan 1
+    _, loans, calls = guarantee_calls([0, 1], [100.0, 100.0], [50.0, 50.0], [0, 1], [0, 1], [30.0, 80.0])
+    assert loans.tolist() == [0, 1]
+    assert calls.tolist() == [30.0, 50.0]  # min(30, 50) and min(80, 50): never above the debt's loss
+
+
+def test_co_guarantors_share_a_call_pro_rata() -> None:
+    # loan loss 50, guarantees of 60 and 40: together they owe 50, split 60:40 -> 30 and 20
+    # (each charged in full, they would owe 100 for a loss of 50)
+    _, _, calls = guarantee_calls([0], [100.0], [50.0], [0, 0], [0, 0], [60.0, 40.0])
+    assert calls.tolist() == [pytest.approx(30.0), pytest.approx(20.0)]
+
+
+def test_general_guarantee_covers_the_borrowers_loans_pro_rata() -> None:
+    # borrower 0 has loans of EAD 100 and 300 (losses 50 and 150); a general guarantee of 80 is
+    # split by EAD into 20 and 60, both below the losses
+    contract, loans, calls = guarantee_calls([0, 0], [100.0, 300.0], [50.0, 150.0], [0], [-1], [80.0])
+    assert contract.tolist() == [0, 0] and loans.tolist() == [0, 1]
+    assert calls.tolist() == [pytest.approx(20.0), pytest.approx(60.0)]
+    # a general guarantee of a borrower without loans covers nothing
+    assert len(guarantee_calls([0], [100.0], [50.0], [1], [-1], [80.0])[0]) == 0
+
+
+def test_call_matrix_leaves_out_persons_and_self_guarantees() -> None:
+    c = call_matrix([0, -1, 1, 2], [1, 1, 1, 1], [4.0, 9.0, 7.0, 3.0], 3)
+    assert c.toarray().tolist() == [[0.0, 4.0, 0.0], [0.0, 0.0, 0.0], [0.0, 3.0, 0.0]]
+
+
+def test_capacity_limits_a_survivors_payments() -> None:
+    # firm 0 guarantees 1 and 2 for calls of 30 each and can pay 45: with both borrowers in
+    # default it pays 45 / 60 of each call; with one, in full
+    c = sp.csr_matrix(np.array([[0, 30.0, 30.0], [0, 0, 0], [0, 0, 0]]))
+    d = np.array([[False, False], [True, True], [False, True]])
+    rates = payment_rates(c, d, [45.0, 1.0, 1.0], defaulted_pays=0.55)
+    assert rates[0].tolist() == [1.0, pytest.approx(0.75)]
+
+
+def test_defaulted_guarantor_pays_partially() -> None:
+    # a guarantor in default pays 1 - loss rate of its calls: neither all nor nothing
+    c = sp.csr_matrix(np.array([[0, 30.0], [0, 0]]))
+    d = np.array([[True], [True]])
+    assert payment_rates(c, d, [1e9, 1e9], defaulted_pays=0.55)[0, 0] == pytest.approx(0.55)
+    with pytest.raises(InvalidModelInput):
+        payment_rates(c, d, [np.nan, 1.0], defaulted_pays=0.55)

@@ -121,3 +121,30 @@ def test_bad_inputs() -> None:
         propagate(w, np.zeros(3), transmission={"ownership": 1.0})
     with pytest.raises(InvalidModelInput, match="3 x 3"):
         propagate({"a": sp.csr_matrix((3, 3)), "b": sp.csr_matrix((2, 2))}, np.zeros(3))
+
+
+def test_uncapped_matrix_passes_partial_distress_where_guarantees_exceed_equity() -> None:
+    # firm 0 (equity 10) owes 30 when borrower 1 defaults: E/e = 3. Firm 1 loses 30 % of its equity.
+    snap = snapshot([10.0, 100.0], [[0, 0], [0, 0]])
+    calls = sp.csr_matrix(np.array([[0.0, 30.0], [0.0, 0.0]]))
+    shock = np.array([0.0, 0.3])
+    for matrix, expected in (("capped", 0.3), ("uncapped", 0.9)):
+        layers = build_layers(snap, matrix=matrix, guarantee_exposure=calls)  # type: ignore[arg-type]
+        assert layers["guarantee"][0, 1] == pytest.approx(1.0 if matrix == "capped" else 3.0)
+        # Battiston: min(1, 3) x 0.3 = 0.3; Bardoscia: 3 x 0.3 = 0.9
+        h = propagate(layers, shock).distress[:, 0]
+        assert h.tolist() == [pytest.approx(expected), pytest.approx(0.3)]
+    # distress itself stays capped at 1: a 0.5 shock would cost 1.5 of equity
+    layers = build_layers(snap, matrix="uncapped", guarantee_exposure=calls)
+    assert propagate(layers, np.array([0.0, 0.5])).distress[0, 0] == pytest.approx(1.0)
+    with pytest.raises(InvalidModelInput):
+        build_layers(snap, matrix="sideways")  # type: ignore[arg-type]
+
+
+def test_supply_margin_and_equity_override() -> None:
+    # firm 0 sells 200 to firm 1; margin 0.25 and an imputed equity of 100 for firm 1 (reported 0)
+    snap = snapshot([100.0, 0.0], [[0, 200.0], [0, 0]])
+    plain = build_layers(snap, supply_margin=0.25)
+    assert plain["supply"][1, 0] == 1.0  # zero equity: any exposure wipes it out
+    imputed = build_layers(snap, supply_margin=0.25, equity=[100.0, 100.0])
+    assert imputed["supply"].toarray().tolist() == [[0.0, 0.5], [0.5, 0.0]]  # 0.25 x 200 / 100

@@ -125,3 +125,30 @@ def test_bank_lenders_come_from_the_argument_or_the_scenario_never_the_settings(
         assert run_stress(snap, named, progress=False, bank_lenders=["OTHER"]).bank_lenders == ("OTHER",)
     finally:
         get_settings.cache_clear()
+
+
+def test_no_shock_no_contagion_el_is_the_sum_of_pd_ead_lgd() -> None:
+    # guarantees off too (recoveries 0), so each firm loses EAD x LGD with probability PD
+    pds = [0.02, 0.05, 0.03, 0.04, 0.01, 0.06, 0.02]
+    text = ("name: quiet\nruns: 4000\nseed: 9\ncontagion:\n  transmission: {supply: 0, guarantee: 0, "
+            "trade_credit: 0}\nloss: {firm_recovery: 0, person_recovery: 0}\n")
+    res = run_stress(build_snapshot(pd_=pds), parse_scenario(text), progress=False, bank_lenders=["BANK"])
+    f = res.firms
+    assert {"lgd", "in_default", "pd", "bank_ead"} <= set(f.columns)
+    expected = float((f["pd"] * f["bank_ead"] * f["lgd"].fillna(0.0)).sum())
+    assert abs(res.measure("EL") - expected) < 3 * res.measure("EL", column="se")
+    share = res.summary()["contagion"]
+    assert share["EL_no_contagion"] == pytest.approx(share["EL"])
+    assert share["share_of_EL"] == pytest.approx(0.0)
+
+
+def test_summary_reports_the_share_of_loss_contagion_adds() -> None:
+    res = run_small()
+    c = res.summary()["contagion"]
+    assert c["EL"] == pytest.approx(res.loss_distribution["loss"].mean())
+    assert c["EL_no_contagion"] == pytest.approx(res.loss_distribution["loss_no_contagion"].mean())
+    assert c["share_of_EL"] == pytest.approx((c["EL"] - c["EL_no_contagion"]) / c["EL"])
+    assert c["share_of_EL"] > 0 and c["debtrank_matrix"] == "uncapped" and c["supply_margin"] == 0.1
+    # same draws: a run never loses less with contagion than without
+    d = res.loss_distribution
+    assert (d["loss"] >= d["loss_no_contagion"] - 1e-9).all()

@@ -24,6 +24,10 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "scenarios"
         ("name: x\nshocks: [\n", 3, "not valid YAML"),
         ("name: x\ncontagion:\n  transmission:\n    supply: 1\n    telepathy: 2\n", 3, "telepathy"),
         ("runs: 3\n", 1, "name"),
+        ("name: x\ncontagion:\n  debtrank:\n    matrix: sideways\n", 4, "contagion.debtrank.matrix"),
+        ("name: x\ncontagion:\n  supply: {margin: 1.5}\n", 3, "contagion.supply.margin"),
+        ("name: x\ncontagion:\n  distress_sensitivity: -1\n", 3, "distress_sensitivity"),
+        ("name: x\nloss:\n  lgd_floor_unsecured: 2\n", 3, "lgd_floor_unsecured"),
     ],
 )
 def test_errors_name_file_and_line(text: str, line: int, fragment: str) -> None:
@@ -68,3 +72,15 @@ def test_copula_defaults_and_a_global_macro_shift() -> None:
     # the default loadings sum into the Basel IRB band for SMEs (0.08 - 0.24); province factors
     assert 0.08 <= c.rho_global + c.rho_sector + c.rho_region <= 0.24
     assert c.rho_global > c.rho_sector + c.rho_region and c.region_digits == 2
+
+
+def test_contagion_and_loss_fields_and_their_defaults() -> None:
+    d = parse_scenario("name: x\n")
+    assert d.contagion.supply.margin == 0.1 and d.contagion.debtrank.matrix == "uncapped"
+    assert d.contagion.distress_sensitivity == 1.0
+    assert (d.loss.lgd_floor_unsecured, d.loss.lgd_floor_secured, d.loss.downturn_lgd) == (0.25, 0.10, False)
+    s = parse_scenario("name: x\ncontagion:\n  supply: {margin: 0.05}\n  debtrank: {matrix: capped}\n"
+                       "  distress_sensitivity: 0\nloss: {downturn_lgd: true}\n")
+    assert s.contagion.supply.margin == 0.05 and s.contagion.debtrank.matrix == "capped"
+    assert s.contagion.distress_sensitivity == 0.0 and s.loss.downturn_lgd
+    assert scenario_hash(s) != scenario_hash(d)
