@@ -119,12 +119,14 @@ def concentration_report(
     grouped = (frame.groupby("group", sort=True)
                .agg(ead=("ead", "sum"), members=("uscc", "size"), firms=("uscc", list)).reset_index()
                .sort_values(["ead", "group"], ascending=[False, True]))
-    group_rows = [{"group": str(r.group), "members": int(r.members), "ead": float(r.ead),
-                   "share_of_portfolio": float(r.ead / total) if total > 0 else None,
-                   "share_of_capital": of_capital(float(r.ead)),
-                   "breach": (float(r.ead) > group_limit * capital) if capital else None,
-                   "firms": [str(u) for u in r.firms][:50]}
-                  for r in grouped.head(top_n).itertuples() if r.ead > 0]
+    head = grouped.head(top_n)
+    group_rows = [{"group": str(g), "members": int(m), "ead": float(x),
+                   "share_of_portfolio": float(x) / total if total > 0 else None,
+                   "share_of_capital": of_capital(float(x)),
+                   "breach": (float(x) > group_limit * capital) if capital else None,
+                   "firms": [str(u) for u in f][:50]}
+                  for g, m, x, f in zip(head["group"].tolist(), head["members"].tolist(), head["ead"].tolist(),
+                                        head["firms"].tolist(), strict=True) if x > 0]
     h = hhi(e)
     return {
         "tier1_capital": capital,
@@ -136,7 +138,7 @@ def concentration_report(
         "equivalent_names": (1.0 / h) if np.isfinite(h) and h > 0 else None,
         "single_breaches": (int(np.sum(e > single_limit * capital)) if capital else None),
         "group_breaches": (int((grouped["ead"] > group_limit * capital).sum()) if capital else None),
-        "groups": int(len(grouped)),
+        "groups": len(grouped),
         "top_names": singles,
         "top_groups": group_rows,
     }

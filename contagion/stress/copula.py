@@ -167,7 +167,9 @@ def copula_model(
 
 def draw_factors(model: CopulaModel, runs: Sequence[int] | range, seed: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The draws of runs ``runs`` before macro shifts: global ``(k,)``, sectors, regions, idiosyncratic ``(k, n)``.
+    """The draws of runs ``runs`` before macro shifts: global ``(k,)``, sectors, regions, idiosyncratic.
+
+    The idiosyncratic terms are ``(k, n)``.
 
     The global factor carries the importance-sampling tilt on the runs that draw it.
     """

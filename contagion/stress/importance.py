@@ -90,7 +90,8 @@ def shifted_runs(runs: Sequence[int] | range, seed: int, share: float) -> np.nda
     """Which runs draw the tilted global factor: a coin per run from ``default_rng([seed, r, 1])``."""
     if share <= 0.0:
         return np.zeros(len(runs), dtype=bool)
-    return np.array([np.random.default_rng([int(seed), int(r), 1]).random() < share for r in runs], dtype=bool)
+    coins = [np.random.default_rng([int(seed), int(r), 1]).random() for r in runs]
+    return np.array(coins, dtype=np.float64) < share
 
 
 def global_draws(runs: Sequence[int] | range, seed: int, sampling: ImportanceSampling

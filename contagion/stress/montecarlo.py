@@ -143,13 +143,13 @@ class BlockResult:
     rounds: int
     converged: bool
     #: Importance-sampling weight and global factor of each run; their weights' sum.
-    weight: np.ndarray | None = None
-    global_factor: np.ndarray | None = None
-    weight_total: float = 0.0
+    weight: np.ndarray
+    global_factor: np.ndarray
+    weight_total: float
     #: Bank loss per firm and run, new defaults per firm and run (sparse, n x k); loss per lender and run.
-    run_firm_loss: sp.csc_matrix | None = None
-    run_defaults: sp.csc_matrix | None = None
-    run_lender_loss: np.ndarray | None = None
+    run_firm_loss: sp.csc_matrix
+    run_defaults: sp.csc_matrix
+    run_lender_loss: np.ndarray
 
 
 def _row_sums(a: np.ndarray) -> np.ndarray:
@@ -272,7 +272,8 @@ def prepare(
         region_shift=scenario.macro.region if shift else None,
         global_shift=scenario.macro.global_ if shift else 0.0,
     )
-    cop = dataclasses.replace(cop, **_tilt(scenario))
+    tilt = _tilt(scenario)
+    cop = dataclasses.replace(cop, is_shift=tilt.shift, is_share=tilt.share)
     model = StressModel(
         layers=layers,
         transmission={str(k): float(v) for k, v in c.transmission.items()},
@@ -296,16 +297,16 @@ def prepare(
     return model, context
 
 
-def _tilt(scenario: Scenario) -> dict[str, float]:
+def _tilt(scenario: Scenario) -> ImportanceSampling:
     """The copula's importance-sampling fields from the scenario's ``sampling`` section."""
     spec = scenario.sampling
     has_global = scenario.copula.rho_global > 0.0
     if spec.importance == "on" and not has_global:
         raise ConfigError("sampling.importance: on needs a global factor (copula.rho_global > 0)")
     if spec.importance == "off" or not has_global:
-        return {"is_shift": 0.0, "is_share": 0.0}
+        return ImportanceSampling()
     shift = spec.shift if spec.shift is not None else importance_shift(spec.level)
-    return {"is_shift": float(shift), "is_share": float(spec.share)}
+    return ImportanceSampling(float(shift), float(spec.share))
 
 
 def _observations(snapshot: SnapshotLike, history: Sequence[SnapshotLike] | pd.DataFrame | None
@@ -619,7 +620,8 @@ def run_stress(
         firms, firm_mean_loss, ctx["firm_ead"], ctx["circles"], book.lender,
         total(lambda b: b.loan_loss) / w_total, book.ead,
         {c: float(weight @ dist[f"loss_{c}"].to_numpy()) / w_total for c in causes},
-        firm_es=firm_es, groups=ctx["groups"], lender_es=dict(zip(lender_names.tolist(), lender_es, strict=True)),
+        firm_es=firm_es, groups=ctx["groups"],
+        lender_es=dict(zip(lender_names.tolist(), lender_es, strict=True)),
         layer_es={c: float(theta @ dist[f"loss_{c}"].to_numpy()) for c in causes},
     )
     conc = scenario.concentration

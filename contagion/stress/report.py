@@ -188,7 +188,8 @@ def _render_html(result: StressResult) -> str:
         if isinstance(part, dict):
             rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(_show(v))}</td></tr>" for k, v in part.items())
             sections += f"<h2>{esc(title)}</h2><table>{rows}</table>"
-    extra = _concentration(s.get("concentration")) + _sweep(s.get("sweep")) + _reverse(s.get("reverse_stress"))
+    extra = (_concentration(s.get("concentration")) + _sweep(s.get("sweep"))
+             + _reverse(s.get("reverse_stress")))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>chainrisk stress test: {esc(result.scenario.name)}</title>

@@ -15,11 +15,13 @@ Tables of a :class:`StressResult`:
     ``stress_systemic_impact`` (the caller's ESRI, NaN when not given).
 ``loss_distribution``
     one row per run: ``run``, ``weight`` (importance-sampling likelihood ratio; 1 without),
-    ``global_factor`` (the global factor's draw, macro shift included), ``loss``, ``loss_no_contagion`` (the loss had only
+    ``global_factor`` (the global factor's draw, macro shift included), ``loss``,
+    ``loss_no_contagion`` (the loss had only
     the initial defaults happened), ``wrong_way_loss``, ``n_defaults`` and
     ``loss_<cause>`` for ``direct`` and each contagion layer.
 ``measures``
-    EL, and VaR, ES and unexpected loss (UL = VaR - EL) at 95, 99 and 99.9 % with standard errors, for the loss and for the
+    EL, and VaR, ES and unexpected loss (UL = VaR - EL) at 95, 99 and 99.9 % with standard
+    errors, for the loss and for the
     loss without contagion (see :mod:`contagion.stress.tail_stats`).
 ``segments``
     mean loss and Euler contribution to ES at 99 % by region, industry, lender, guarantee circle,

@@ -50,13 +50,13 @@ from pydantic import (
 from chainrisk.errors import ScenarioError
 
 __all__ = [
+    "CONNECTED_GROUP_LIMIT",
     "DEFAULT_RHO_GLOBAL",
     "DEFAULT_RHO_REGION",
     "DEFAULT_RHO_SECTOR",
     "LAYERS",
-    "TOP_K_MEASURES",
-    "CONNECTED_GROUP_LIMIT",
     "SINGLE_CLIENT_LIMIT",
+    "TOP_K_MEASURES",
     "ConcentrationParameters",
     "ContagionParameters",
     "CopulaParameters",
@@ -66,8 +66,8 @@ __all__ = [
     "MacroShock",
     "PDParameters",
     "PDSource",
-    "Scenario",
     "SamplingParameters",
+    "Scenario",
     "ScenarioPart",
     "Shock",
     "TopK",

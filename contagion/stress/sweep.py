@@ -51,7 +51,8 @@ def parse_sweep(text: str) -> tuple[str, list[float]]:
         else:
             values = [float(v) for v in spec.split(",")]
     except ValueError:
-        raise ScenarioError(f"sweep {text!r}: write KEY=LOW:HIGH:COUNT (COUNT >= 2) or KEY=V1,V2,...") from None
+        raise ScenarioError(f"sweep {text!r}: write KEY=LOW:HIGH:COUNT (COUNT >= 2) "
+                            "or KEY=V1,V2,...") from None
     return key, values
 
 
@@ -97,8 +98,8 @@ def tornado(table: pd.DataFrame, base: float, measure: str = "ES_99") -> pd.Data
     """Per key: the figure at the lowest and highest value, their change from ``base``, widest first."""
     rows = []
     for key, part in table.groupby("key", sort=False):
-        lo = part.loc[part["value"].idxmin()]
-        hi = part.loc[part["value"].idxmax()]
+        lo = part.iloc[int(np.argmin(part["value"].to_numpy()))]
+        hi = part.iloc[int(np.argmax(part["value"].to_numpy()))]
         rows.append({"key": key, "low_value": float(lo["value"]), "high_value": float(hi["value"]),
                      "at_low": float(lo[measure]), "at_high": float(hi[measure]), "base": base,
                      "range": abs(float(hi[measure]) - float(lo[measure]))})

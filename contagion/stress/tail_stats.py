@@ -136,7 +136,10 @@ def _tail_mass(xs: np.ndarray, ws: np.ndarray) -> np.ndarray:
 
 
 def weighted_var(losses: np.ndarray, weights: np.ndarray | None, q: float) -> float:
-    r""":math:`\inf\{x: \frac1N\sum_r \omega_r 1\{L_r > x\} \le 1 - q\}` (plain: :math:`L_{(\lceil Nq \rceil)}`)."""
+    r"""The weighted VaR :math:`\inf\{x: \frac1N\sum_r \omega_r 1\{L_r > x\} \le 1 - q\}`.
+
+    Without weights the order statistic :math:`L_{(\lceil Nq \rceil)}`.
+    """
     x = np.asarray(losses, dtype=np.float64)
     w = normalised_weights(len(x), weights)
     order = np.argsort(x, kind="stable")
@@ -151,7 +154,7 @@ def _var_sorted(xs: np.ndarray, ws: np.ndarray, above: np.ndarray, q: float) -> 
 
 
 def es_weights(losses: np.ndarray, weights: np.ndarray | None, q: float) -> tuple[np.ndarray, float]:
-    r"""Weights :math:`\theta_r` (summing to 1) with :math:`\widehat{ES}_q = \sum_r \theta_r L_r`, and the VaR.
+    r"""Run weights :math:`\theta_r` (summing to 1), :math:`\widehat{ES}_q = \sum_r \theta_r L_r`; and the VaR.
 
     >>> theta, var = es_weights(np.arange(1.0, 11.0), None, 0.75)
     >>> var, round(float(theta @ np.arange(1.0, 11.0)), 12), float(theta.sum())

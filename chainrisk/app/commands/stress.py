@@ -100,8 +100,9 @@ def stress(
         bool, typer.Option("--write-back", help="Write the results to Neo4j as a stress run.")
     ] = False,
     capital: Annotated[
-        float | None, typer.Option("--capital", min=0.0, help="The bank's tier-1 capital (overrides "
-                                   "concentration.tier1_capital): large-exposure limits and --reverse-loss N%.")
+        float | None,
+        typer.Option("--capital", min=0.0, help="The bank's tier-1 capital (overrides "
+                     "concentration.tier1_capital): large-exposure limits, --reverse-loss N%."),
     ] = None,
     sweep: Annotated[
         list[str] | None, typer.Option("--sweep", help="KEY=LOW:HIGH:COUNT or KEY=V1,V2 (repeatable), e.g. "
@@ -124,8 +125,8 @@ def stress(
 
     Sweep: chainrisk stress SCENARIO --dataset DIR --sweep copula.rho_global=0.05:0.25:5 --reverse-loss 10%
     """
-    from chainrisk.settings import get_settings
     from chainrisk.app.render import emit_json
+    from chainrisk.settings import get_settings
     from contagion.stress import StressPrecisionWarning, load_scenario, run_stress, write_outputs
     from contagion.stress.reverse import reverse_stress
     from contagion.stress.sweep import SWEEP_FIGURES, run_sweep, tornado
@@ -163,8 +164,8 @@ def stress(
             result.details["reverse_stress"] = reverse_stress(result, threshold)
         if sweeps:
             def again(variant: Any) -> Any:
-                return run_stress(snap, variant, runs=runs, seed=seed, scheduler=scheduler, bank_lenders=lenders,
-                                  progress=False, block_size=block_size, scenario_file=str(scenario),
+                return run_stress(snap, variant, runs=runs, seed=seed, scheduler=scheduler,
+                                  bank_lenders=lenders, progress=False, block_size=block_size, scenario_file=str(scenario),
                                   risk_pds=risk, history=history)
 
             table = run_sweep(again, spec, sweeps)

@@ -15,7 +15,8 @@ USCC = [f"F{i}" for i in range(6)]
 def _case() -> tuple[np.ndarray, np.ndarray]:
     """Firm 1 guarantees firm 2; owner P controls 2 and 3; owner Q holds 30 % of 4 and 5 (no control)."""
     g = sp.csr_matrix(([50.0], ([1], [2])), shape=(6, 6))
-    own = pd.DataFrame({"owner_id": ["P", "P", "Q", "Q"], "firm": [2, 3, 4, 5], "share": [0.6, 0.8, 0.3, 0.3]})
+    own = pd.DataFrame({"owner_id": ["P", "P", "Q", "Q"], "firm": [2, 3, 4, 5],
+                        "share": [0.6, 0.8, 0.3, 0.3]})
     ead = np.array([12.0, 6.0, 5.0, 5.0, 1.0, 0.0])
     return client_groups(g, own, 6), ead
 

@@ -16,7 +16,8 @@ def _run(sampling: str) -> StressResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StressPrecisionWarning)  # 400 runs: the sums are exact at any count
         return run_stress(build_snapshot(),
-                          parse_scenario(f"name: euler\nruns: 400\nseed: 5\nsampling: {{importance: {sampling}}}\n"),
+                          parse_scenario("name: euler\nruns: 400\nseed: 5\n"
+                                         f"sampling: {{importance: {sampling}}}\n"),
                           progress=False, bank_lenders=["BANK"])
 
 
@@ -54,7 +55,8 @@ def test_summary_has_every_level_with_value_and_se(result: StressResult) -> None
     for key in ("EL", "VaR_95", "ES_95", "VaR_99", "ES_99", "VaR_99.9", "ES_99.9", "UL_99"):
         assert set(m[key]) >= {"value", "se"}, key
     assert m["UL_99"]["value"] == pytest.approx(m["VaR_99"]["value"] - m["EL"]["value"])
-    cols = {"uscc", "pd", "bank_ead", "stress_default_prob", "stress_mean_loss", "in_default", "es_contribution"}
+    cols = {"uscc", "pd", "bank_ead", "stress_default_prob", "stress_mean_loss", "in_default",
+            "es_contribution"}
     assert cols <= set(result.firms.columns)
 
 

@@ -17,7 +17,8 @@ def result() -> StressResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StressPrecisionWarning)
         return run_stress(build_snapshot(),
-                          parse_scenario("name: rev\nruns: 400\nseed: 9\nconcentration: {tier1_capital: 1000}\n"),
+                          parse_scenario("name: rev\nruns: 400\nseed: 9\n"
+                                         "concentration: {tier1_capital: 1000}\n"),
                           progress=False, bank_lenders=["BANK"])
 
 

@@ -20,7 +20,8 @@ def test_parse_and_apply() -> None:
         parse_sweep("copula.rho_global=0.1:0.2")
     base = parse_scenario("name: x")
     assert with_value(base, "macro.global", -1.5).macro.global_ == -1.5
-    assert with_value(base, "contagion.transmission.guarantee", 0.0).contagion.transmission["guarantee"] == 0.0
+    off = with_value(base, "contagion.transmission.guarantee", 0.0)
+    assert off.contagion.transmission["guarantee"] == 0.0
     with pytest.raises(ScenarioError, match="no scenario key"):
         with_value(base, "copula.rho_globl", 0.1)
     with pytest.raises(ScenarioError, match="rho_global"):
@@ -37,8 +38,8 @@ def test_sweep_table_and_tornado() -> None:
             return run_stress(snap, s, progress=False, bank_lenders=["BANK"])
 
     table = run_sweep(run, spec, [("copula.rho_global", [0.02, 0.3]), ("macro.global", [-0.5, 0.0])])
-    assert table[["key", "value"]].values.tolist() == [["copula.rho_global", 0.02], ["copula.rho_global", 0.3],
-                                                       ["macro.global", -0.5], ["macro.global", 0.0]]
+    assert table[["key", "value"]].values.tolist() == [
+        ["copula.rho_global", 0.02], ["copula.rho_global", 0.3], ["macro.global", -0.5], ["macro.global", 0.0]]
     assert table["ES_99"].notna().all() and table["EL_se"].gt(0).all()
     # an adverse macro shift raises expected loss (same draws, every latent variable lower)
     macro = table[table.key == "macro.global"].set_index("value")["EL"]

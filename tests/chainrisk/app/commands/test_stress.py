@@ -83,7 +83,8 @@ def test_bank_lenders_resolved_at_the_edge(
     assert seen["bank_lenders"] == want
 
 
-def test_json_prints_one_document_with_the_tail_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_json_prints_one_document_with_the_tail_figures(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     from tests.contagion.stress.conftest import build_snapshot
