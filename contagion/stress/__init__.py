@@ -20,7 +20,11 @@ Modules:
 - :mod:`~contagion.stress.equity`               equity buffers, imputed where unknown (never zero)
 - :mod:`~contagion.stress.distress`             final distress -> default (Merton threshold shift)
 - :mod:`~contagion.stress.loss`                 the bank's loan book: EAD, LGD, guarantees, losses
-- :mod:`~contagion.stress.tail_stats`           EL, VaR, ES and their standard errors
+- :mod:`~contagion.stress.tail_stats`           EL, VaR, ES, UL and their standard errors (weighted runs too)
+- :mod:`~contagion.stress.importance`           importance sampling of the global factor
+- :mod:`~contagion.stress.concentration`        single names, HHI, connected clients vs large-exposure limits
+- :mod:`~contagion.stress.reverse`              reverse stress test: factors and firms beyond a loss
+- :mod:`~contagion.stress.sweep`                sensitivity sweeps and the tornado chart
 - :mod:`~contagion.stress.segments`             guarantee circles, loss by layer and by segment
 - :mod:`~contagion.stress.montecarlo`           the driver: :func:`run_stress`, blocks, Dask sharding
 - :mod:`~contagion.stress.result`               :class:`StressResult` and its rows

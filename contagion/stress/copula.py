@@ -53,7 +53,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-__all__ = ["CopulaModel", "copula_model", "draw_defaults", "draw_factors", "draw_latent", "shifted_pd",
+from contagion.stress.importance import shifted_runs
+
+__all__ = ["CopulaModel", "copula_model", "draw_defaults", "draw_factors", "draw_latent", "draw_systematic",
+           "shifted_pd",
            "vasicek_quantile"]
 
 
@@ -77,6 +80,10 @@ class CopulaModel:
     rho_global: float = 0.0
     #: Mean shift of the global factor (standard deviations).
     global_shift: float = 0.0
+    #: Importance sampling: a share ``is_share`` of runs draws the global factor with mean
+    #: ``is_shift`` (see :mod:`contagion.stress.importance`; their weights undo the tilt).
+    is_shift: float = 0.0
+    is_share: float = 0.0
 
     @property
     def n(self) -> int:
@@ -161,7 +168,12 @@ def copula_model(
 
 def draw_factors(model: CopulaModel, runs: Sequence[int] | range, seed: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The unshifted draws of runs ``runs``: global ``(k,)``, sectors, regions, idiosyncratic ``(k, n)``."""
+    """The draws of runs ``runs`` before macro shifts: global ``(k,)``, sectors, regions, idiosyncratic.
+
+    The idiosyncratic terms are ``(k, n)``.
+
+    The global factor carries the importance-sampling tilt on the runs that draw it.
+    """
     n, k = model.n, len(runs)
     zg = np.empty(k)
     zs = np.empty((len(model.sectors), k))
@@ -173,6 +185,8 @@ def draw_factors(model: CopulaModel, runs: Sequence[int] | range, seed: int
         zs[:, c] = rng.standard_normal(len(model.sectors))
         zr[:, c] = rng.standard_normal(len(model.regions))
         eps[c] = rng.standard_normal(n)
+    if model.is_share > 0.0:  # the tilted runs (importance sampling); their own coin, not this stream
+        zg = zg + model.is_shift * shifted_runs(runs, seed, model.is_share)
     return zg, zs, zr, eps
 
 
@@ -207,3 +221,24 @@ def shifted_pd(model: CopulaModel) -> np.ndarray:
          + np.sqrt(model.rho_sector) * model.sector_shift[model.sector_of]
          + np.sqrt(model.rho_region) * model.region_shift[model.region_of])
     return np.asarray(ndtr(model.thresholds - s), dtype=np.float64)
+
+
+def draw_systematic(model: CopulaModel, runs: Sequence[int] | range, seed: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The factor values of runs ``runs`` as the copula used them (macro shifts and tilt included).
+
+    Global ``(k,)``, sectors ``(S, k)`` and regions ``(R, k)``; the same numbers as
+    :func:`draw_latent` without drawing the idiosyncratic terms.
+    """
+    k = len(runs)
+    zg = np.empty(k)
+    zs = np.empty((len(model.sectors), k))
+    zr = np.empty((len(model.regions), k))
+    for c, r in enumerate(runs):
+        rng = np.random.default_rng([int(seed), int(r)])
+        zg[c] = rng.standard_normal()
+        zs[:, c] = rng.standard_normal(len(model.sectors))
+        zr[:, c] = rng.standard_normal(len(model.regions))
+    if model.is_share > 0.0:
+        zg = zg + model.is_shift * shifted_runs(runs, seed, model.is_share)
+    return zg + model.global_shift, zs + model.sector_shift[:, None], zr + model.region_shift[:, None]

@@ -25,6 +25,15 @@ times dense product per round), so there is no Python loop over runs or firms in
 the contagion. Blocks run locally or on a Dask cluster; their partial sums are
 combined in block order, so a sharded run equals a local one exactly.
 
+Importance sampling (:mod:`contagion.stress.importance`, scenario ``sampling``)
+tilts the global factor on a share of the runs; every per-firm mean and tail
+figure then weights run :math:`r` by its likelihood ratio :math:`w_r` (normalised
+to :math:`\sum_r w_r`). The Euler contribution of firm :math:`j` to
+:math:`ES_{99}` is :math:`\sum_r \theta_r L_{jr}` with the run weights
+:math:`\theta` of :func:`contagion.stress.tail_stats.es_weights`, so the
+contributions sum to :math:`\widehat{ES}_{99}` (Tasche 2007); segment
+contributions (region, industry, lender, connected-client group, layer) are sums of them.
+
 Contagion paths. In differential DebtRank the increments of :math:`h_j` sum to its
 final distress, so the distress pressure a link :math:`j \to i` of layer
 :math:`l` carried in run :math:`r` is :math:`\tau_l W_l[i, j]\, h_j^{(r)}(\infty)`
@@ -45,6 +54,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 import time
@@ -64,10 +74,12 @@ from contagion.stress.asset_correlation import (
     irb_correlation,
     yearly_default_rates,
 )
+from contagion.stress.concentration import client_groups, concentration_report
 from contagion.stress.copula import CopulaModel, copula_model, draw_latent, shifted_pd
 from contagion.stress.default_stock import in_default, split_book, stock_report
 from contagion.stress.distress import distress_defaults
 from contagion.stress.equity import impute_equity
+from contagion.stress.importance import ImportanceSampling, global_draws, importance_shift
 from contagion.stress.loss import LoanBook, loan_book, loan_losses
 from contagion.stress.pd_calibration import cohort_observations
 from contagion.stress.pd_source import RiskRunPDs, concat_cohorts, resolve_pds
@@ -75,7 +87,7 @@ from contagion.stress.result import StressResult
 from contagion.stress.scenario import Scenario, scenario_hash
 from contagion.stress.segments import guarantee_circles, layer_split, segment_table
 from contagion.stress.shocks import firm_measures, initial_distress
-from contagion.stress.tail_stats import loss_measures, precision_warnings
+from contagion.stress.tail_stats import es_weights, loss_measures, precision_warnings
 from contagion.typing import SnapshotLike
 
 if TYPE_CHECKING:
@@ -84,7 +96,10 @@ if TYPE_CHECKING:
 __all__ = ["BlockResult", "StressModel", "prepare", "run_stress", "simulate_block", "top_paths"]
 
 #: Levels of the tail figures.
-LEVELS: tuple[float, ...] = (0.95, 0.99)
+LEVELS: tuple[float, ...] = (0.95, 0.99, 0.999)
+
+#: Level of the Euler contributions (``es_contribution``).
+EULER_LEVEL = 0.99
 
 
 def _engine() -> Any:
@@ -140,6 +155,14 @@ class BlockResult:
     unshocked_runs: np.ndarray
     rounds: int
     converged: bool
+    #: Importance-sampling weight and global factor of each run; their weights' sum.
+    weight: np.ndarray
+    global_factor: np.ndarray
+    weight_total: float
+    #: Bank loss per firm and run, new defaults per firm and run (sparse, n x k); loss per lender and run.
+    run_firm_loss: sp.csc_matrix
+    run_defaults: sp.csc_matrix
+    run_lender_loss: np.ndarray
 
 
 def _row_sums(a: np.ndarray) -> np.ndarray:
@@ -180,9 +203,16 @@ def _spread(model: StressModel, shock: np.ndarray, latent: np.ndarray, live: np.
         rounds, converged = max(rounds, int(sub.rounds)), converged and bool(sub.converged)
 
 
+def _weighted_sums(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted sum over runs per row of ``a`` (n x k): a sure event's sum equals the weights' own sum."""
+    return np.ascontiguousarray(a * w[None, :]).sum(axis=1)
+
+
 def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
     """Simulate runs ``start .. stop-1`` (the unit of work, locally or on a Dask worker)."""
     runs = range(start, stop)
+    cop = model.copula
+    z_global, w = global_draws(runs, model.seed, ImportanceSampling(cop.is_shift, cop.is_share))
     stock = np.zeros(model.n, dtype=bool) if model.stock is None else model.stock
     live = ~stock[:, None]
     latent = draw_latent(model.copula, runs, model.seed)
@@ -208,22 +238,33 @@ def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
     firm_loss = np.asarray(book.borrower_matrix() @ losses)
     by_cause = layer_split(firm_loss, D_nc, by_layer)
     unshocked = initial_shock <= 0.0
+    new = D & ~stock[:, None]
+    lenders, lender_of = np.unique(book.lender.astype(str), return_inverse=True)
+    to_lender = sp.csr_matrix((np.ones(len(lender_of)), (lender_of, np.arange(len(lender_of)))),
+                              shape=(len(lenders), len(lender_of)))
     return BlockResult(
         start=start,
         stop=stop,
         loss=_row_sums(losses),
         loss_no_contagion=_row_sums(losses0),
         wrong_way=wrong_way,
-        n_defaults=(D & live).sum(axis=0).astype(np.int64),
+        n_defaults=new.sum(axis=0).astype(np.int64),
         loss_by_cause=by_cause,
-        firm_defaults=D.sum(axis=1).astype(np.int64),
-        firm_loss=firm_loss.sum(axis=1),
-        loan_loss=losses.sum(axis=1),
-        distress=distress.sum(axis=1),
-        unshocked_distress=np.where(unshocked, distress, 0.0).sum(axis=1),
-        unshocked_runs=unshocked.sum(axis=1).astype(np.int64),
+        # weighted sums (importance sampling; w = 1 without it), in an order independent of the block
+        firm_defaults=_weighted_sums(D, w),
+        firm_loss=_weighted_sums(firm_loss, w),
+        loan_loss=_weighted_sums(losses, w),
+        distress=_weighted_sums(distress, w),
+        unshocked_distress=_weighted_sums(np.where(unshocked, distress, 0.0), w),
+        unshocked_runs=_weighted_sums(unshocked, w),
         rounds=rounds,
         converged=converged,
+        weight=w,
+        global_factor=z_global,
+        weight_total=float(_weighted_sums(np.ones((1, len(w))), w)[0]),
+        run_firm_loss=sp.csc_matrix(firm_loss),
+        run_defaults=sp.csc_matrix(new),
+        run_lender_loss=np.asarray(to_lender @ losses),
     )
 
 
@@ -286,6 +327,8 @@ def prepare(
                                     matrix=c.debtrank.matrix, equity=equity.equity,
                                     guarantee_exposure=full_book.calls)
     layers = {str(k): sp.csr_matrix(v) for k, v in built.items()}
+    tilt = _tilt(scenario)
+    cop = dataclasses.replace(cop, is_shift=tilt.shift, is_share=tilt.share)
     model = StressModel(
         layers=layers,
         transmission={str(k): float(v) for k, v in c.transmission.items()},
@@ -303,11 +346,25 @@ def prepare(
     context = {"pd": pd_, "firm_ead": firm_ead, "circles": guarantee_circles(snapshot.guarantees),
                "in_default": stock, "lgd": full_book.firm_lgd(), "equity_used": equity.equity,
                "equity_imputed": equity.imputed, "equity": equity.summary(),
+               "groups": client_groups(snapshot.guarantees, getattr(snapshot, "ownership", None), n,
+                                       scenario.concentration.control_share),
                "copula": copula_report(cop, pd_, np.where(stock, 0.0, firm_ead),
                                        yearly_default_rates(firms, snapshot.loans, snapshot.as_of)),
                "default_stock": stock_report(stock_book, stock, replay=scenario.default_stock.replay),
                "pd_source": pd_info}
     return model, context
+
+
+def _tilt(scenario: Scenario) -> ImportanceSampling:
+    """The copula's importance-sampling fields from the scenario's ``sampling`` section."""
+    spec = scenario.sampling
+    has_global = scenario.copula.rho_global > 0.0
+    if spec.importance == "on" and not has_global:
+        raise ConfigError("sampling.importance: on needs a global factor (copula.rho_global > 0)")
+    if spec.importance == "off" or not has_global:
+        return ImportanceSampling()
+    shift = spec.shift if spec.shift is not None else importance_shift(spec.level)
+    return ImportanceSampling(float(shift), float(spec.share))
 
 
 def _observations(snapshot: SnapshotLike, history: Sequence[SnapshotLike] | pd.DataFrame | None
@@ -563,8 +620,13 @@ def run_stress(
         return acc
 
     causes = sorted(blocks[0].loss_by_cause, key=lambda c: (c != "direct", c))
+    weight = cat(lambda b: b.weight)
+    weighted = bool(model.copula.is_share > 0.0)
+    w_total = float(sum(b.weight_total for b in blocks))  # the weighted "number of runs"
     dist = pd.DataFrame({
         "run": np.arange(n_runs, dtype=np.int64),
+        "weight": weight,
+        "global_factor": cat(lambda b: b.global_factor) + model.copula.global_shift,
         "loss": cat(lambda b: b.loss),
         "loss_no_contagion": cat(lambda b: b.loss_no_contagion),
         "wrong_way_loss": cat(lambda b: b.wrong_way),
@@ -572,20 +634,25 @@ def run_stress(
     })
     for c in causes:
         dist[f"loss_{c}"] = np.concatenate([b.loss_by_cause[c] for b in blocks])
-    notes = precision_warnings(n_runs, LEVELS)
-    measures = loss_measures(dist["loss"].to_numpy(), levels=LEVELS)
-    base = loss_measures(dist["loss_no_contagion"].to_numpy(), levels=LEVELS, warn=False)
+    w_arg = weight if weighted else None
+    measures = loss_measures(dist["loss"].to_numpy(), levels=LEVELS, weights=w_arg)
+    notes = precision_warnings(n_runs, LEVELS, None if w_arg is None else
+                               measures.loc[measures["measure"] == "VaR", "tail_draws"].tolist())
+    base = loss_measures(dist["loss_no_contagion"].to_numpy(), levels=LEVELS, warn=False, weights=w_arg)
     measures["value_no_contagion"] = base["value"].to_numpy()
+    theta, _ = es_weights(dist["loss"].to_numpy(), w_arg, EULER_LEVEL)
+    run_firm_loss = sp.hstack([b.run_firm_loss for b in blocks], format="csr")
+    firm_es = np.asarray(run_firm_loss @ theta).ravel()
     if not all(b.converged for b in blocks):
         notes.append(f"the contagion did not converge within {model.max_rounds} rounds in some blocks")
 
     firms = snapshot.firms
-    mean_distress = total(lambda b: b.distress) / n_runs
+    mean_distress = total(lambda b: b.distress) / w_total
     unshocked_runs = total(lambda b: b.unshocked_runs)
     with np.errstate(invalid="ignore", divide="ignore"):
         vulnerability = np.where(unshocked_runs > 0, total(lambda b: b.unshocked_distress) /
                                  np.maximum(unshocked_runs, 1), np.nan)
-    firm_mean_loss = total(lambda b: b.firm_loss) / n_runs
+    firm_mean_loss = total(lambda b: b.firm_loss) / w_total
     text = {c: (firms[c].astype("string").fillna("").to_numpy(dtype=object) if c in firms
                 else np.full(n, "", dtype=object)) for c in ("uscc", "name", "region", "industry", "sector")}
     esri = np.full(n, np.nan) if systemic_impact is None else np.asarray(systemic_impact, dtype=np.float64)
@@ -599,18 +666,36 @@ def run_stress(
         "equity_imputed": ctx["equity_imputed"],
         "initial_distress": model.initial,
         "bank_ead": ctx["firm_ead"],
-        "stress_default_prob": total(lambda b: b.firm_defaults) / n_runs,
+        "stress_default_prob": total(lambda b: b.firm_defaults) / w_total,
         "stress_vulnerability": vulnerability,
         "stress_mean_loss": firm_mean_loss,
         "stress_mean_distress": mean_distress,
         "stress_systemic_impact": esri,
+        "client_group": ctx["groups"],
+        "es_contribution": firm_es,
     })
     book = model.book
+    lender_names = np.unique(book.lender.astype(str))
+    lender_es = np.hstack([b.run_lender_loss for b in blocks]) @ theta if len(lender_names) else np.zeros(0)
     segments = segment_table(
         firms, firm_mean_loss, ctx["firm_ead"], ctx["circles"], book.lender,
-        total(lambda b: b.loan_loss) / n_runs, book.ead,
-        {c: float(np.sum(dist[f"loss_{c}"].to_numpy())) / n_runs for c in causes},
+        total(lambda b: b.loan_loss) / w_total, book.ead,
+        {c: float(weight @ dist[f"loss_{c}"].to_numpy()) / w_total for c in causes},
+        firm_es=firm_es, groups=ctx["groups"],
+        lender_es=dict(zip(lender_names.tolist(), lender_es, strict=True)),
+        layer_es={c: float(theta @ dist[f"loss_{c}"].to_numpy()) for c in causes},
     )
+    conc = scenario.concentration
+    concentration = concentration_report(
+        text["uscc"].tolist(), text["name"].tolist(), ctx["firm_ead"], ctx["groups"],
+        capital=conc.tier1_capital, single_limit=conc.single_limit, group_limit=conc.group_limit,
+        top_n=conc.top_n)
+    sampling = {"importance": weighted, "mode": scenario.sampling.importance,
+                "shift": model.copula.is_shift if weighted else None,
+                "share": model.copula.is_share if weighted else None,
+                "target_level": scenario.sampling.level if weighted else None,
+                "effective_runs": float(weight.sum() ** 2 / np.sum(weight ** 2)),
+                "euler_level": EULER_LEVEL}
     paths = top_paths(model.layers, model.transmission, mean_distress, text["uscc"].tolist(),
                       top=top_paths_kept)
     timings["total"] = time.perf_counter() - t0
@@ -633,7 +718,10 @@ def run_stress(
         timings=timings,
         details={**{k: ctx[k] for k in ("pd_source", "copula", "default_stock", "equity")},
                  "contagion": contagion_share(dist["loss"].to_numpy(), dist["loss_no_contagion"].to_numpy(),
-                                              scenario)},
+                                              scenario),
+                 "sampling": sampling, "concentration": concentration},
+        internals={"copula": model.copula, "run_firm_loss": run_firm_loss,
+                   "run_defaults": sp.hstack([b.run_defaults for b in blocks], format="csr")},
     )
 
 

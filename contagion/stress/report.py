@@ -8,7 +8,11 @@
   headline figures with standard errors, and the warnings;
 - ``report.html``: the figures and three plots (loss histogram with VaR / ES
   lines, loss by segment, the main contagion subgraph) as inline base64 PNG, so
-  the file opens anywhere with no network.
+  the file opens anywhere with no network; the Euler contributions, the
+  concentration against large-exposure limits and, when the caller added them to
+  ``result.details``, the sweep (``sweep``: table and tornado chart) and the reverse
+  stress test (``reverse_stress``);
+- with a sweep, ``sweep.parquet`` and ``tornado.png``.
 """
 
 from __future__ import annotations
@@ -44,14 +48,16 @@ def _histogram(result: StressResult) -> str:
     fig = Figure(figsize=(7, 3.6))
     ax = fig.add_subplot()
     loss = result.loss_distribution["loss"].to_numpy()
-    ax.hist(loss, bins=min(60, max(10, len(loss) // 20)), color="#888888")
+    weight = result.loss_distribution["weight"].to_numpy() if "weight" in result.loss_distribution else None
+    ax.hist(loss, bins=min(60, max(10, len(loss) // 20)), weights=weight, color="#888888")
     styles = {"VaR": "--", "ES": ":"}
     for name, level, colour in (("VaR", 0.95, "#ff7f0e"), ("ES", 0.95, "#ff7f0e"),
-                                ("VaR", 0.99, "#d62728"), ("ES", 0.99, "#d62728")):
+                                ("VaR", 0.99, "#d62728"), ("ES", 0.99, "#d62728"),
+                                ("VaR", 0.999, "#9467bd"), ("ES", 0.999, "#9467bd")):
         v = result.measure(name, level)
         ax.axvline(v, color=colour, linestyle=styles[name], label=f"{name} {level:.0%} = {v:,.4g}")
     ax.set_xlabel("bank loss per run")
-    ax.set_ylabel("runs")
+    ax.set_ylabel("runs (weighted)" if weight is not None else "runs")
     ax.legend(fontsize=8)
     return _png(fig)
 
@@ -112,6 +118,50 @@ def _show(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _records(rows: object) -> str:
+    return _table(pd.DataFrame(rows)) if isinstance(rows, list) and rows else "<p>none</p>"
+
+
+def _kv(part: dict[str, object], skip: tuple[str, ...]) -> str:
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_show(v))}</td></tr>"
+                   for k, v in part.items() if k not in skip)
+    return f"<table>{rows}</table>"
+
+
+def _concentration(part: object) -> str:
+    if not isinstance(part, dict):
+        return ""
+    top = [{k: v for k, v in r.items() if k != "firms"} for r in part.get("top_groups", [])]
+    return ("<h2>Concentration and large exposures</h2>" + _kv(part, ("top_names", "top_groups"))
+            + "<h3>Largest single names</h3>" + _records(part.get("top_names"))
+            + "<h3>Largest connected-client groups</h3>" + _records(top))
+
+
+def _sweep(part: object) -> str:
+    if not isinstance(part, dict):
+        return ""
+    from contagion.stress.sweep import tornado_png
+
+    frame = pd.DataFrame(part.get("tornado", []))
+    img = base64.b64encode(tornado_png(frame, str(part.get("measure")))).decode("ascii") if len(frame) else ""
+    return (f"<h2>Sensitivity sweep ({html.escape(str(part.get('measure')))})</h2>"
+            + (f'<img alt="tornado chart" src="data:image/png;base64,{img}">' if img else "")
+            + _records(part.get("tornado")) + _records(part.get("table")))
+
+
+def _reverse(part: object) -> str:
+    if not isinstance(part, dict):
+        return ""
+    factors = part.get("factors") or {}
+    glob = factors.get("global") if isinstance(factors, dict) else None
+    return ("<h2>Reverse stress test</h2>" + _kv(part, ("factors", "firms"))
+            + (f"<p>global factor: mean {_show(glob['mean'])} beyond the threshold "
+               f"(baseline {_show(glob['baseline'])})</p>" if isinstance(glob, dict) else "")
+            + "<h3>Sector factors (most adverse first)</h3>" + _records(factors.get("sector"))
+            + "<h3>Region factors (most adverse first)</h3>" + _records(factors.get("region"))
+            + "<h3>Firms driving the runs beyond the threshold</h3>" + _records(part.get("firms")))
+
+
 def render_html(result: StressResult) -> str:
     """The self-contained HTML report (plots inline as PNG)."""
     with warnings.catch_warnings():  # CJK names without a CJK font draw as boxes; not worth a warning
@@ -132,11 +182,14 @@ def _render_html(result: StressResult) -> str:
     meta_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in meta)
     sections = ""
     for key, title in (("pd_source", "Probabilities of default"), ("copula", "Copula and asset correlation"),
-                       ("default_stock", "Default stock (in default at the snapshot date; not stress loss)")):
+                       ("default_stock", "Default stock (in default at the snapshot date; not stress loss)"),
+                       ("sampling", "Sampling (importance sampling of the global factor)")):
         part = s.get(key)
         if isinstance(part, dict):
             rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(_show(v))}</td></tr>" for k, v in part.items())
             sections += f"<h2>{esc(title)}</h2><table>{rows}</table>"
+    extra = (_concentration(s.get("concentration")) + _sweep(s.get("sweep"))
+             + _reverse(s.get("reverse_stress")))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>chainrisk stress test: {esc(result.scenario.name)}</title>
@@ -163,6 +216,11 @@ table {{ border-collapse: collapse; font-size: 0.85em; }} th, td {{ padding: 2px
 &tau;<sub>l</sub> W<sub>l</sub>[i, j] h<sub>j</sub>.</p>
 <img alt="contagion subgraph" src="data:image/png;base64,{_paths(result)}">
 {_table(result.paths.head(20)[["source", "target", "layer", "stress_flow"]])}
+<h2>Euler contributions to ES 99%</h2>
+<p>Each firm's mean loss over the tail runs (weighted); the column sums to ES 99%.</p>
+{_table(result.firms.sort_values("es_contribution", ascending=False).head(20)[
+    ["uscc", "name", "region", "industry", "client_group", "bank_ead", "pd", "es_contribution"]])}
+{extra}
 <h2>Most affected firms</h2>
 {_table(result.firms.sort_values("stress_mean_loss", ascending=False).head(20)[
     ["uscc", "name", "region", "industry", "pd", "stress_default_prob", "stress_vulnerability",
@@ -181,6 +239,16 @@ def write_outputs(result: StressResult, out_dir: str | Path) -> dict[str, Path]:
         p = out / f"{name}.parquet"
         frame.to_parquet(p, index=False)
         paths[name] = p
+    sweep = result.details.get("sweep")
+    if isinstance(sweep, dict):
+        from contagion.stress.sweep import tornado_png
+
+        p = out / "sweep.parquet"
+        pd.DataFrame(sweep.get("table", [])).to_parquet(p, index=False)
+        paths["sweep"] = p
+        p = out / "tornado.png"
+        p.write_bytes(tornado_png(pd.DataFrame(sweep.get("tornado", [])), str(sweep.get("measure"))))
+        paths["tornado"] = p
     p = out / "summary.json"
     p.write_text(json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     paths["summary"] = p

@@ -7,21 +7,26 @@ Tables of a :class:`StressResult`:
     ``guarantee_circle``, ``pd`` (the copula's; 1 for the default stock), ``in_default``
     (in default at the snapshot date), ``lgd`` (EAD-weighted LGD of the bank's loans before
     guarantees), ``equity_used`` and ``equity_imputed`` (:mod:`contagion.stress.equity`),
-    ``initial_distress`` (the
-    scenario's), ``bank_ead``, ``stress_default_prob`` (default frequency over the
+    ``initial_distress`` (the scenario's), ``bank_ead``, ``client_group`` (connected clients:
+    guarantees and common control), ``es_contribution`` (the firm's Euler contribution to
+    ES at 99 %; the column sums to the ES), ``stress_default_prob`` (default frequency over the
     runs), ``stress_vulnerability`` (mean final distress over the runs in which the
     firm was not initially shocked; NaN when it always was), ``stress_mean_loss``
     (mean bank loss on its loans), ``stress_mean_distress`` and
     ``stress_systemic_impact`` (the caller's ESRI, NaN when not given).
 ``loss_distribution``
-    one row per run: ``run``, ``loss``, ``loss_no_contagion`` (the loss had only
+    one row per run: ``run``, ``weight`` (importance-sampling likelihood ratio; 1 without),
+    ``global_factor`` (the global factor's draw, macro shift included), ``loss``,
+    ``loss_no_contagion`` (the loss had only
     the initial defaults happened), ``wrong_way_loss``, ``n_defaults`` and
     ``loss_<cause>`` for ``direct`` and each contagion layer.
 ``measures``
-    EL, VaR and ES at 95 % and 99 % with standard errors, for the loss and for the
+    EL, and VaR, ES and unexpected loss (UL = VaR - EL) at 95, 99 and 99.9 % with standard
+    errors, for the loss and for the
     loss without contagion (see :mod:`contagion.stress.tail_stats`).
 ``segments``
-    mean loss by region, industry, lender, guarantee circle and layer.
+    mean loss and Euler contribution to ES at 99 % by region, industry, lender, guarantee circle,
+    connected-client group and layer.
 ``paths``
     the links that carried the most distress: ``source`` (the distressed firm),
     ``target`` (the firm it hit), ``layer``, ``stress_flow`` (see
@@ -40,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from contagion.stress.scenario import Scenario
+from contagion.stress.tail_stats import measure_key
 
 __all__ = ["StressResult"]
 
@@ -73,6 +79,10 @@ class StressResult:
     #: correlation), ``default_stock``, ``pd_source``, ``equity`` (imputed firms) and
     #: ``contagion`` (the share of expected loss contagion adds).
     details: dict[str, Any] = field(default_factory=dict)
+    #: Run-level data kept in memory for the reverse stress test, never written: ``copula``
+    #: (the :class:`~contagion.stress.copula.CopulaModel`), ``run_firm_loss`` and
+    #: ``run_defaults`` (n x runs sparse: bank loss per firm, new default per firm).
+    internals: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def measure(self, name: str, level: float | None = None, *, column: str = "value") -> float:
         """One figure of ``measures``: ``measure("VaR", 0.99)``, ``measure("EL", column="se")``."""
@@ -101,7 +111,7 @@ class StressResult:
         m = self.measures
         for name, level, value, se, base in zip(m["measure"], m["level"].to_numpy(dtype=np.float64),
                                                 m["value"], m["se"], m["value_no_contagion"], strict=True):
-            key = str(name) if math.isnan(level) else f"{name}_{round(level * 100)}"
+            key = measure_key(str(name), None if math.isnan(level) else float(level))
             figures[key] = {"value": _num(value), "se": _num(se), "no_contagion": _num(base)}
         amplification = {
             k: (v["value"] / v["no_contagion"]) if v["value"] is not None and v["no_contagion"] else None

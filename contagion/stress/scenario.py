@@ -50,11 +50,14 @@ from pydantic import (
 from chainrisk.errors import ScenarioError
 
 __all__ = [
+    "CONNECTED_GROUP_LIMIT",
     "DEFAULT_RHO_GLOBAL",
     "DEFAULT_RHO_REGION",
     "DEFAULT_RHO_SECTOR",
     "LAYERS",
+    "SINGLE_CLIENT_LIMIT",
     "TOP_K_MEASURES",
+    "ConcentrationParameters",
     "ContagionParameters",
     "CopulaParameters",
     "DebtRankParameters",
@@ -64,6 +67,7 @@ __all__ = [
     "MacroShock",
     "PDParameters",
     "PDSource",
+    "SamplingParameters",
     "Scenario",
     "ScenarioPart",
     "Shock",
@@ -449,6 +453,47 @@ class LossParameters(ScenarioPart):
         return {k.strip().lower(): float(x) for k, x in v.items()}
 
 
+class SamplingParameters(ScenarioPart):
+    """Importance sampling of the global factor (see :mod:`contagion.stress.importance`)."""
+
+    #: ``auto``: on when the copula has a global factor (``rho_global > 0``); ``on`` insists
+    #: (an error without a global factor); ``off``: plain Monte Carlo.
+    importance: Literal["auto", "off", "on"] = "auto"
+    #: The tail level the tilt aims at; the tilted mean is Phi^-1(1 - level).
+    level: float = Field(0.999, gt=0.5, lt=1.0)
+    #: Share of runs drawn from the tilted factor (the rest keep the plain one: a defensive mixture).
+    share: float = Field(0.5, gt=0.0, lt=1.0)
+    #: Explicit mean of the tilted global factor (overrides ``level``; negative is adverse).
+    shift: float | None = Field(None, lt=0.0)
+
+    @field_validator("importance", mode="before")
+    @classmethod
+    def _yaml_bool(cls, v: Any) -> Any:
+        # YAML 1.1 reads an unquoted on / off as a boolean
+        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
+
+
+#: China's large-exposure limits (CBIRC, "Measures for the Administration of Large Exposures
+#: of Commercial Banks", Order 2018 No. 1): a non-interbank single client at most 15 % and a
+#: group of connected non-interbank clients at most 20 % of tier-1 capital; the same defaults
+#: as ``queries.connected`` (the loans-to-one-client cap of 10 % of net capital is checked there).
+SINGLE_CLIENT_LIMIT = 0.15
+CONNECTED_GROUP_LIMIT = 0.20
+
+
+class ConcentrationParameters(ScenarioPart):
+    """Large exposures against the bank's capital (see :mod:`contagion.stress.concentration`)."""
+
+    #: The bank's tier-1 capital in the snapshot's currency; ``None``: shares of capital not shown.
+    tier1_capital: float | None = Field(None, gt=0.0)
+    single_limit: float = Field(SINGLE_CLIENT_LIMIT, gt=0.0, le=1.0)
+    group_limit: float = Field(CONNECTED_GROUP_LIMIT, gt=0.0, le=1.0)
+    #: Single names and groups listed.
+    top_n: int = Field(20, ge=1)
+    #: An owner holding at least this share of two firms connects them (control).
+    control_share: float = Field(0.5, gt=0.0, le=1.0)
+
+
 _P = TypeVar("_P", bound=ScenarioPart)
 
 
@@ -476,6 +521,8 @@ class Scenario(ScenarioPart):
     default_probability: PDParameters = Field(default_factory=_default(PDParameters))
     loss: LossParameters = Field(default_factory=_default(LossParameters))
     default_stock: DefaultStockParameters = Field(default_factory=_default(DefaultStockParameters))
+    sampling: SamplingParameters = Field(default_factory=_default(SamplingParameters))
+    concentration: ConcentrationParameters = Field(default_factory=_default(ConcentrationParameters))
 
     @field_validator("bank_lenders", mode="before")
     @classmethod

@@ -1,4 +1,9 @@
-r"""Where the loss sits: by region, industry, lender, guarantee circle and contagion layer.
+r"""Where the loss sits: by region, industry, lender, guarantee circle, client group and contagion layer.
+
+Each segment has its mean loss and, from :func:`contagion.stress.run_stress`, its
+Euler contribution to ES at 99 % (the sum of its firms' contributions; per lender
+and per layer the same tail-run weights applied to that lender's or layer's loss),
+so each segment type's contributions sum to the ES.
 
 Guarantee circles are the strongly connected components of size at least 2 of the
 firm guarantee graph (``snapshot.guarantees``, guarantor -> borrower): firms that
@@ -28,7 +33,8 @@ from scipy.sparse.csgraph import connected_components
 __all__ = ["SEGMENT_COLUMNS", "guarantee_circles", "layer_split", "segment_table"]
 
 #: Columns of the segment table.
-SEGMENT_COLUMNS: tuple[str, ...] = ("segment_type", "segment", "mean_loss", "share", "ead", "count")
+SEGMENT_COLUMNS: tuple[str, ...] = ("segment_type", "segment", "mean_loss", "share", "ead", "count",
+                                    "es_contribution")
 
 
 def guarantee_circles(guarantees: sp.spmatrix) -> np.ndarray:
@@ -81,8 +87,10 @@ def layer_split(
     return out
 
 
-def _group(kind: str, keys: np.ndarray, loss: np.ndarray, ead: np.ndarray, total: float) -> pd.DataFrame:
-    frame = pd.DataFrame({"segment": keys.astype(str), "mean_loss": loss, "ead": ead, "count": 1})
+def _group(kind: str, keys: np.ndarray, loss: np.ndarray, ead: np.ndarray, total: float,
+           es: np.ndarray | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame({"segment": keys.astype(str), "mean_loss": loss, "ead": ead, "count": 1,
+                          "es_contribution": np.nan if es is None else es})
     out = frame.groupby("segment", sort=True).sum().reset_index()
     out.insert(0, "segment_type", kind)
     out["share"] = out["mean_loss"] / total if total > 0 else 0.0
@@ -98,29 +106,45 @@ def segment_table(
     loan_mean_loss: np.ndarray,
     loan_ead: np.ndarray,
     layer_mean_loss: Mapping[str, float],
+    *,
+    firm_es: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    lender_es: Mapping[str, float] | None = None,
+    layer_es: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Mean bank loss per segment, its share of the expected loss, the EAD and the count of members.
 
-    ``count`` is firms for region, industry and circle, loans for lender; the
-    layer rows carry no EAD or count.
+    ``count`` is firms for region, industry, circle and group, loans for lender; the
+    layer rows carry no EAD or count. ``es_contribution`` is the segment's Euler
+    contribution to ES (the sum of its firms' ``firm_es``; per lender and layer
+    as given), NaN when not given. ``groups`` labels connected-client groups
+    (``client_group`` rows; ``""`` is no group).
     """
     total = float(np.sum(firm_mean_loss))
     parts = []
     for col in ("region", "industry"):
         keys = firms[col].astype("string").fillna("").to_numpy(dtype=object) if col in firms else \
             np.full(len(firms), "", dtype=object)
-        parts.append(_group(col, keys, firm_mean_loss, firm_ead, total))
-    parts.append(_group("lender", np.asarray(loan_lender, dtype=object), loan_mean_loss, loan_ead, total))
+        parts.append(_group(col, keys, firm_mean_loss, firm_ead, total, firm_es))
+    lender = _group("lender", np.asarray(loan_lender, dtype=object), loan_mean_loss, loan_ead, total)
+    if lender_es is not None:
+        lender["es_contribution"] = [float(lender_es.get(k, 0.0)) for k in lender["segment"]]
+    parts.append(lender)
     in_circle = circles != ""
     if in_circle.any():
         parts.append(_group("guarantee_circle", circles[in_circle], firm_mean_loss[in_circle],
-                            firm_ead[in_circle], total))
+                            firm_ead[in_circle], total, None if firm_es is None else firm_es[in_circle]))
+    if groups is not None and (groups != "").any():
+        g = groups != ""
+        parts.append(_group("client_group", groups[g], firm_mean_loss[g], firm_ead[g], total,
+                            None if firm_es is None else firm_es[g]))
     layers = pd.DataFrame({
         "segment_type": "layer",
         "segment": list(layer_mean_loss),
         "mean_loss": [float(v) for v in layer_mean_loss.values()],
         "ead": np.nan,
         "count": 0,
+        "es_contribution": [float((layer_es or {}).get(k, np.nan)) for k in layer_mean_loss],
     })
     layers["share"] = layers["mean_loss"] / total if total > 0 else 0.0
     parts.append(layers[list(SEGMENT_COLUMNS)])

@@ -118,6 +118,26 @@ def firm_exposure(
     return JsonAnswer(answer.to_dict())
 
 
+@router.get("/firms/{uscc}/paths", tags=["firms"])
+def firm_paths(
+    request: Request, _: _Reader, uscc: _Uscc,
+    to: Annotated[str, Query(description="The other firm (USCC): how is this firm exposed to it?")],
+    as_of: _AsOf = None,
+    hops: Annotated[int, Query(description="Longest path searched (1 to 5).")] = 4,
+    relations: Annotated[str, Query(description="supply, guarantee or both, comma separated.")]
+    = "supply,guarantee",
+) -> Response:
+    """The shortest supply paths (both ways) and guarantee paths between two firms, with the
+    amount on each link (``queries.paths.paths_between``)."""
+    from queries.paths import paths_between
+
+    source, target = _uscc(uscc), _uscc(to)
+    wanted = tuple(r.strip() for r in relations.split(",") if r.strip())
+    answer = paths_between(api_state(request).runner(), source, target, hops=hops, as_of=as_of,
+                           relations=wanted)
+    return JsonAnswer(answer)
+
+
 @router.get("/circles", tags=["guarantees"])
 def circles(
     request: Request, _: _Reader, as_of: _AsOf = None,

@@ -109,15 +109,46 @@ def stress(
     write_back: Annotated[
         bool, typer.Option("--write-back", help="Write the results to Neo4j as a stress run.")
     ] = False,
+    capital: Annotated[
+        float | None,
+        typer.Option("--capital", min=0.0, help="The bank's tier-1 capital (overrides "
+                     "concentration.tier1_capital): large-exposure limits, --reverse-loss N%."),
+    ] = None,
+    sweep: Annotated[
+        list[str] | None, typer.Option("--sweep", help="KEY=LOW:HIGH:COUNT or KEY=V1,V2 (repeatable), e.g. "
+                                       "copula.rho_global=0.05:0.25:5: re-run per value, tornado chart.")
+    ] = None,
+    sweep_measure: Annotated[
+        str, typer.Option("--sweep-measure", help="Figure of the tornado chart: EL, VaR_99, ES_99, VaR_99.9, "
+                          "ES_99.9.")
+    ] = "ES_99",
+    reverse_loss: Annotated[
+        str | None, typer.Option("--reverse-loss", help="Reverse stress test: a loss amount, or N% of the "
+                                 "tier-1 capital; reports the factors and firms of the runs beyond it.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")]
+    = False,
 ) -> None:
     """Run a Monte Carlo stress scenario and write tables, a JSON summary and an HTML report.
 
     Example: chainrisk stress examples/scenarios/regional_downturn.yaml --dataset data/sample --runs 2000
+
+    Sweep: chainrisk stress SCENARIO --dataset DIR --sweep copula.rho_global=0.05:0.25:5 --reverse-loss 10%
     """
+    from chainrisk.app.render import emit_json
     from chainrisk.settings import get_settings
     from contagion.stress import StressPrecisionWarning, load_scenario, run_stress, write_outputs
+    from contagion.stress.reverse import reverse_stress
+    from contagion.stress.sweep import SWEEP_FIGURES, run_sweep, tornado
 
     spec = load_scenario(scenario)
+    if capital is not None:
+        spec = spec.model_copy(update={"concentration": spec.concentration.model_copy(
+            update={"tier1_capital": capital})})
+    sweeps = _sweeps(sweep or [])
+    if sweep_measure not in SWEEP_FIGURES:
+        raise ConfigError(f"--sweep-measure must be one of {', '.join(SWEEP_FIGURES)}, got {sweep_measure!r}")
+    threshold = _threshold(reverse_loss, spec.concentration.tier1_capital)
     lenders = bank_lender or spec.bank_lenders  # the options, else the scenario's, else the settings'
     if lenders is None:
         lenders = get_settings().bank_lenders
@@ -136,13 +167,32 @@ def stress(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StressPrecisionWarning)  # shown below from result.warnings
         result = run_stress(snap, spec, runs=runs, seed=seed, scheduler=scheduler,
-                            bank_lenders=lenders, progress=True, block_size=block_size,
+                            bank_lenders=lenders, progress=not as_json, block_size=block_size,
                             scenario_file=str(scenario), systemic_impact=systemic, risk_pds=risk,
                             history=history)
+        if threshold is not None:
+            result.details["reverse_stress"] = reverse_stress(result, threshold)
+        if sweeps:
+            def again(variant: Any) -> Any:
+                return run_stress(snap, variant, runs=runs, seed=seed, scheduler=scheduler,
+                                  bank_lenders=lenders, progress=False, block_size=block_size,
+                                  scenario_file=str(scenario),
+                                  risk_pds=risk, history=history)
+
+            table = run_sweep(again, spec, sweeps)
+            base = result.summary()["measures"][sweep_measure]["value"]
+            result.details["sweep"] = {"measure": sweep_measure, "base": base,
+                                       "table": table.to_dict("records"),
+                                       "tornado": tornado(table, base, sweep_measure).to_dict("records")}
     paths = write_outputs(result, out)
     for w in result.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
     el = result.measure("EL")
+    if as_json:
+        emit_json({**result.summary(), "outputs": {k: str(v) for k, v in paths.items()}})
+        if write_back:
+            _write_back(result, snap.as_of, spec.name, el, quiet=True)
+        return
     typer.echo(
         f"{spec.name}: {result.runs} runs, EL {el:,.2f} ± {result.measure('EL', column='se'):,.2f}, "
         f"VaR99 {result.measure('VaR', 0.99):,.2f}, ES99 {result.measure('ES', 0.99):,.2f}"
@@ -150,18 +200,52 @@ def stress(
     src = result.details.get("pd_source", {})
     typer.echo(f"PDs: {src.get('source')}" + (f" (risk run {src['run_id']}, as of {src['as_of']})"
                                                if src.get("source") == "risk_run" else ""))
+    typer.echo(f"ES99.9 {result.measure('ES', 0.999):,.2f} ± {result.measure('ES', 0.999, column='se'):,.2f}"
+               + (" (importance sampling)" if result.details.get("sampling", {}).get("importance") else ""))
+    if threshold is not None:
+        rev = result.details["reverse_stress"]
+        typer.echo(f"reverse stress: P(loss > {threshold:,.2f}) = {rev['probability']:.4%} "
+                   f"± {rev['probability_se']:.4%} ({rev['runs_beyond']} runs)")
+    if sweeps:
+        typer.echo(f"sweep: {paths['sweep']}, tornado chart: {paths['tornado']}")
     typer.echo(f"report: {paths['report']}")
     if write_back:
-        from graph.runner import GraphRunner
-        from graph.runs import publish
+        _write_back(result, snap.as_of, spec.name, el, quiet=False)
 
-        with GraphRunner.from_settings() as runner:
-            run = publish(
-                runner, kind="stress", family="stress", parameters=result.summary(), as_of=snap.as_of,
-                firm_rows=result.firm_rows(), edge_rows=result.edge_rows(top=200),
-                summary={"scenario": spec.name, "EL": el, "runs": result.runs},
-            )
-        typer.echo(f"written back to Neo4j as run {run.run_id}")
+
+def _write_back(result: Any, as_of: date, name: str, el: float, *, quiet: bool) -> None:
+    from graph.runner import GraphRunner
+    from graph.runs import publish
+
+    with GraphRunner.from_settings() as runner:
+        run = publish(
+            runner, kind="stress", family="stress", parameters=result.summary(), as_of=as_of,
+            firm_rows=result.firm_rows(), edge_rows=result.edge_rows(top=200),
+            summary={"scenario": name, "EL": el, "runs": result.runs},
+        )
+    typer.echo(f"written back to Neo4j as run {run.run_id}", err=quiet)
+
+
+def _sweeps(specs: list[str]) -> list[tuple[str, list[float]]]:
+    from contagion.stress.sweep import parse_sweep
+
+    return [parse_sweep(x) for x in specs]
+
+
+def _threshold(text: str | None, capital: float | None) -> float | None:
+    """``--reverse-loss``: an amount, or ``N%`` of the tier-1 capital."""
+    if text is None:
+        return None
+    t = text.strip()
+    try:
+        if t.endswith("%"):
+            if not capital:
+                raise ConfigError("--reverse-loss N% needs the bank's capital (--capital or "
+                                  "concentration.tier1_capital)")
+            return float(t[:-1]) / 100.0 * capital
+        return float(t)
+    except ValueError:
+        raise ConfigError(f"--reverse-loss {text!r} is neither an amount nor a percentage like 25%") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -100,6 +100,18 @@ def test_exposure_pages_are_the_librarys(api: Api, platform: GraphRunner) -> Non
             assert "hops must be a whole number from 1 to 5" in resp.json()["detail"]
 
 
+def test_paths_are_the_librarys(api: Api, platform: GraphRunner) -> None:
+    from queries.paths import paths_between
+
+    body = api.get(f"/firms/{U['S4']}/paths", params={"to": U["B2"]}).json()
+    _same(body, paths_between(platform, U["S4"], U["B2"], lenders=BANK))
+    assert body["supply"]["downstream"]["length"] is not None
+    only = api.get(f"/firms/{U['S4']}/paths", params={"to": U["B2"], "relations": "guarantee"}).json()
+    assert "supply" not in only or not only["supply"]
+    bad = api.get(f"/firms/{U['S4']}/paths", params={"to": U["B2"][:-1] + "0"})
+    assert bad.status_code == 422
+
+
 def test_circles_are_the_librarys(api: Api, platform: GraphRunner) -> None:
     body = api.get("/circles").json()
     _same(body, guarantee_circles(platform, lenders=BANK).to_dict())

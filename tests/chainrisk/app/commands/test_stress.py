@@ -81,3 +81,41 @@ def test_bank_lenders_resolved_at_the_edge(
         get_settings.cache_clear()
     assert isinstance(result.exception, _Stop), result.output
     assert seen["bank_lenders"] == want
+
+
+def test_json_prints_one_document_with_the_tail_figures(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from tests.contagion.stress.conftest import build_snapshot
+
+    monkeypatch.setattr(stress, "_inputs", lambda *a, **k: (build_snapshot(), [], None))
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: t\nbank_lenders: [BANK]\n")
+    result = CliRunner().invoke(
+        _app(), ["stress", str(spec), "--dataset", str(tmp_path), "--no-esri", "--runs", "200", "--json",
+                 "--out", str(tmp_path / "out"), "--capital", "1000", "--reverse-loss", "5%",
+                 "--sweep", "copula.rho_global=0.05:0.15:2"],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)  # exactly one JSON document, nothing else on stdout
+    m = doc["measures"]
+    for key in ("EL", "VaR_95", "ES_95", "VaR_99", "ES_99", "VaR_99.9", "ES_99.9"):
+        assert m[key]["value"] is not None and "se" in m[key], key
+    assert doc["concentration"]["tier1_capital"] == 1000.0 and "hhi" in doc["concentration"]
+    assert doc["reverse_stress"]["threshold"] == pytest.approx(50.0)
+    assert [r["value"] for r in doc["sweep"]["table"]] == [0.05, 0.15]
+    assert {"sweep", "tornado", "report", "firms", "summary"} <= set(doc["outputs"])
+    assert (tmp_path / "out" / "tornado.png").exists()
+
+
+def test_reverse_loss_share_needs_capital(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chainrisk.errors import ConfigError
+    from tests.contagion.stress.conftest import build_snapshot
+
+    monkeypatch.setattr(stress, "_inputs", lambda *a, **k: (build_snapshot(), [], None))
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: t\n")
+    result = CliRunner().invoke(_app(), ["stress", str(spec), "--dataset", str(tmp_path), "--no-esri",
+                                         "--reverse-loss", "10%"])
+    assert isinstance(result.exception, ConfigError) and "capital" in str(result.exception)
