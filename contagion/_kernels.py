@@ -438,6 +438,8 @@ def _differential_attributed(
     the same floating-point operations as the plain formula. With ``prior`` (the
     distress an earlier propagation reached), the first increment is ``h1 - prior``
     instead of ``h1`` (continuing from that state; the attributions cover this call only).
+    As in :func:`_differential_one`, a converged scenario is written out at once and
+    its slot compacted away only once at most half the block runs.
     """
     n, k = h1.shape
     n_layers = len(mats)
@@ -457,32 +459,34 @@ def _differential_attributed(
         active_next = np.empty(n, dtype=bool)
         acc = np.zeros((n_layers, n, cols.size))
         colmax = dh.max(axis=0, initial=0.0)
-        live = colmax >= tol
+        dh_next = np.empty_like(h)
+        alive = np.ones(cols.size, dtype=bool)  # slots whose scenario still runs
         t = 0
         while True:
-            if not live.all():  # write converged scenarios out and drop them from the block
-                out[:, cols[~live]] = h[:, ~live]
-                acc_out[:, :, cols[~live]] = acc[:, :, ~live]
-                cols, colmax = cols[live], colmax[live]
-                h, dh = np.array(h[:, live], order="C"), np.array(dh[:, live], order="C")
-                acc = np.array(acc[:, :, live], order="C")
-            if cols.size == 0:
-                break
-            if t == max_rounds:
-                residual = max(residual, float(colmax.max()))
-                out[:, cols] = h
-                acc_out[:, :, cols] = acc
-                break
-            dh_next = np.empty_like(h)
+            done = alive & (colmax < tol)
+            if t == max_rounds and (alive & ~done).any():
+                residual = max(residual, float(colmax[alive & ~done].max()))
+                done = alive.copy()
+            if done.any():  # write finished scenarios out; compact when at most half the slots run
+                out[:, cols[done]] = h[:, done]
+                acc_out[:, :, cols[done]] = acc[:, :, done]
+                alive &= ~done
+                keep = np.flatnonzero(alive)
+                if keep.size == 0:
+                    break
+                if 2 * keep.size <= alive.size:
+                    h, dh = np.array(h[:, keep], order="C"), np.array(dh[:, keep], order="C")
+                    acc = np.array(acc[:, :, keep], order="C")
+                    cols, colmax, alive = cols[keep], colmax[keep], alive[keep]
+                    dh_next = np.empty_like(h)
             _attr_round(parallel, bounds, indptr, indices, data, layer, n_layers, h, dh, active, dh_next,
                         active_next, acc, chunk_max)
             colmax = chunk_max[: bounds.size - 1, : cols.size].max(axis=0, initial=0.0)
-            dh = dh_next
+            dh, dh_next = dh_next, dh
             active, active_next = active_next, active
             t += 1
-            work += cols.size
+            work += int(alive.sum())
             rounds_all = max(rounds_all, t)
-            live = colmax >= tol
     return out, list(acc_out), rounds_all, residual, work
 
 
