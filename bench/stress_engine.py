@@ -64,7 +64,8 @@ def _scenario(doc: dict[str, Any], baseline: bool) -> Any:
     return parse_scenario(yaml.safe_dump(doc))
 
 
-def measure(snap: Any, doc: dict[str, Any], runs: int, baseline: bool, profile: bool = False) -> dict[str, float]:
+def measure(snap: Any, doc: dict[str, Any], runs: int, baseline: bool, profile: bool = False
+            ) -> dict[str, float]:
     model, _ = prepare(snap, _scenario(doc, baseline), seed=int(doc.get("seed", 7)), bank_lenders=None)
     simulate_block(model, 0, min(runs, 8))  # warm up (numba, caches)
     counter = _Counter()
@@ -101,8 +102,8 @@ def main() -> None:
         cur = measure(snap, doc, a.runs, baseline=False, profile=a.profile)
         for label, m in (("baseline (k=0, capped)", base), ("as written", cur)):
             print(f"{name:24s} {label:24s} {m['runs_per_s']:8.1f} runs/s  {m['seconds']:6.2f} s  "
-                  f"propagate calls {m['calls']:3.0f}  rounds {m['rounds']:5.0f}  columns {m['columns']:5.0f}  "
-                  f"mean loss {m['loss_mean']:.6g}")
+                  f"propagate calls {m['calls']:3.0f}  rounds {m['rounds']:5.0f}  "
+                  f"columns {m['columns']:5.0f}  mean loss {m['loss_mean']:.6g}")
         print(f"{name:24s} slowdown as written / baseline: {cur['seconds'] / base['seconds']:.2f}x")
 
 

@@ -17,6 +17,11 @@ row-major (C-ordered) float64 dense blocks whose columns are scenarios:
 - :func:`differential_round` advances differential DebtRank one round in place,
   :math:`h \leftarrow \min(1, h + W \Delta h)`, fused with the new increments,
   their per-column maxima and the rows where they are non-zero (the frontier);
+- the attributed round of :func:`differential` on a sum of layers does the same on
+  the layers merged into one CSR (:func:`merge_layers`), splitting each row's
+  increment over the layers; below :data:`SERIAL_WORK` multiply-adds per round
+  (a network of a few thousand firms) it runs on one thread, where starting the
+  threads would cost more than the round, and far more on a busy machine;
 
 with :func:`row_chunks`, :func:`start_block` and :func:`retire_columns` to split
 rows and move scenario columns in and out of a block.
@@ -61,6 +66,7 @@ __all__ = [
     "block_width",
     "differential",
     "differential_round",
+    "merge_layers",
     "retire_columns",
     "row_chunks",
     "scale_rows_capped",
@@ -427,7 +433,12 @@ SERIAL_WORK = 1 << 22
 
 
 def _differential_attributed(
-    mats: list[sp.csr_matrix], h1: np.ndarray, *, tol: float, max_rounds: int, block: int | None,
+    mats: list[sp.csr_matrix],
+    h1: np.ndarray,
+    *,
+    tol: float,
+    max_rounds: int,
+    block: int | None,
     prior: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray], int, float, int]:
     """Differential DebtRank on a sum of matrices, attributing each increment to the terms.
@@ -479,8 +490,22 @@ def _differential_attributed(
                     acc = np.array(acc[:, :, keep], order="C")
                     cols, colmax, alive = cols[keep], colmax[keep], alive[keep]
                     dh_next = np.empty_like(h)
-            _attr_round(parallel, bounds, indptr, indices, data, layer, n_layers, h, dh, active, dh_next,
-                        active_next, acc, chunk_max)
+            _attr_round(
+                parallel,
+                bounds,
+                indptr,
+                indices,
+                data,
+                layer,
+                n_layers,
+                h,
+                dh,
+                active,
+                dh_next,
+                active_next,
+                acc,
+                chunk_max,
+            )
             colmax = chunk_max[: bounds.size - 1, : cols.size].max(axis=0, initial=0.0)
             dh, dh_next = dh_next, dh
             active, active_next = active_next, active

@@ -258,7 +258,8 @@ def propagate(
         if before.shape != h1.shape:
             raise InvalidModelInput(f"prior has shape {before.shape}, expected {h1.shape}")
         if ((h1 > before) & (h1 < 1.0)).any():
-            raise InvalidModelInput("prior: where the shock exceeds the earlier distress it must be 1 (a full default)")
+            raise InvalidModelInput(
+                "prior: where the shock exceeds the earlier distress it must be 1 (a full default)")
         h1 = np.ascontiguousarray(np.maximum(h1, before))
     h, acc, rounds, residual, _ = differential(mats, h1, tol=tol, max_rounds=max_rounds, prior=before)
     if residual:

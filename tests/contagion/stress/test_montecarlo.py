@@ -170,7 +170,8 @@ def _spread_restarting(model, shock, latent, live):  # type: ignore[no-untyped-d
     res = run(shock)
     h, by_layer = res.distress.copy(), {k: v.copy() for k, v in res.loss_by_layer.items()}
     while True:
-        dflt = live & distress_defaults(latent, model.copula.thresholds, h, sensitivity=model.distress_sensitivity,
+        dflt = live & distress_defaults(latent, model.copula.thresholds, h,
+                                        sensitivity=model.distress_sensitivity,
                                         default_threshold=model.default_threshold)
         grow = dflt & (h < 1.0) & (shock < 1.0)
         cols = np.flatnonzero(grow.any(axis=0))
