@@ -17,6 +17,11 @@ row-major (C-ordered) float64 dense blocks whose columns are scenarios:
 - :func:`differential_round` advances differential DebtRank one round in place,
   :math:`h \leftarrow \min(1, h + W \Delta h)`, fused with the new increments,
   their per-column maxima and the rows where they are non-zero (the frontier);
+- the attributed round of :func:`differential` on a sum of layers does the same on
+  the layers merged into one CSR (:func:`merge_layers`), splitting each row's
+  increment over the layers; below :data:`SERIAL_WORK` multiply-adds per round
+  (a network of a few thousand firms) it runs on one thread, where starting the
+  threads would cost more than the round, and far more on a busy machine;
 
 with :func:`row_chunks`, :func:`start_block` and :func:`retire_columns` to split
 rows and move scenario columns in and out of a block.
@@ -61,6 +66,7 @@ __all__ = [
     "block_width",
     "differential",
     "differential_round",
+    "merge_layers",
     "retire_columns",
     "row_chunks",
     "scale_rows_capped",
@@ -319,6 +325,7 @@ def differential(
     tol: float,
     max_rounds: int,
     block: int | None = None,
+    prior: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray] | None, int, float, int]:
     """Differential DebtRank on C-ordered ``h1`` (n x k); the engine of ``debtrank`` and ``multilayer``.
 
@@ -327,10 +334,14 @@ def differential(
     proportion to their terms ``w_l @ dh``, and the attributions are returned.
     Returns ``(h, attributions or None, rounds, residual, scenario_rounds)``;
     ``residual`` is 0.0 when every scenario converged, else the largest last increment.
+    ``prior`` (list of matrices only): the distress an earlier run reached; the first
+    increment is then ``h1 - prior`` and the attributions cover this call's increments.
     """
     if isinstance(w, sp.spmatrix | sp.sparray):
+        if prior is not None:
+            raise ValueError("prior needs the attributed form (a list of matrices)")
         return (*_differential_one(w, h1, tol=tol, max_rounds=max_rounds, block=block),)
-    return _differential_attributed(list(w), h1, tol=tol, max_rounds=max_rounds, block=block)
+    return _differential_attributed(list(w), h1, tol=tol, max_rounds=max_rounds, block=block, prior=prior)
 
 
 def _differential_one(
@@ -396,55 +407,190 @@ def _differential_one(
     return out, None, rounds_all, residual, work
 
 
+def merge_layers(mats: Sequence[sp.csr_matrix]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One CSR of the layers' entries, row by row, each row's entries by layer then in stored order.
+
+    Returns ``(indptr, indices, data, layer)`` (int64, int64, float64, int64): the
+    entries of row i of ``mats[0]``, then of ``mats[1]``, ..., each with its layer
+    index, so a kernel summing a row's entries per layer in this order sums each
+    layer's row in its own stored order (the same floating-point sum as ``mats[l] @ x``).
+    """
+    n = mats[0].shape[0]
+    rows = [np.repeat(np.arange(n, dtype=np.int64), np.diff(m.indptr)) for m in mats]
+    row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    layer = np.concatenate([np.full(m.nnz, i, dtype=np.int64) for i, m in enumerate(mats)])
+    order = np.lexsort((layer, row))  # stable: within (row, layer) the stored order is kept
+    indices = np.concatenate([m.indices.astype(np.int64) for m in mats])[order]
+    data = np.concatenate([m.data.astype(np.float64) for m in mats])[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
+    return indptr, indices, data, layer[order]
+
+
+#: Multiply-adds per round below which the attributed round runs on one thread
+#: (starting the threads costs more than it saves there, and far more on a busy machine).
+SERIAL_WORK = 1 << 22
+
+
 def _differential_attributed(
-    mats: list[sp.csr_matrix], h1: np.ndarray, *, tol: float, max_rounds: int, block: int | None
+    mats: list[sp.csr_matrix],
+    h1: np.ndarray,
+    *,
+    tol: float,
+    max_rounds: int,
+    block: int | None,
+    prior: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray], int, float, int]:
-    """Differential DebtRank on a sum of matrices, attributing each increment to the terms."""
+    """Differential DebtRank on a sum of matrices, attributing each increment to the terms.
+
+    One fused round per step (:func:`_attr_round_py`): the terms ``w_l @ dh`` over
+    the rows of ``dh`` with a non-zero (the frontier), the capped update, and the
+    attribution ``acc_l += (w_l @ dh) * dh_new / y`` where ``y = sum_l w_l @ dh > 0``,
+    the same floating-point operations as the plain formula. With ``prior`` (the
+    distress an earlier propagation reached), the first increment is ``h1 - prior``
+    instead of ``h1`` (continuing from that state; the attributions cover this call only).
+    As in :func:`_differential_one`, a converged scenario is written out at once and
+    its slot compacted away only once at most half the block runs.
+    """
     n, k = h1.shape
+    n_layers = len(mats)
+    indptr, indices, data, layer = merge_layers(mats)
     out = h1.copy()
-    acc_out = [np.zeros((n, k)) for _ in mats]
+    acc_out = np.zeros((n_layers, n, k))
     b = block or block_width(n, k)
+    parallel = numba is not None and data.size * b >= SERIAL_WORK and numba.get_num_threads() > 1
+    bounds = row_chunks(indptr) if parallel else np.array([0, n], dtype=np.int64)
+    chunk_max = np.empty((bounds.size - 1, b))
     rounds_all, residual, work = 0, 0.0, 0
     for start in range(0, k, b):
         cols = np.arange(start, min(start + b, k))
         h = np.array(h1[:, cols], order="C")
-        dh = h.copy()
-        acc = [np.zeros_like(h) for _ in mats]
-        live = dh.max(axis=0, initial=0.0) >= tol
-        y, tmp = np.empty_like(h), np.empty_like(h)
-        parts = [np.empty_like(h) for _ in mats]
+        dh = h - prior[:, cols] if prior is not None else h.copy()
+        active = np.ascontiguousarray((dh != 0.0).any(axis=1))
+        active_next = np.empty(n, dtype=bool)
+        acc = np.zeros((n_layers, n, cols.size))
+        colmax = dh.max(axis=0, initial=0.0)
+        dh_next = np.empty_like(h)
+        alive = np.ones(cols.size, dtype=bool)  # slots whose scenario still runs
         t = 0
         while True:
-            if not live.all():  # freeze converged scenarios and drop them from the block
-                out[:, cols[~live]] = h[:, ~live]
-                for a_out, a in zip(acc_out, acc, strict=True):
-                    a_out[:, cols[~live]] = a[:, ~live]
-                cols = cols[live]
-                h, dh = np.array(h[:, live], order="C"), np.array(dh[:, live], order="C")
-                acc = [a[:, live] for a in acc]
-            if cols.size == 0:
-                break
-            if t == max_rounds:
-                residual = max(residual, float(dh.max()))
-                out[:, cols] = h
-                for a_out, a in zip(acc_out, acc, strict=True):
-                    a_out[:, cols] = a
-                break
-            if y.shape != h.shape:
-                y, tmp = np.empty_like(h), np.empty_like(h)
-                parts = [np.empty_like(h) for _ in mats]
-            for m, part in zip(mats, parts, strict=True):
-                spmm(m, dh, part)
-            np.sum(parts, axis=0, out=y)
-            np.add(h, y, out=tmp)
-            np.minimum(tmp, 1.0, out=tmp)
-            np.subtract(tmp, h, out=dh)
-            h, tmp = tmp, h
-            share = np.divide(dh, y, out=np.zeros_like(y), where=y > 0)
-            for a, part in zip(acc, parts, strict=True):
-                a += part * share
+            done = alive & (colmax < tol)
+            if t == max_rounds and (alive & ~done).any():
+                residual = max(residual, float(colmax[alive & ~done].max()))
+                done = alive.copy()
+            if done.any():  # write finished scenarios out; compact when at most half the slots run
+                out[:, cols[done]] = h[:, done]
+                acc_out[:, :, cols[done]] = acc[:, :, done]
+                alive &= ~done
+                keep = np.flatnonzero(alive)
+                if keep.size == 0:
+                    break
+                if 2 * keep.size <= alive.size:
+                    h, dh = np.array(h[:, keep], order="C"), np.array(dh[:, keep], order="C")
+                    acc = np.array(acc[:, :, keep], order="C")
+                    cols, colmax, alive = cols[keep], colmax[keep], alive[keep]
+                    dh_next = np.empty_like(h)
+            _attr_round(
+                parallel,
+                bounds,
+                indptr,
+                indices,
+                data,
+                layer,
+                n_layers,
+                h,
+                dh,
+                active,
+                dh_next,
+                active_next,
+                acc,
+                chunk_max,
+            )
+            colmax = chunk_max[: bounds.size - 1, : cols.size].max(axis=0, initial=0.0)
+            dh, dh_next = dh_next, dh
+            active, active_next = active_next, active
             t += 1
-            work += cols.size
+            work += int(alive.sum())
             rounds_all = max(rounds_all, t)
-            live = dh.max(axis=0) >= tol
-    return out, acc_out, rounds_all, residual, work
+    return out, list(acc_out), rounds_all, residual, work
+
+
+def _attr_round_py(
+    bounds, indptr, indices, data, layer, n_layers, h, dh, active, dh_next, active_next, acc, chunk_max
+):  # pragma: no cover - compiled
+    """One attributed round in place (see :func:`_differential_attributed`); rows that receive nothing
+    keep ``h`` and ``acc``, get ``active_next`` False and leave ``dh_next`` unwritten (never read)."""
+    k = h.shape[1]
+    for c in numba.prange(bounds.size - 1):
+        part = np.empty((n_layers, k))
+        for q in range(k):
+            chunk_max[c, q] = 0.0
+        for i in range(bounds[c], bounds[c + 1]):
+            hit = False
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                if active[j]:
+                    if not hit:
+                        for m in range(n_layers):
+                            for q in range(k):
+                                part[m, q] = 0.0
+                        hit = True
+                    a = data[p]
+                    m = layer[p]
+                    for q in range(k):
+                        part[m, q] += a * dh[j, q]
+            if not hit:
+                active_next[i] = False
+                continue
+            nz = False
+            for q in range(k):
+                y = part[0, q]
+                for m in range(1, n_layers):
+                    y = y + part[m, q]
+                old = h[i, q]
+                new = old + y
+                if new > 1.0:
+                    new = 1.0
+                d = new - old
+                h[i, q] = new
+                dh_next[i, q] = d
+                if y > 0.0:
+                    s = d / y
+                    for m in range(n_layers):
+                        acc[m, i, q] += part[m, q] * s
+                if d > chunk_max[c, q]:
+                    chunk_max[c, q] = d
+                nz = nz or d != 0.0
+            active_next[i] = nz
+
+
+if numba is not None:
+    _attr_par = _jit(_attr_round_py)
+    _attr_ser = numba.njit(parallel=False, fastmath=False, cache=True, nogil=True)(_attr_round_py)
+
+
+def _attr_round(parallel: bool, *args: Any) -> None:
+    if numba is not None:
+        (_attr_par if parallel else _attr_ser)(*args)
+        return
+    _attr_round_plain(*args)  # pragma: no cover
+
+
+def _attr_round_plain(  # pragma: no cover - without numba
+    bounds, indptr, indices, data, layer, n_layers, h, dh, active, dh_next, active_next, acc, chunk_max
+) -> None:
+    n, k = h.shape
+    row = np.repeat(np.arange(n), np.diff(indptr))
+    parts = np.zeros((n_layers, n, k))
+    for m in range(n_layers):
+        sel = layer == m
+        w = sp.csr_matrix((data[sel], (row[sel], indices[sel])), shape=(n, n))
+        parts[m] = w @ dh
+    y = parts.sum(axis=0)
+    new = np.minimum(h + y, 1.0)
+    dh_next[...] = new - h
+    h[...] = new
+    share = np.divide(dh_next, y, out=np.zeros_like(y), where=y > 0)
+    acc += parts * share
+    active_next[...] = dh_next.any(axis=1)
+    chunk_max[0, :k] = dh_next.max(axis=0, initial=0.0)

@@ -31,7 +31,7 @@ PD is :math:`\Phi(c_i(1 - k h))` (:func:`conditional_pd`): at PD 1 % a firm that
 lost 30 % of its equity has 5.2 %; at :math:`k h = 1` it is 50 % (a firm with no
 equity left is as likely as not to fail within the year). A firm that defaults
 by this rule is then a full default of the contagion (its distress set to 1 and
-propagated again, :func:`contagion.stress.montecarlo.simulate_block`).
+propagated on from the distress reached, :func:`contagion.stress.montecarlo.simulate_block`).
 
 References
 ----------

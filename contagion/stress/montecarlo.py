@@ -13,8 +13,10 @@ Run :math:`r = 0, \dots, N-1` of a scenario:
 4. maps the final distress to default with the same draws
    (:mod:`contagion.stress.distress`): a firm defaults when its latent variable
    falls below :math:`\Phi^{-1}(PD)(1 - k h)` or its distress reaches the
-   threshold; new defaults are set to distress 1 and propagated again until no
-   firm is added;
+   threshold; new defaults are set to distress 1 and the propagation continues
+   from the distress already reached (``propagate(..., prior=h)``: the monotone
+   iteration reaches the fixed point a restart would, within the tolerance) until
+   no firm is added;
 5. prices the bank's loans (:mod:`contagion.stress.loss`), and, for the share of
    loss that contagion adds, the same draws without contagion: the copula's and
    the scenario's defaults, plus the mapping applied to the scenario's own distress.
@@ -170,15 +172,21 @@ def _row_sums(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.T).sum(axis=1)
 
 
-def _propagate(model: StressModel, shock: np.ndarray) -> Any:
+def _propagate(model: StressModel, shock: np.ndarray, prior: np.ndarray | None = None) -> Any:
     return _engine().propagate(model.layers, shock, transmission=model.transmission,
                                default_threshold=model.default_threshold, tol=model.tol,
-                               max_rounds=model.max_rounds)
+                               max_rounds=model.max_rounds, prior=prior)
 
 
 def _spread(model: StressModel, shock: np.ndarray, latent: np.ndarray, live: np.ndarray
             ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, int, bool]:
     """Contagion, then the distress -> default mapping, repeated while it adds defaults.
+
+    The firms the mapping adds become full defaults (shock 1); the propagation of the
+    runs that gained one continues from the distress already reached rather than
+    starting over (:func:`contagion.multilayer.propagate` with ``prior``: the same
+    fixed point within the tolerance). As in a restart with the larger shock, a firm
+    turned into a shock carries no layer loss (its distress is all shock).
 
     Returns the final distress, the loss by layer, the defaults (live firms only), the
     most rounds one propagation took and whether every propagation converged.
@@ -195,11 +203,12 @@ def _spread(model: StressModel, shock: np.ndarray, latent: np.ndarray, live: np.
         cols = np.flatnonzero(grow.any(axis=0))
         if not len(cols):
             return h, by_layer, dflt, rounds, converged
-        shock[:, cols] = np.maximum(shock[:, cols], grow[:, cols])
-        sub = _propagate(model, shock[:, cols])
+        g = grow[:, cols]
+        shock[:, cols] = np.maximum(shock[:, cols], g)
+        sub = _propagate(model, shock[:, cols], prior=h[:, cols])
         h[:, cols] = sub.distress
         for name, v in sub.loss_by_layer.items():
-            by_layer[name][:, cols] = v
+            by_layer[name][:, cols] = np.where(g, 0.0, by_layer[name][:, cols]) + v
         rounds, converged = max(rounds, int(sub.rounds)), converged and bool(sub.converged)
 
 

@@ -148,3 +148,22 @@ def test_supply_margin_and_equity_override() -> None:
     assert plain["supply"][1, 0] == 1.0  # zero equity: any exposure wipes it out
     imputed = build_layers(snap, supply_margin=0.25, equity=[100.0, 100.0])
     assert imputed["supply"].toarray().tolist() == [[0.0, 0.5], [0.5, 0.0]]  # 0.25 x 200 / 100
+
+
+def test_propagate_from_a_prior_state_reaches_the_restart() -> None:
+    sup = sp.csr_matrix(np.array([[0, 0.5, 0, 0], [0, 0, 0, 0.2], [0, 0, 0, 0], [0.3, 0, 0, 0]]))
+    gua = sp.csr_matrix(np.array([[0, 0.25, 0, 0], [0, 0, 0.5, 0], [0, 0, 0, 0], [0, 0, 0.9, 0]]))
+    layers = {"supply": sup, "guarantee": gua}
+    first = propagate(layers, np.array([0.0, 0.0, 0.4, 0.0]), tol=1e-14)
+    more = np.array([0.0, 1.0, 0.4, 0.0])  # firm 1 added as a full default
+    cont = propagate(layers, more, prior=first.distress, tol=1e-14)
+    again = propagate(layers, more, tol=1e-14)
+    np.testing.assert_allclose(cont.distress, again.distress, atol=1e-12)
+    assert cont.distress[1, 0] == 1.0 and cont.distress[0, 0] > first.distress[0, 0]
+    gained = sum(cont.loss_by_layer.values())  # this call's increments beyond max(prior, shock)
+    start = np.maximum(first.distress[:, 0], more)
+    np.testing.assert_allclose(gained[:, 0], cont.distress[:, 0] - start, atol=1e-12)
+    with pytest.raises(InvalidModelInput, match="full default"):
+        propagate(layers, np.array([0.0, 0.5, 0.4, 0.0]), prior=first.distress)
+    with pytest.raises(InvalidModelInput, match="shape"):
+        propagate(layers, np.array([0.0, 0.0, 0.4, 0.0]), prior=np.zeros((4, 2)))

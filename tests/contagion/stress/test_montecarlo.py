@@ -156,3 +156,58 @@ def test_summary_reports_the_share_of_loss_contagion_adds() -> None:
     # same draws: a run never loses less with contagion than without
     d = res.loss_distribution
     assert (d["loss"] >= d["loss_no_contagion"] - 1e-9).all()
+
+
+def _spread_restarting(model, shock, latent, live):  # type: ignore[no-untyped-def]
+    """The mapping loop that propagates the enlarged shock from scratch each time (the reference)."""
+    import contagion.multilayer as multilayer
+    from contagion.stress.distress import distress_defaults
+
+    def run(s: np.ndarray) -> multilayer.MultiLayerResult:
+        return multilayer.propagate(model.layers, s, transmission=model.transmission, tol=model.tol,
+                                    default_threshold=model.default_threshold, max_rounds=model.max_rounds)
+
+    res = run(shock)
+    h, by_layer = res.distress.copy(), {k: v.copy() for k, v in res.loss_by_layer.items()}
+    while True:
+        dflt = live & distress_defaults(latent, model.copula.thresholds, h,
+                                        sensitivity=model.distress_sensitivity,
+                                        default_threshold=model.default_threshold)
+        grow = dflt & (h < 1.0) & (shock < 1.0)
+        cols = np.flatnonzero(grow.any(axis=0))
+        if not len(cols):
+            return h, by_layer, dflt, res.rounds, True
+        shock[:, cols] = np.maximum(shock[:, cols], grow[:, cols])
+        sub = run(shock[:, cols])
+        h[:, cols] = sub.distress
+        for name, v in sub.loss_by_layer.items():
+            by_layer[name][:, cols] = v
+
+
+def test_mapping_loop_continues_to_the_restarted_fixed_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contagion.multilayer as multilayer
+    import contagion.stress.montecarlo as mc
+
+    snap = build_snapshot(equity=8.0)  # thin equity: the distress mapping adds defaults in many runs
+    model, _ = prepare(snap, parse_scenario(SCENARIO + "  distress_sensitivity: 3.0\n"), seed=42,
+                       bank_lenders=["BANK"])
+    calls: list[bool] = []
+    inner = multilayer.propagate
+
+    def counted(*args: object, **kw: object) -> multilayer.MultiLayerResult:
+        calls.append(kw.get("prior") is not None)
+        return inner(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(multilayer, "propagate", counted)
+    cont = simulate_block(model, 0, 300)
+    assert calls[0] is False and any(calls[1:])  # the mapping added defaults, and the loop continued
+    monkeypatch.setattr(mc, "_spread", _spread_restarting)
+    again = simulate_block(model, 0, 300)
+    np.testing.assert_array_equal(cont.n_defaults, again.n_defaults)
+    np.testing.assert_allclose(cont.loss, again.loss, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(cont.distress, again.distress, atol=1e-10)
+    np.testing.assert_allclose(cont.firm_defaults, again.firm_defaults, atol=1e-12)
+    # the layers split the same contagion loss (the split itself follows the rounds' order)
+    total = sum(cont.loss_by_cause.values())
+    np.testing.assert_allclose(total, sum(again.loss_by_cause.values()), rtol=1e-9)
+    np.testing.assert_allclose(cont.loss_by_cause["direct"], again.loss_by_cause["direct"], rtol=1e-9)
