@@ -186,21 +186,38 @@ def _split(
     return sorted((sorted(x[1] for x in p) for p in parts), key=lambda p: (-len(p), p)), cut
 
 
-def _metrics(firms: Sequence[str], internal: float, facts: pd.DataFrame,
+Facts = dict[str, tuple[float | None, float, float, float]]  # equity, balance_all, worst_rank, exposure
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def _facts(facts: pd.DataFrame | None) -> Facts:
+    """Per firm (equity or None, loan balance, worst class rank, bank exposure): plain tuples, since
+    thousands of groups each look up their members (a pandas reindex per group took half the time)."""
+    if facts is None or facts.empty:
+        return {}
+    cols = [facts[c].tolist() for c in ("uscc", "equity", "balance_all", "worst_rank", "exposure")]
+    return {str(u): (_num(e), _num(b) or 0.0, _num(w) or 0.0, _num(x) or 0.0)
+            for u, e, b, w, x in zip(*cols, strict=True)}
+
+
+def _metrics(firms: Sequence[str], internal: float, facts: Facts,
              thresholds: Sequence[float]) -> dict[str, Any]:
-    f = facts.reindex(list(firms))
+    rows = [facts[f] for f in firms if f in facts]
     # no member with a statement: equity unknown, not zero
-    total_equity = f["equity"].astype(float).sum(min_count=1)
-    equity = None if pd.isna(total_equity) else float(total_equity)
-    balance = float(f["balance_all"].fillna(0.0).sum())
-    bad = int((f["worst_rank"].fillna(0) >= 1).sum())
+    known = [r[0] for r in rows if r[0] is not None]
+    equity = float(sum(known)) if known else None
+    balance = float(sum(r[1] for r in rows))
+    bad = sum(1 for r in rows if r[2] >= 1)
     return {
         "guaranteed_amount": internal,
         "members_equity": equity,
         "guarantee_to_equity": internal / equity if equity is not None and equity > 0 else None,
         "loan_balance": balance,
         "share_special_mention_or_worse": bad / len(firms) if firms else 0.0,
-        "bank_exposure": float(f["exposure"].fillna(0.0).sum()),
+        "bank_exposure": float(sum(r[3] for r in rows)),
         "grade": 1 + sum(balance >= t for t in thresholds),
     }
 
@@ -254,9 +271,7 @@ def analyse_guarantees(
         raise InvalidQueryParameter(f"grade thresholds must increase, got {list(grade_thresholds)}")
     if review_size < 2 or max_listed < 0 or count_limit < 1:
         raise InvalidQueryParameter("review_size must be at least 2, max_listed >= 0 and count_limit >= 1")
-    cols = ["equity", "balance_all", "worst_rank", "exposure"]
-    fx = (facts.set_index("uscc")[cols] if facts is not None and not facts.empty
-          else pd.DataFrame(columns=cols, dtype=float))
+    fx = _facts(facts)
     g = _graph(links)
     group_rows: list[dict[str, Any]] = []
     circle_rows: list[dict[str, Any]] = []
