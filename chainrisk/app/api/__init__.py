@@ -37,7 +37,7 @@ __all__ = ["create_app"]
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; one :class:`graph.runner.GraphRunner` per app, opened on first use."""
     from chainrisk.app.api.docs import install_docs
-    from chainrisk.app.api.errors import install_error_handlers
+    from chainrisk.app.api.errors import JsonAnswer, install_error_handlers
     from chainrisk.app.api.jobs import StressJobs
     from chainrisk.app.api.jobs import router as jobs_router
     from chainrisk.app.api.routes import router
@@ -78,8 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runner = state.runner  # the graph runner, for anything mounted on this app
     install_error_handlers(app)
 
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, Any]:
+    @app.get("/health", tags=["health"], response_model=dict[str, Any])
+    def health() -> JsonAnswer:
         """Neo4j and GDS versions of the configured database, which runs are current, and the chain
         cache's warm-up (``off``, ``running``, ``done`` or ``failed``) (open)."""
         from graph.gds import gds_version
@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         r = state.runner()
         info = r.server_info()
-        return {
+        # through to_json: a current run's as_of is a driver date, which FastAPI cannot serialize
+        return JsonAnswer({
             "chainrisk": __version__,
             "neo4j": info.get("version"),
             "edition": info.get("edition"),
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "database": r.database,
             "current_runs": {f: current_run(r, f) for f in FAMILIES},
             "chain_cache": dict(warm),
-        }
+        })
 
     app.include_router(router)
     app.include_router(jobs_router)
