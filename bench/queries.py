@@ -18,8 +18,11 @@ Figures (3 hops, first page of 100 rows, the bank = every lender):
 3. p50 / p99 for hubs (the 1% of firms with the most supply links) and median firms (around the
    median supply degree): the first page of a chain not walked yet ("walk"), and again ("kept"),
    one client and 8 client threads at once (library level, one driver shared, as in the API).
-4. Through the HTTP API (``GET /firms/{uscc}/exposure``, uvicorn on loopback, 8 clients) only
-   where the app has that route; otherwise said and skipped.
+4. Through the HTTP API (``GET /firms/{uscc}/exposure``, uvicorn on loopback, 8 clients, one
+   officer key each): the server warms its chain cache at start (``CHAINRISK_API_WARM_UP``) and
+   the bench waits for ``/health`` to say it is done; then every sampled firm once ("walk") and the
+   last 16 again ("kept": the server's LRU holds 32 chains, so asking for all 40 again would only
+   walk them again).
 5. ``guarantee_circles`` over the whole graph: wall time.
 """
 
@@ -139,7 +142,8 @@ def _http(s: Settings, runner: Any, firms: dict[str, list[str]], clients: int, h
     except ImportError as exc:
         print(f"[http] skipped: the app has no API with keys here ({exc})")
         return
-    paths = {getattr(r, "path", "") for r in create_app(s).routes}
+    # the OpenAPI paths: app.routes holds included routers unexpanded on recent FastAPI
+    paths = set(create_app(s).openapi().get("paths", {}))
     if "/firms/{uscc}/exposure" not in paths:
         print("[http] skipped: the app has no GET /firms/{uscc}/exposure route here")
         return
@@ -148,29 +152,44 @@ def _http(s: Settings, runner: Any, firms: dict[str, list[str]], clients: int, h
     auth = Path(s.server_home) / "bench-auth.sqlite"
     keys = [create_key(auth, "officer").key for _ in range(clients)]
     port = _free_port()
+    # the server warms its chain cache at start, as under `chainrisk serve`
     env = {**os.environ, "NEO4J_URI": s.neo4j_uri, "CHAINRISK_AUTH_DB": str(auth),
-           "CHAINRISK_API_RATE_PER_S": "100000"}
+           "CHAINRISK_API_RATE_PER_S": "100000", "CHAINRISK_API_BURST": "100000",
+           "CHAINRISK_API_WARM_UP": "1"}
+    base = f"http://127.0.0.1:{port}"
+    t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "chainrisk.app.api:create_app", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                             env=env, cwd=ROOT)
     try:
-        for _ in range(120):
+        warm: dict[str, Any] = {}
+        for _ in range(1200):  # at most ~10 min for the start and the warm-up
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
-                break
+                warm = json.loads(urllib.request.urlopen(f"{base}/health", timeout=5).read())["chain_cache"]
+                if warm.get("state") != "running":
+                    break
             except OSError:
-                time.sleep(0.5)
+                pass
+            time.sleep(0.5)
+        print(f"[http] server up and chain cache {warm.get('state')} after {time.perf_counter() - t0:.1f} s "
+              f"(warm-up {warm.get('seconds')} s)")
         where = {f: i for i, f in enumerate(f for fs in firms.values() for f in fs)}
 
         def call(f: str) -> None:
-            req = urllib.request.Request(f"http://127.0.0.1:{port}/firms/{f}/exposure?hops={hops}&page=1",
+            req = urllib.request.Request(f"{base}/firms/{f}/exposure?hops={hops}&page=1",
                                          headers={"X-API-Key": keys[where[f] % clients]})
-            urllib.request.urlopen(req, timeout=300).read()
+            with urllib.request.urlopen(req, timeout=300) as resp:
+                if resp.status != 200:
+                    raise RuntimeError(f"{f}: HTTP {resp.status}")
+                json.loads(resp.read())
 
         for label, fs in firms.items():
-            call(fs[0])  # the server's cache warm-up
-            lat, _ = _concurrent(fs, clients, call)
-            print(f"[http {clients} clients] {label:<6} {_fmt(lat)}")
+            walk, wall = _concurrent(fs, clients, call)
+            # the server keeps 32 chains (LRU): ask again for at most that many, most recent first
+            again = fs[-min(len(fs), 32 // 2):]
+            kept, wall2 = _concurrent(again, clients, call)
+            print(f"[http {clients} clients] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)} "
+                  f"({len(fs) / wall:.1f} / {len(again) / wall2:.1f} requests/s)")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -191,14 +210,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--hops", type=int, default=3)
     ap.add_argument("--keep-server", action="store_true", help="leave the bench server running")
+    ap.add_argument("--parts", default="library,http,circles",
+                    help="which figures (comma separated): library (1-3), http (4), circles (5)")
     args = ap.parse_args(argv)
 
     from graph import server
     from graph.runner import GraphRunner
     from ingest.generate import generate
-    from queries.chaincache import ChainCache
     from queries.circles import guarantee_circles
-    from queries.exposure import chain_exposure
 
     args.work.mkdir(parents=True, exist_ok=True)
     dataset = args.dataset or args.work / f"g{args.firms}-s{args.seed}-m{args.months}"
@@ -211,53 +230,63 @@ def main(argv: list[str] | None = None) -> None:
           f"server heap {args.heap}, page cache {args.pagecache}")
     try:
         _load(dataset, s, args.work)
+        parts = {p.strip() for p in args.parts.split(",")}
         with GraphRunner.from_settings(s) as g:
             hubs, median = _sample(g, args.hubs, args.median)
-            kw: dict[str, Any] = {"hops": args.hops, "page": 1, "page_size": 100, "lenders": []}
-            cache = ChainCache(chains=4 * (len(hubs) + len(median)))
-
-            # 2. warm-up (networks and book), on a firm outside both samples
-            t = time.perf_counter()
-            chain_exposure(g, hubs[-1] if len(hubs) > 1 else median[-1], cache=cache, **kw)
-            print(f"[warm-up] networks + book + first chain: {time.perf_counter() - t:.1f} s")
-
-            # 1. baseline against the process cache, same firms
-            for label, fs in (("hub", hubs[: args.baseline]), ("median", median[: args.baseline])):
-                base = [_timed(lambda f=f: chain_exposure(g, f, cache=None, **kw)) for f in fs]
-                walk = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
-                sizes = [sum(chain_exposure(g, f, cache=cache, **kw).counts.values()) for f in fs]
-                print(f"[baseline] {label:<6} reference path median {statistics.median(base):6.2f} s, "
-                      f"cache (walk) {statistics.median(walk) * 1000:7.1f} ms: "
-                      f"{statistics.median(base) / statistics.median(walk):,.0f}x "
-                      f"(chains of {min(sizes):,}..{max(sizes):,} rows)")
-
-            # 3. sequential and concurrent, walk then kept
             samples = {"hub": hubs, "median": median}
-            for label, fs in samples.items():
-                cache.chains.clear()
-                walk = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
-                kept = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
-                print(f"[1 client] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)}")
-            for label, fs in samples.items():
-                cache.chains.clear()
-                walk, wall = _concurrent(fs, args.clients, lambda f: chain_exposure(g, f, cache=cache, **kw))
-                kept, wall2 = _concurrent(fs, args.clients, lambda f: chain_exposure(g, f, cache=cache, **kw))
-                print(f"[{args.clients} clients] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)} "
-                      f"({len(fs) / wall:.1f} / {len(fs) / wall2:.1f} requests/s)")
-
-            # 4. through the API, where it exists
-            _http(s, g, samples, args.clients, args.hops)
-
-            # 5. circles
-            t = time.perf_counter()
-            net = guarantee_circles(g, lenders=[])
-            print(f"[circles] {len(net.groups):,} groups, {len(net.circles):,} circles in "
-                  f"{time.perf_counter() - t:.1f} s")
+            if "library" in parts:
+                _library(g, hubs, median, args)
+            if "http" in parts:
+                _http(s, g, samples, args.clients, args.hops)
+            if "circles" in parts:
+                for how in ("networkx", "gds"):
+                    t = time.perf_counter()
+                    net = guarantee_circles(g, lenders=[], components=how)
+                    print(f"[circles {how}] {len(net.groups):,} groups, {len(net.circles):,} circles in "
+                          f"{time.perf_counter() - t:.1f} s")
         print(f"load average at end {os.getloadavg()[0]:.1f}")
     finally:
         if not args.keep_server:
             server.stop_server(s)
         shutil.rmtree(s.server_home / "import", ignore_errors=True)
+
+
+def _library(g: Any, hubs: list[str], median: list[str], args: argparse.Namespace) -> None:
+    """Figures 1-3: the reference path, the warm-up, and the cache at one and several clients."""
+    from queries.chaincache import ChainCache
+    from queries.exposure import chain_exposure
+
+    kw: dict[str, Any] = {"hops": args.hops, "page": 1, "page_size": 100, "lenders": []}
+    cache = ChainCache(chains=4 * (len(hubs) + len(median)))
+
+    # 2. warm-up (networks and book), on a firm outside both samples
+    t = time.perf_counter()
+    chain_exposure(g, hubs[-1] if len(hubs) > 1 else median[-1], cache=cache, **kw)
+    print(f"[warm-up] networks + book + first chain: {time.perf_counter() - t:.1f} s")
+
+    # 1. baseline against the process cache, same firms
+    for label, fs in (("hub", hubs[: args.baseline]), ("median", median[: args.baseline])):
+        base = [_timed(lambda f=f: chain_exposure(g, f, cache=None, **kw)) for f in fs]
+        walk = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
+        sizes = [sum(chain_exposure(g, f, cache=cache, **kw).counts.values()) for f in fs]
+        print(f"[baseline] {label:<6} reference path median {statistics.median(base):6.2f} s, "
+              f"cache (walk) {statistics.median(walk) * 1000:7.1f} ms: "
+              f"{statistics.median(base) / statistics.median(walk):,.0f}x "
+              f"(chains of {min(sizes):,}..{max(sizes):,} rows)")
+
+    # 3. sequential and concurrent, walk then kept
+    samples = {"hub": hubs, "median": median}
+    for label, fs in samples.items():
+        cache.chains.clear()
+        walk = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
+        kept = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
+        print(f"[1 client] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)}")
+    for label, fs in samples.items():
+        cache.chains.clear()
+        walk, wall = _concurrent(fs, args.clients, lambda f: chain_exposure(g, f, cache=cache, **kw))
+        kept, wall2 = _concurrent(fs, args.clients, lambda f: chain_exposure(g, f, cache=cache, **kw))
+        print(f"[{args.clients} clients] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)} "
+              f"({len(fs) / wall:.1f} / {len(fs) / wall2:.1f} requests/s)")
 
 
 if __name__ == "__main__":

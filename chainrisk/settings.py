@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     #: Per API key: requests a second refilled into its bucket, and the bucket's size (the burst).
     api_rate_per_s: float = Field(20.0, gt=0, validation_alias="CHAINRISK_API_RATE_PER_S")
     api_burst: int = Field(60, ge=1, validation_alias="CHAINRISK_API_BURST")
+    #: Build the chain cache (networks, the bank's book) in the background when the API starts, so
+    #: a first exposure request does not wait for it; ``chainrisk serve`` turns it on by default.
+    api_warm_up: bool = Field(False, validation_alias="CHAINRISK_API_WARM_UP")
     #: Stress jobs started through the API write their outputs here, one folder per job.
     stress_jobs_dir: Path = Field(REPO_ROOT / "var" / "stress-jobs",
                                   validation_alias="CHAINRISK_STRESS_JOBS_DIR")

@@ -799,10 +799,19 @@ def jsonable(row: Mapping[Any, Any]) -> dict[str, Any]:
     for k, v in row.items():
         if hasattr(v, "item") and not isinstance(v, list | dict):  # a numpy scalar
             v = v.item()
-        out[str(k)] = None if isinstance(v, float) and v != v else v
+        out[str(k)] = None if (isinstance(v, float) and v != v) or v is pd.NA else v
     return out
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A frame's rows as JSON-ready dicts (see :func:`jsonable`)."""
-    return [jsonable(r) for r in frame.to_dict(orient="records")]
+    """A frame's rows as JSON-ready dicts (see :func:`jsonable`).
+
+    Column by column (``Series.tolist`` gives Python scalars), since ``DataFrame.to_dict`` boxes
+    value by value: a third of an API exposure page's time.
+
+    >>> records(pd.DataFrame({"a": [1, 2], "b": [0.5, float("nan")]}))
+    [{'a': 1, 'b': 0.5}, {'a': 2, 'b': None}]
+    """
+    names = [str(c) for c in frame.columns]
+    columns = [frame.iloc[:, i].tolist() for i in range(len(names))]
+    return [jsonable(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]

@@ -44,7 +44,7 @@ import pandas as pd
 from graph.protocol import QueryRunner
 from queries.catalogue import CATALOGUE, run_for_firms, run_query
 
-__all__ = ["CHAIN_CACHE", "ChainCache", "IngestState", "Network", "ingest_state"]
+__all__ = ["CHAIN_CACHE", "ChainCache", "IngestState", "Network", "ingest_state", "warm_up"]
 
 T = TypeVar("T")
 #: How each list walks its network: (network, against the links' direction, shares computed).
@@ -286,3 +286,20 @@ class ChainCache:
 
 #: The process's cache, used by ``queries.exposure.chain`` unless told otherwise.
 CHAIN_CACHE = ChainCache()
+
+
+def warm_up(runner: QueryRunner, cache: ChainCache | None = None, *,
+            lenders: Sequence[str] | None = None) -> IngestState:
+    """Build what every chain on the latest date shares: both networks and the bank's book.
+
+    A server calls it once at start (a minute or more on 100k firms), so that its first chain
+    request only walks. The keys are those ``queries.exposure`` uses for ``as_of`` left out
+    (the latest ingest's date) and ``lenders`` (default ``settings.bank_lenders``).
+    """
+    cache = CHAIN_CACHE if cache is None else cache
+    state = ingest_state(runner)
+    day = state.as_of or date.today()
+    for kind in _LOADERS:
+        cache.network(runner, state, kind, day)
+    cache.book(runner, state, day, list(runner.settings.bank_lenders if lenders is None else lenders))
+    return state

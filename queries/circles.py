@@ -43,9 +43,12 @@ and the cut links are reported. These are balanced weak cuts, not the global min
 tree-like groups of guarantee data, Stoer-Wagner's minimum cut only shears off one leaf at a time
 (and took 200 s on a 1,024-member group, where this takes well under a second).
 
-The in-database alternative for the components alone is :func:`gds_components`: GDS WCC and SCC
-over one named projection of the active guarantees with persons (``graph.gds.guarantee_components``),
-the same groups and circles without types or metrics; a test keeps the two paths equal.
+The components themselves (groups and circles) come from GDS in the database where the server has
+it: WCC and SCC over one named projection of the active guarantees with persons
+(``graph.gds.guarantee_components``); networkx then only enumerates each circle's cycles, types and
+splits. Without GDS, networkx finds the components too: that path is the fallback and the reference,
+and a test keeps the two equal (``components="networkx"`` forces it). :func:`gds_components` gives
+the GDS components alone, without types or metrics.
 
 >>> links = pd.DataFrame({"kind": ["firm", "firm", "firm"], "guarantor": ["a", "b", "c"],
 ...                       "borrower": ["b", "c", "a"], "amount": [1.0, 1.0, 1.0]})
@@ -62,12 +65,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 import pandas as pd
 
-from chainrisk.errors import InvalidQueryParameter
+from chainrisk.errors import InvalidQueryParameter, QueryFailed
 from graph.protocol import QueryRunner
 from queries.catalogue import records, resolve_as_of, run_for_firms, run_query
 
@@ -83,6 +86,8 @@ __all__ = [
 DEFAULT_GRADE_THRESHOLDS: tuple[float, ...] = (50e6, 200e6, 1e9)
 MAX_CYCLE_LENGTH = 10
 Node = tuple[str, str]  # (party, id): a firm's USCC never collides with a person's id
+#: Groups (weakly connected, persons included) and circles (strongly connected, 2 or more firms).
+Partition = tuple[list[set[Node]], list[set[Node]]]
 
 
 @dataclass
@@ -181,23 +186,52 @@ def _split(
     return sorted((sorted(x[1] for x in p) for p in parts), key=lambda p: (-len(p), p)), cut
 
 
-def _metrics(firms: Sequence[str], internal: float, facts: pd.DataFrame,
+Facts = dict[str, tuple[float | None, float, float, float]]  # equity, balance_all, worst_rank, exposure
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def _facts(facts: pd.DataFrame | None) -> Facts:
+    """Per firm (equity or None, loan balance, worst class rank, bank exposure): plain tuples, since
+    thousands of groups each look up their members (a pandas reindex per group took half the time)."""
+    if facts is None or facts.empty:
+        return {}
+    cols = [facts[c].tolist() for c in ("uscc", "equity", "balance_all", "worst_rank", "exposure")]
+    return {str(u): (_num(e), _num(b) or 0.0, _num(w) or 0.0, _num(x) or 0.0)
+            for u, e, b, w, x in zip(*cols, strict=True)}
+
+
+def _metrics(firms: Sequence[str], internal: float, facts: Facts,
              thresholds: Sequence[float]) -> dict[str, Any]:
-    f = facts.reindex(list(firms))
+    rows = [facts[f] for f in firms if f in facts]
     # no member with a statement: equity unknown, not zero
-    total_equity = f["equity"].astype(float).sum(min_count=1)
-    equity = None if pd.isna(total_equity) else float(total_equity)
-    balance = float(f["balance_all"].fillna(0.0).sum())
-    bad = int((f["worst_rank"].fillna(0) >= 1).sum())
+    known = [r[0] for r in rows if r[0] is not None]
+    equity = float(sum(known)) if known else None
+    balance = float(sum(r[1] for r in rows))
+    bad = sum(1 for r in rows if r[2] >= 1)
     return {
         "guaranteed_amount": internal,
         "members_equity": equity,
         "guarantee_to_equity": internal / equity if equity is not None and equity > 0 else None,
         "loan_balance": balance,
         "share_special_mention_or_worse": bad / len(firms) if firms else 0.0,
-        "bank_exposure": float(f["exposure"].fillna(0.0).sum()),
+        "bank_exposure": float(sum(r[3] for r in rows)),
         "grade": 1 + sum(balance >= t for t in thresholds),
     }
+
+
+def _covers(partition: Partition, g: nx.DiGraph) -> bool:
+    """Whether the groups cover the nodes of ``g`` exactly, once each, and every circle lies in one
+    group with firms only."""
+    groups, circles = partition
+    seen = [x for c in groups for x in c]
+    if len(seen) != g.number_of_nodes() or set(seen) != set(g.nodes):
+        return False
+    group_of = {x: i for i, c in enumerate(groups) for x in c}
+    return all(len(c) >= 2 and all(x[0] == "firm" for x in c) and len({group_of[x] for x in c}) == 1
+               for c in circles)
 
 
 def analyse_guarantees(
@@ -210,6 +244,7 @@ def analyse_guarantees(
     max_listed: int = 1000,
     count_limit: int = 100_000,
     seed: int = 0,
+    partition: Partition | None = None,
 ) -> GuaranteeNetwork:
     """Groups and circles from guarantee links (a pure function; :func:`guarantee_circles` feeds it).
 
@@ -228,22 +263,31 @@ def analyse_guarantees(
         Cycles listed per circle, and counted before the count becomes a lower bound.
     seed : int
         Seed of the review split (Louvain, Kernighan-Lin): same inputs and seed, same parts.
+    partition : (groups, circles) or None
+        The components found elsewhere (GDS in the database), as sets of ``(party, id)`` nodes;
+        ``None``, or one that does not cover exactly the nodes of ``links``, and networkx finds them.
     """
     if list(grade_thresholds) != sorted(grade_thresholds):
         raise InvalidQueryParameter(f"grade thresholds must increase, got {list(grade_thresholds)}")
     if review_size < 2 or max_listed < 0 or count_limit < 1:
         raise InvalidQueryParameter("review_size must be at least 2, max_listed >= 0 and count_limit >= 1")
-    cols = ["equity", "balance_all", "worst_rank", "exposure"]
-    fx = (facts.set_index("uscc")[cols] if facts is not None and not facts.empty
-          else pd.DataFrame(columns=cols, dtype=float))
+    fx = _facts(facts)
     g = _graph(links)
     group_rows: list[dict[str, Any]] = []
     circle_rows: list[dict[str, Any]] = []
-    comps = sorted((sorted(c) for c in nx.weakly_connected_components(g)), key=lambda c: (-len(c), c))
+    if partition is not None and not _covers(partition, g):
+        partition = None  # read at another moment than the links (an ingest between): recompute
+    groups, circles = partition or (list(nx.weakly_connected_components(g)),
+                                    [c for c in nx.strongly_connected_components(g) if len(c) >= 2])
+    comps = sorted((sorted(c) for c in groups), key=lambda c: (-len(c), c))
+    group_of = {x: i for i, comp in enumerate(comps) for x in comp}
+    circles_in: list[list[list[Node]]] = [[] for _ in comps]
+    for c in circles:
+        members = sorted(c)
+        circles_in[group_of[members[0]]].append(members)
     for gi, comp in enumerate(comps, start=1):
         sub = g.subgraph(comp)
-        sccs = sorted((sorted(c) for c in nx.strongly_connected_components(sub) if len(c) >= 2),
-                      key=lambda c: (-len(c), c))
+        sccs = sorted(circles_in[gi - 1], key=lambda c: (-len(c), c))
         gtype, hub = _group_type(sub, [set(c) for c in sccs])
         firms = [x[1] for x in comp if x[0] == "firm"]
         amount = float(sum(w for _, _, w in sub.edges(data="amount")))
@@ -291,20 +335,48 @@ def guarantee_circles(
     max_listed: int = 1000,
     count_limit: int = 100_000,
     seed: int = 0,
+    components: Literal["auto", "gds", "networkx"] = "auto",
 ) -> GuaranteeNetwork:
     """The guarantee groups and circles of the graph on ``as_of`` (default: the latest ingested date).
 
-    Two reads (the active links, then the members' facts), then :func:`analyse_guarantees`.
-    ``lenders`` (the bank) defaults to ``settings.bank_lenders``.
+    Reads the active links and the members' facts, finds the components (``components``: ``"gds"``
+    in the database, ``"networkx"`` in this process, ``"auto"`` GDS where the server has it, else
+    networkx), then :func:`analyse_guarantees`. ``lenders`` (the bank) defaults to
+    ``settings.bank_lenders``. Both component paths give the same answer.
     """
+    if components not in ("auto", "gds", "networkx"):
+        raise InvalidQueryParameter(f"components must be auto, gds or networkx, got {components!r}")
     day = resolve_as_of(runner, as_of)
     links = run_query(runner, "guarantee_links", {"as_of": day})
     firms = sorted(set(links["borrower"]) | set(links.loc[links["kind"] == "firm", "guarantor"]))
     bank = list(runner.settings.bank_lenders if lenders is None else lenders)
     facts = run_for_firms(runner, "firm_exposure", firms, {"as_of": day, "lenders": bank}) if firms else None
+    partition: Partition | None = None
+    if components != "networkx" and firms:
+        try:
+            partition = _gds_partition(runner, day)
+        except QueryFailed:
+            if components == "gds":
+                raise
+            # no GDS on this server (or its procedures refused): networkx finds the components
     return analyse_guarantees(links, facts, as_of=day, grade_thresholds=grade_thresholds,
                               review_size=review_size, max_listed=max_listed, count_limit=count_limit,
-                              seed=seed)
+                              seed=seed, partition=partition)
+
+
+def _gds_partition(runner: QueryRunner, day: date) -> Partition:
+    """Groups and circles (two or more firms) of GDS WCC / SCC on ``day``, as sets of nodes."""
+    from graph.gds import guarantee_components
+
+    parts = guarantee_components(runner, as_of=day)
+    nodes = list(zip(parts["party"].astype(str), parts["id"].astype(str), strict=True))
+    groups: dict[Any, set[Node]] = {}
+    circles: dict[Any, set[Node]] = {}
+    for node, gid, cid in zip(nodes, parts["group"], parts["circle"], strict=True):
+        groups.setdefault(gid, set()).add(node)
+        if node[0] == "firm":
+            circles.setdefault(cid, set()).add(node)
+    return list(groups.values()), [c for c in circles.values() if len(c) >= 2]
 
 
 def gds_components(runner: QueryRunner, *, as_of: date | str | None = None) -> GuaranteeNetwork:

@@ -121,3 +121,23 @@ def test_gds_components_equal_the_networkx_path(platform: GraphRunner) -> None:
     assert platform.read("CALL gds.graph.list() YIELD graphName RETURN graphName") == []
     # on 2022-12-31 no guarantee had started (all start 2023-01-01): nothing to project
     assert gds_components(platform, as_of="2022-12-31").groups.empty
+
+
+def test_guarantee_circles_same_answer_with_gds_or_networkx_components(platform: GraphRunner) -> None:
+    by_gds = guarantee_circles(platform, lenders=BANK, components="gds").to_dict()
+    by_nx = guarantee_circles(platform, lenders=BANK, components="networkx").to_dict()
+    assert by_gds == by_nx and len(by_gds["groups"]) == 7 and len(by_gds["circles"]) == 5
+    assert guarantee_circles(platform, lenders=BANK).to_dict() == by_nx  # auto: GDS is on this server
+    assert platform.read("CALL gds.graph.list() YIELD graphName RETURN graphName") == []
+    with pytest.raises(InvalidQueryParameter, match="components"):
+        guarantee_circles(platform, components="igraph")  # type: ignore[arg-type]
+
+
+def test_a_partition_that_misses_nodes_is_recomputed() -> None:
+    links = _links("ab", "ba", "bc")
+    whole = analyse_guarantees(links).to_dict()
+    given = ([{("firm", "a"), ("firm", "b"), ("firm", "c")}], [{("firm", "a"), ("firm", "b")}])
+    assert analyse_guarantees(links, partition=given).to_dict() == whole
+    stale = ([{("firm", "a"), ("firm", "b")}], [{("firm", "a"), ("firm", "b")}])  # c came in since
+    assert analyse_guarantees(links, partition=stale).to_dict() == whole
+    assert whole["groups"][0]["type"] == "complex" and whole["circles"][0]["members"] == ["a", "b"]

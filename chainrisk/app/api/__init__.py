@@ -6,6 +6,11 @@ needs an API key in ``X-API-Key`` (``chainrisk keys create --role officer|analys
 and its role decides what it may call (``docs/api.md``). OpenAPI is at ``/openapi.json``,
 Swagger UI at ``/docs`` from vendored assets.
 
+With ``settings.api_warm_up`` (on under ``chainrisk serve``), the app builds the process's chain
+cache (``queries.chaincache.warm_up``: both networks and the bank's book on the latest date) in a
+background thread as it starts, so the first officer's exposure request only walks its chain;
+``/health`` says how far that warm-up is (``chain_cache``).
+
 - ``chainrisk.app.api.errors``: JSON answers, and library errors as JSON HTTP errors;
 - ``chainrisk.app.api.security``: keys, roles, the per-key rate limit, the Cypher cap;
 - ``chainrisk.app.api.routes``: firms, chain exposure, circles, named queries, Cypher;
@@ -15,6 +20,8 @@ Swagger UI at ``/docs`` from vendored assets.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,7 +37,7 @@ __all__ = ["create_app"]
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; one :class:`graph.runner.GraphRunner` per app, opened on first use."""
     from chainrisk.app.api.docs import install_docs
-    from chainrisk.app.api.errors import install_error_handlers
+    from chainrisk.app.api.errors import JsonAnswer, install_error_handlers
     from chainrisk.app.api.jobs import StressJobs
     from chainrisk.app.api.jobs import router as jobs_router
     from chainrisk.app.api.routes import router
@@ -40,8 +47,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state = ApiState(settings=s, buckets=TokenBuckets(s.api_rate_per_s, s.api_burst))
     state.jobs = StressJobs(s, state.runner)
 
+    warm: dict[str, Any] = {"state": "off"}
+
+    def warm_up() -> None:
+        from queries.chaincache import warm_up as build
+
+        t = time.monotonic()
+        try:
+            done = build(state.runner())
+            warm.update(state="done", as_of=done.as_of.isoformat() if done.as_of else None)
+        except Exception as exc:  # the API still answers; requests build the cache themselves
+            warm.update(state="failed", error=f"{type(exc).__name__}: {exc}")
+        warm["seconds"] = round(time.monotonic() - t, 1)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if s.api_warm_up:
+            warm.update(state="running")
+            # a daemon: a server stopped during the warm-up does not wait for it
+            threading.Thread(target=warm_up, name="chain-cache-warm-up", daemon=True).start()
         yield
         state.jobs.close()
         state.close()
@@ -54,22 +78,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runner = state.runner  # the graph runner, for anything mounted on this app
     install_error_handlers(app)
 
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, Any]:
-        """Neo4j and GDS versions of the configured database, and which runs are current (open)."""
+    @app.get("/health", tags=["health"], response_model=dict[str, Any])
+    def health() -> JsonAnswer:
+        """Neo4j and GDS versions of the configured database, which runs are current, and the chain
+        cache's warm-up (``off``, ``running``, ``done`` or ``failed``) (open)."""
         from graph.gds import gds_version
         from graph.runs import FAMILIES, current_run
 
         r = state.runner()
         info = r.server_info()
-        return {
+        # through to_json: a current run's as_of is a driver date, which FastAPI cannot serialize
+        return JsonAnswer({
             "chainrisk": __version__,
             "neo4j": info.get("version"),
             "edition": info.get("edition"),
             "gds": gds_version(r),
             "database": r.database,
             "current_runs": {f: current_run(r, f) for f in FAMILIES},
-        }
+            "chain_cache": dict(warm),
+        })
 
     app.include_router(router)
     app.include_router(jobs_router)

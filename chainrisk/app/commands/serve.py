@@ -17,6 +17,9 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")]
         = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+        warm_up: Annotated[bool, typer.Option(
+            help="Build the chain cache in the background at start (/health says when it is done).")]
+        = True,
     ) -> None:
         """Serve the HTTP API (OpenAPI at /openapi.json, Swagger UI at /docs); Ctrl-C stops it.
 
@@ -30,5 +33,6 @@ def register(app: typer.Typer) -> None:
         from chainrisk.app.api import create_app
         from chainrisk.settings import get_settings
 
-        uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info",
+        settings = get_settings().model_copy(update={"api_warm_up": warm_up})
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
                     proxy_headers=False, server_header=False)

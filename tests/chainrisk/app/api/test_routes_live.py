@@ -173,3 +173,34 @@ def test_credentials_are_not_in_the_graph(api: Api) -> None:
     assert "api_keys" not in text and "analyst-test" not in text
     refused = api.cypher(f"LOAD CSV FROM 'file://{api.settings.auth_db}' AS l RETURN l")
     assert refused.status_code == 422 and refused.json()["layer"] == "text"
+
+
+def test_warm_up_builds_the_chain_cache_in_the_background(platform: GraphRunner, tmp_path: Path) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from chainrisk.app.api import create_app
+    from chainrisk.app.auth.keys import create_key
+    from chainrisk.settings import Settings
+    from queries.chaincache import CHAIN_CACHE
+
+    s = Settings(auth_db=tmp_path / "auth.sqlite", bank_lenders=BANK, api_warm_up=True)  # type: ignore[call-arg]
+    key = create_key(s.auth_db, "officer").key
+    CHAIN_CACHE.clear()
+    with TestClient(create_app(s)) as client:
+        warm = client.get("/health").json()["chain_cache"]
+        for _ in range(600):  # bounded wait for the thread, not a timing assertion
+            if warm["state"] != "running":
+                break
+            time.sleep(0.1)
+            warm = client.get("/health").json()["chain_cache"]
+        assert warm["state"] == "done" and warm["as_of"] == AS_OF
+        # both networks and the bank's book are built; the first request only walks its chain
+        assert (len(CHAIN_CACHE.networks), len(CHAIN_CACHE.books)) == (2, 1)
+        body = client.get(f"/firms/{U['F']}/exposure", headers={"X-API-Key": key}).json()
+        assert (len(CHAIN_CACHE.networks), len(CHAIN_CACHE.books)) == (2, 1)
+    _same(body, chain_exposure(platform, U["F"], lenders=BANK, cache=None).to_dict())
+    # off unless the settings turn it on (chainrisk serve does)
+    with TestClient(create_app(Settings(auth_db=tmp_path / "auth.sqlite"))) as client:  # type: ignore[call-arg]
+        assert client.get("/health").json()["chain_cache"] == {"state": "off"}

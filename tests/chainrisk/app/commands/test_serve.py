@@ -20,3 +20,12 @@ def test_serve_runs_the_app_on_loopback_by_default(monkeypatch: pytest.MonkeyPat
     assert [(kw["host"], kw["port"]) for _, kw in calls] == [("127.0.0.1", 8000), ("0.0.0.0", 8100)]
     assert all(isinstance(app, FastAPI) and app.title == "chainrisk" for app, _ in calls)
     assert main(["serve", "--port", "0"]) == 2
+
+
+def test_serve_warms_the_chain_cache_unless_told_not_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    apps: list[FastAPI] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: apps.append(app))
+    assert main(["serve"]) == 0 and main(["serve", "--no-warm-up"]) == 0
+    assert [a.state.api.settings.api_warm_up for a in apps] == [True, False]
