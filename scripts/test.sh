@@ -25,6 +25,8 @@ export NEO4J_URI=bolt://127.0.0.1:$CHAINRISK_BOLT_PORT
 export NEO4J_USERNAME=neo4j
 export NEO4J_PASSWORD=${CHAINRISK_TEST_PASSWORD:-chainrisk-test}
 export NEO4J_DATABASE=neo4j
+# the live tests empty this server's database; they refuse to run without this mark
+export CHAINRISK_TEST_SERVER=1
 export CHAINRISK_NEO4J_HEAP=${CHAINRISK_NEO4J_HEAP:-1g}
 export CHAINRISK_NEO4J_PAGECACHE=${CHAINRISK_NEO4J_PAGECACHE:-512m}
 

@@ -4,6 +4,10 @@ Tests marked ``neo4j`` talk to a real server: the one ``scripts/test.sh`` starts
 for the test run, with its own data folder and ports (``NEO4J_URI`` points at it).
 When it is down, those tests are skipped on a developer's machine but FAIL under
 ``CI=true``: CI must never pass because the server did not start.
+
+Live tests empty the database they use. So they run only where ``CHAINRISK_TEST_SERVER=1``
+says the configured server is a test server (``scripts/test.sh`` sets it): a plain
+``pytest`` with a developer's ``NEO4J_URI`` must never wipe the demo's or a bank's graph.
 """
 
 from __future__ import annotations
@@ -27,6 +31,12 @@ def _connect() -> GraphRunner:
 @pytest.fixture(scope="session")
 def graph_runner() -> Iterator[GraphRunner]:
     """A :class:`graph.runner.GraphRunner` on the test server (session-wide)."""
+    if os.environ.get("CHAINRISK_TEST_SERVER", "") != "1":
+        why = ("live tests empty the database at NEO4J_URI: run them with scripts/test.sh, or set "
+               "CHAINRISK_TEST_SERVER=1 for a server that may be wiped")
+        if IN_CI:
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
     try:
         runner = _connect()
     except GraphError as exc:
