@@ -60,7 +60,7 @@ def firm_card(request: Request, _: _Reader, uscc: _Uscc, as_of: _AsOf = None) ->
     """One firm: its risk labels (PD, tier, reasons) where a risk run is current, the current stress
     run's results, the bank's exposure, and how old its data is at ``as_of``."""
     from queries.catalogue import jsonable, resolve_as_of, run_for_firms, run_query
-    from queries.exposure import STALE_MONTHS, firm_details, months_before
+    from queries.details import STALE_MONTHS, firm_details, months_before
 
     code = _uscc(uscc)
     st = api_state(request)

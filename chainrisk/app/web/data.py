@@ -36,7 +36,8 @@ from ingest.default_definition import DEFAULT_EVENT_TYPES, DEFAULT_OVERDUE_DAYS,
 from queries.catalogue import CATALOGUE, jsonable, records, resolve_as_of, run_for_firms, run_query
 from queries.catalogue import Param as _Param
 from queries.circles import analyse_guarantees
-from queries.exposure import SECTIONS, STALE_MONTHS, chain, months_before
+from queries.details import STALE_MONTHS, firm_details, months_before
+from queries.exposure import SECTIONS, chain
 
 __all__ = [
     "MAX_GRAPH_HOPS",
@@ -86,24 +87,8 @@ def _uscc(value: str) -> str:
 
 def firm_rows(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str, dict[str, Any]]:
     """Per firm: the catalogue's ``firm_details`` plus ``*_stale`` flags (``None`` where there is
-    no such data) and ``stale`` (any of them true)."""
-    if not usccs:
-        return {}
-    frame = run_for_firms(runner, "firm_details", list(usccs), {"as_of": as_of})
-    cutoff = months_before(as_of, STALE_MONTHS).isoformat()
-    out: dict[str, dict[str, Any]] = {}
-    for row in records(frame):
-        for col, flag in (
-            ("statement_published", "statement_stale"),
-            ("signal_month", "signal_stale"),
-            ("loan_status_month", "loan_status_stale"),
-        ):
-            value = row.get(col)
-            # as queries.exposure does: None when there is no such data at all (shown as "none")
-            row[flag] = None if value is None else value < cutoff
-        row["stale"] = any(row[f] is True for f in ("statement_stale", "signal_stale", "loan_status_stale"))
-        out[str(row["uscc"])] = row
-    return out
+    no such data) and ``stale`` (any of them true): :func:`queries.details.firm_details`."""
+    return firm_details(runner, list(usccs), as_of)
 
 
 def _defaulted(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str, str]:
