@@ -107,7 +107,8 @@ def test_paths_are_the_librarys(api: Api, platform: GraphRunner) -> None:
     _same(body, paths_between(platform, U["S4"], U["B2"], lenders=BANK))
     assert body["supply"]["downstream"]["length"] is not None
     only = api.get(f"/firms/{U['S4']}/paths", params={"to": U["B2"], "relations": "guarantee"}).json()
-    assert "supply" not in only or not only["supply"]
+    assert only["relations"] == ["guarantee"] and "supply" not in only and "guarantee" in only
+    _same(only, paths_between(platform, U["S4"], U["B2"], relations=("guarantee",), lenders=BANK))
     bad = api.get(f"/firms/{U['S4']}/paths", params={"to": U["B2"][:-1] + "0"})
     assert bad.status_code == 422
 
