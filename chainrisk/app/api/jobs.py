@@ -12,13 +12,24 @@ job's ``as_of`` (given, else the scenario's, else the latest ingested), the PD c
 yearly history, the current risk run's PDs, ESRI as the systemic impact, then
 :func:`contagion.stress.run_stress` and :func:`contagion.stress.write_outputs` into the job's own
 folder under ``settings.stress_jobs_dir``; with ``write_back`` the results are published as a
-``stress`` run. Jobs live in memory (the list is empty after a restart); each folder keeps the
-job's ``job.json`` beside its outputs.
+``stress`` run.
+
+Jobs survive a restart: each job's folder keeps its record, ``job.json`` (rewritten at every
+change of status, written to a temporary file and renamed so a crash never leaves half a record),
+and the posted scenario as ``scenario.yaml``. When the app starts, :class:`StressJobs` reads the
+latest :data:`MAX_KEPT` records back; a job the record calls ``queued`` or ``running`` was cut
+off by the stop (its thread died with the process), so it is marked ``failed`` with
+:data:`INTERRUPTED` as its error and its record rewritten: it is never run again on its own.
+Stopping the app cleanly fails the queued jobs at once (:meth:`StressJobs.close`); the running
+one finishes if the process lives long enough, else the next start marks it interrupted. One API
+process per jobs folder: a second one would mark the first one's running job interrupted.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import queue
 import re
 import secrets
@@ -40,13 +51,21 @@ from chainrisk.app.api.security import EVERYONE, OPERATORS, Caller, api_state, r
 from chainrisk.errors import ChainriskError, ScenarioError
 from chainrisk.settings import REPO_ROOT, Settings
 
-__all__ = ["EXAMPLES_DIR", "StressJob", "StressJobs", "example_scenarios", "router"]
+__all__ = ["EXAMPLES_DIR", "INTERRUPTED", "StressJob", "StressJobs", "example_scenarios", "router"]
+
+log = logging.getLogger(__name__)
 
 #: The shipped example scenarios a job may name.
 EXAMPLES_DIR = REPO_ROOT / "examples" / "scenarios"
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: Finished jobs kept in memory (the oldest finished ones are dropped first).
+#: Finished jobs kept in memory and read back at a start (the oldest finished ones are dropped first).
 MAX_KEPT = 200
+#: The error of a job found ``queued`` or ``running`` when the app starts (``{status}``: which).
+INTERRUPTED = ("interrupted: the API stopped while the job was {status}; its results are incomplete or "
+               "missing. Post it again to rerun it.")
+_STOPPED = "the API stopped before the job ran"
+#: A job folder's name read back at a start (ids are ``start_stress_run``'s ``YYYYmmddTHHMMSS-hex``).
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 Status = Literal["queued", "running", "done", "failed"]
 
@@ -101,6 +120,26 @@ class StressJob:
                 out["summary"] = self.summary
         return out
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any], folder: Path) -> StressJob:
+        """The job a ``job.json`` record (``to_dict(full=True)``) in ``folder`` describes; the
+        scenario's text comes from ``scenario.yaml`` beside it (empty when missing)."""
+        status = record["status"]
+        if status not in ("queued", "running", "done", "failed"):
+            raise ValueError(f"unknown status {status!r}")
+        text_file = folder / "scenario.yaml"
+        return cls(
+            id=str(record["id"]), scenario=str(record["scenario"]),
+            source="example" if record.get("source") == "example" else "content",
+            text=text_file.read_text(encoding="utf-8") if text_file.is_file() else "",
+            submitted_by=str(record["submitted_by"]), runs=record.get("runs"), seed=record.get("seed"),
+            as_of=date.fromisoformat(record["as_of"]) if record.get("as_of") else None,
+            write_back=bool(record.get("write_back", False)), out_dir=folder, status=status,
+            submitted=str(record["submitted"]), started=record.get("started"),
+            finished=record.get("finished"),
+            error=record.get("error"), summary=record.get("summary"), run_id=record.get("run_id"),
+        )
+
 
 class StressJobs:
     """A queue of stress jobs and the one worker thread that runs them in turn."""
@@ -113,6 +152,35 @@ class StressJobs:
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._closing = threading.Event()
+        self._restore(Path(settings.stress_jobs_dir))
+
+    def _restore(self, root: Path) -> None:
+        """Read the latest :data:`MAX_KEPT` job records under ``root`` back; mark the ones a stop
+        cut off (``queued`` or ``running``) failed with :data:`INTERRUPTED`."""
+        if not root.is_dir():
+            return
+        found: list[StressJob] = []
+        for record_file in root.glob("*/job.json"):
+            folder = record_file.parent
+            if not _JOB_ID.match(folder.name):
+                continue
+            try:
+                job = StressJob.from_record(json.loads(record_file.read_text(encoding="utf-8")), folder)
+            except (OSError, ValueError, KeyError, TypeError) as exc:  # one bad record must not stop the API
+                log.warning("stress job record %s not read back: %s", record_file, exc)
+                continue
+            if job.id != folder.name:
+                log.warning("stress job record %s names another job (%s): not read back", record_file, job.id)
+                continue
+            found.append(job)
+        found.sort(key=lambda j: (j.submitted, j.id))
+        for job in found[-MAX_KEPT:]:
+            if job.status in ("queued", "running"):
+                job.error = INTERRUPTED.format(status=job.status)
+                job.status, job.finished = "failed", _now()
+                self._save(job)
+                log.warning("stress job %s was cut off by a stop: marked failed", job.id)
+            self._jobs[job.id] = job
 
     def submit(self, job: StressJob) -> StressJob:
         with self._lock:
@@ -121,6 +189,8 @@ class StressJobs:
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="chainrisk-stress-jobs", daemon=True)
                 self._worker.start()
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        (job.out_dir / "scenario.yaml").write_text(job.text, encoding="utf-8")
         self._save(job)
         self._queue.put(job)
         return job
@@ -135,8 +205,15 @@ class StressJobs:
             return sorted(self._jobs.values(), key=lambda j: (j.submitted, j.id), reverse=True)
 
     def close(self) -> None:
-        """Let the worker stop after the job it runs; jobs still queued fail unstarted."""
+        """Let the worker stop after the job it runs; jobs still queued fail unstarted, at once (the
+        process may end before the worker would reach them)."""
         self._closing.set()
+        with self._lock:
+            waiting = [j for j in self._jobs.values() if j.status == "queued"]
+            for job in waiting:
+                job.status, job.error, job.finished = "failed", _STOPPED, _now()
+        for job in waiting:
+            self._save(job)
         self._queue.put(None)
 
     def _forget_old(self) -> None:
@@ -145,21 +222,27 @@ class StressJobs:
             del self._jobs[j.id]
 
     def _save(self, job: StressJob) -> None:
+        """Write the job's record (the whole summary included, so a restart serves it as before)."""
         job.out_dir.mkdir(parents=True, exist_ok=True)
-        (job.out_dir / "job.json").write_text(json.dumps(job.to_dict(full=False), indent=2) + "\n",
-                                              encoding="utf-8")
+        tmp = job.out_dir / f".job.json.{os.getpid()}.{threading.get_ident()}"
+        tmp.write_text(json.dumps(job.to_dict(full=True), indent=2, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, job.out_dir / "job.json")  # a reader or a crash never meets half a record
 
     def _work(self) -> None:
         while True:
             job = self._queue.get()
             if job is None:
                 return
-            if self._closing.is_set():
-                job.status, job.error, job.finished = "failed", "the API stopped before the job ran", _now()
-                self._save(job)
-                continue
-            job.status, job.started = "running", _now()
+            with self._lock:  # close() fails queued jobs under the same lock: a job starts or fails, once
+                if job.status != "queued":
+                    continue
+                if self._closing.is_set():
+                    job.status, job.error, job.finished = "failed", _STOPPED, _now()
+                else:
+                    job.status, job.started = "running", _now()
             self._save(job)
+            if job.status != "running":
+                continue
             try:
                 self._run(job)
                 job.status = "done"

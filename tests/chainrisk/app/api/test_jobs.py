@@ -1,4 +1,5 @@
-"""The stress-job queue: one job at a time, in order; a failed job does not stop the worker.
+"""The stress-job queue: one job at a time, in order; a failed job does not stop the worker; jobs
+come back after a restart, and the ones a stop cut off are marked failed.
 
 The job's work is replaced by a stand-in here (the live test runs the real engine).
 """
@@ -6,13 +7,14 @@ The job's work is replaced by a stand-in here (the live test runs the real engin
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from chainrisk.app.api.jobs import StressJob, StressJobs, example_scenarios
+from chainrisk.app.api.jobs import INTERRUPTED, StressJob, StressJobs, example_scenarios
 from chainrisk.errors import ScenarioError
 from chainrisk.settings import Settings
 
@@ -89,3 +91,90 @@ def test_closing_fails_the_queued_jobs_unstarted(tmp_path: Path, monkeypatch: py
     first, second = _wait(jobs, "job-0"), _wait(jobs, "job-1")
     assert (first.status, second.status) == ("done", "failed")
     assert second.started is None and second.error == "the API stopped before the job ran"
+
+
+def _blocked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gate: threading.Event) -> StressJobs:
+    """Jobs in ``tmp_path`` whose work waits for ``gate``: job-0 running, job-1 queued."""
+    monkeypatch.setattr(StressJobs, "_run", lambda self, job: gate.wait(10))
+    jobs = StressJobs(Settings(_env_file=None, stress_jobs_dir=tmp_path), runner=lambda: None)
+    for i in range(2):
+        jobs.submit(_job(tmp_path, i))
+    _running(jobs, "job-0")
+    return jobs
+
+
+def test_a_restart_marks_the_jobs_it_cut_off_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = threading.Event()
+    before = _blocked(tmp_path, monkeypatch, gate)
+    # the process dies here (no close()): the records still say running and queued
+    assert json.loads((tmp_path / "job-0" / "job.json").read_text())["status"] == "running"
+    after = StressJobs(Settings(_env_file=None, stress_jobs_dir=tmp_path), runner=lambda: None)
+    first, second = after.get("job-0"), after.get("job-1")
+    assert first is not None and second is not None
+    assert (first.status, second.status) == ("failed", "failed")
+    assert first.error == INTERRUPTED.format(status="running") and "was running" in first.error
+    assert second.error == INTERRUPTED.format(status="queued") and second.started is None
+    assert first.started is not None and first.finished is not None and first.finished >= first.started
+    assert first.text == "name: x\n"  # the scenario read back from scenario.yaml
+    on_disk = json.loads((tmp_path / "job-0" / "job.json").read_text())
+    assert on_disk == first.to_dict(full=True)  # the record says so too: a third start reads the same
+    third = StressJobs(Settings(_env_file=None, stress_jobs_dir=tmp_path), runner=lambda: None)
+    assert [j.to_dict(full=True) for j in third.all()] == [j.to_dict(full=True) for j in after.all()]
+    gate.set()
+    before.close()
+
+
+def test_finished_jobs_come_back_with_their_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = {"scenario": "s0", "runs": 10, "measures": {"EL": {"value": 12.5}, "VaR_99": {"value": 40.0}}}
+
+    def fake_run(self: StressJobs, job: StressJob) -> None:
+        job.summary = summary
+        job.run_id = "stress-1"
+
+    monkeypatch.setattr(StressJobs, "_run", fake_run)
+    settings = Settings(_env_file=None, stress_jobs_dir=tmp_path)
+    jobs = StressJobs(settings, runner=lambda: None)
+    done = _wait(jobs, jobs.submit(_job(tmp_path, 0)).id)
+    jobs.close()
+    (tmp_path / "not-a-job").mkdir()
+    (tmp_path / "not-a-job" / "job.json").write_text("{broken", encoding="utf-8")  # skipped, logged
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "job.json").write_text(json.dumps(done.to_dict(full=True)), encoding="utf-8")
+    back = StressJobs(settings, runner=lambda: None).all()
+    assert [j.id for j in back] == ["job-0"]  # the copy under another folder's name is not a job
+    assert back[0].to_dict(full=True) == done.to_dict(full=True)
+    assert back[0].to_dict()["headline"] == {"EL": 12.5, "VaR_99": 40.0, "ES_99": None}
+
+
+def test_a_clean_stop_fails_the_queued_jobs_on_disk_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    jobs = _blocked(tmp_path, monkeypatch, gate)
+    jobs.close()
+    # written by close() itself, before the worker gets to it (the process may end first)
+    record = json.loads((tmp_path / "job-1" / "job.json").read_text())
+    assert (record["status"], record["error"], record["started"]) == (
+        "failed", "the API stopped before the job ran", None)
+    gate.set()
+    assert _wait(jobs, "job-0").status == "done"
+
+
+def test_the_api_serves_jobs_across_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from chainrisk.app.api import create_app
+    from chainrisk.app.auth.keys import create_key
+
+    gate = threading.Event()
+    before = _blocked(tmp_path / "jobs", monkeypatch, gate)
+    settings = Settings(_env_file=None, neo4j_uri="bolt://127.0.0.1:1",
+                        auth_db=tmp_path / "auth.sqlite", stress_jobs_dir=tmp_path / "jobs")
+    key = create_key(settings.auth_db, "officer", name="t").key
+    with TestClient(create_app(settings)) as client:  # no graph needed to list jobs
+        listed = client.get("/stress-runs", headers={"X-API-Key": key}).json()["jobs"]
+        assert [(j["id"], j["status"]) for j in listed] == [("job-1", "failed"), ("job-0", "failed")]
+        one = client.get("/stress-runs/job-0", headers={"X-API-Key": key})
+        assert one.status_code == 200 and one.json()["error"] == INTERRUPTED.format(status="running")
+    gate.set()
+    before.close()
