@@ -12,7 +12,10 @@ than six months at ``as_of``; :mod:`queries.exposure`).
   ``cap`` largest (by trade value or amount) and one ``+N more`` node. Nodes carry their risk
   tier; firms in default at ``as_of`` (the one definition, :mod:`ingest.default_definition`)
   are flagged, and the links along the shortest drawn path from the focal firm to each are
-  marked ``default_path``.
+  marked ``default_path``. Persons (natural-person guarantors) are parties of the walk too: a
+  person reached at hop ``h`` is expanded at hop ``h + 1`` to every firm whose loans it guarantees
+  (:data:`PERSON_GUARANTEED_HOP`), so a person guaranteeing two firms links them in the drawing,
+  two hops apart, as in :mod:`queries.paths` (a person between two firms is a path of 2).
 - :func:`guarantee_group`: the firm's guarantee group (weakly connected component, persons
   included) with its circles, typed and measured by :func:`queries.circles.analyse_guarantees`.
 - :func:`exposure_csv`: the whole chain exposure as CSV for the credit file.
@@ -33,7 +36,15 @@ from chainrisk.errors import InvalidQueryParameter, UnknownFirm
 from graph.protocol import QueryRunner
 from graph.runs import family_runs
 from ingest.default_definition import DEFAULT_EVENT_TYPES, DEFAULT_OVERDUE_DAYS, default_dates
-from queries.catalogue import CATALOGUE, jsonable, records, resolve_as_of, run_for_firms, run_query
+from queries.catalogue import (
+    ACTIVE_GUARANTEE,
+    CATALOGUE,
+    jsonable,
+    records,
+    resolve_as_of,
+    run_for_firms,
+    run_query,
+)
 from queries.catalogue import Param as _Param
 from queries.circles import analyse_guarantees
 from queries.details import STALE_MONTHS, firm_details, months_before
@@ -42,6 +53,7 @@ from queries.exposure import SECTIONS, chain
 __all__ = [
     "MAX_GRAPH_HOPS",
     "MAX_NODES",
+    "PERSON_GUARANTEED_HOP",
     "RELATIONS",
     "exposure_csv",
     "firm_card",
@@ -60,6 +72,13 @@ RELATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "guarantee": (("guarantor_hop", "in"), ("guaranteed_hop", "out")),
 }
 _EDGE_TYPE = {"supply": "SUPPLIES", "guarantee": "GUARANTEES"}
+#: One step from persons (``near``: ``person_id``) to the firms whose loans they guarantee, with the
+#: active amount: the catalogue's ``guaranteed_hop`` for a frontier of persons.
+PERSON_GUARANTEED_HOP: LiteralString = (
+    "UNWIND $frontier AS near MATCH (p:Person {person_id: near})-[r:GUARANTEES]->(b:Firm) "
+    "WHERE " + ACTIVE_GUARANTEE + " "
+    "RETURN near, b.uscc AS far, 'firm' AS kind, sum(r.amount) AS value"
+)
 
 RESULTS_OF_RUNS: LiteralString = (
     "MATCH (f:Firm {uscc: $uscc})-[:HAS_RESULT]->(r:Result) WHERE r.run_id IN $runs "
@@ -220,20 +239,29 @@ def neighbourhood(
     edges: dict[tuple[str, str, str], dict[str, Any]] = {}
     parent: dict[str, str] = {}
     frontier = [u]
+    persons: list[str] = []  # persons reached at the previous hop: expanded to the firms they guarantee
     truncated = 0
     cross = dropped = 0  # links among drawn parties beyond the walk's tree: drawn, and left out
     for hop in range(1, hops + 1):
         found: dict[str, list[tuple[str, str, str, str, float]]] = {}  # near -> (far, kind, rel, dir, value)
-        for rel in relations:
-            for query, direction in RELATIONS[rel]:
-                q = CATALOGUE[query]
-                rows = runner.read(q.text, {"frontier": frontier, "as_of": day}, timeout=q.timeout_s)
-                for r in rows:
-                    found.setdefault(r["near"], []).append(
-                        (r["far"], r["kind"], rel, direction, float(r["value"] or 0.0))
-                    )
+        steps = [
+            (CATALOGUE[q].text, CATALOGUE[q].timeout_s, frontier, rel, d)
+            for rel in relations
+            for q, d in RELATIONS[rel]
+            if frontier
+        ]
+        if persons:
+            steps.append(
+                (PERSON_GUARANTEED_HOP, CATALOGUE["guaranteed_hop"].timeout_s, persons, "guarantee", "out")
+            )
+        for text, timeout, near_ids, rel, direction in steps:
+            for r in runner.read(text, {"frontier": near_ids, "as_of": day}, timeout=timeout):
+                found.setdefault(r["near"], []).append(
+                    (r["far"], r["kind"], rel, direction, float(r["value"] or 0.0))
+                )
         nxt: list[str] = []
-        for near in frontier:
+        nxt_persons: list[str] = []
+        for near in [*frontier, *persons]:
             links = sorted(found.get(near, []), key=lambda x: (-x[4], x[0]))
             fresh = list(dict.fromkeys(x[0] for x in links if x[0] not in nodes))  # largest link first
             room = max(0, max_nodes - len(nodes) - 1)  # one place kept for the "+N more" node
@@ -245,8 +273,7 @@ def neighbourhood(
                 if far not in nodes:
                     nodes[far] = {"id": far, "kind": kind, "distance": hop}
                     parent[far] = near
-                    if kind == "firm":
-                        nxt.append(far)
+                    (nxt if kind == "firm" else nxt_persons).append(far)
                 src, dst = (far, near) if direction == "in" else (near, far)
                 key = (src, dst, rel)
                 # links to a party just added always; links among parties already drawn (a hub's
@@ -268,8 +295,8 @@ def neighbourhood(
                 }
                 edges[(near, more, "more")] = {"source": near, "target": more, "type": "MORE", "value": 0.0}
                 truncated += hidden
-        frontier = sorted(set(nxt))
-        if not frontier:
+        frontier, persons = sorted(set(nxt)), sorted(set(nxt_persons))
+        if not frontier and not persons:
             break
     firms = [k for k, v in nodes.items() if v["kind"] == "firm"]
     details = firm_rows(runner, firms, day)
@@ -282,7 +309,7 @@ def neighbourhood(
             x = parent[x]
     for k, node in nodes.items():
         d = details.get(k, {})
-        node.setdefault("label", d.get("name") or k)
+        node.setdefault("label", d.get("name") or (f"person {k}" if node["kind"] == "person" else k))
         node.update(
             {
                 "tier": d.get("risk_tier"),

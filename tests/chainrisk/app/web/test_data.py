@@ -80,6 +80,32 @@ def test_neighbourhood_two_hops_flags_the_path_to_default(web_graph):
     assert {k for k, n in by.items() if n["on_default_path"]} == {U["F"], U["S1"], U["S3"]}
 
 
+def test_neighbourhood_draws_persons_and_expands_them(web_graph):
+    # person P2 guarantees T1, T2 and T3 (40 each): from T1, P2 is one hop away and links T1 to
+    # T2 and T3, two hops away (a person between two firms is a path of 2)
+    one = neighbourhood(web_graph, U["T1"], hops=1)
+    assert _short(n["id"] for n in one["nodes"]) == {"T1", "person-P2"}
+    two = neighbourhood(web_graph, U["T1"], hops=2)
+    by = {n["id"]: n for n in two["nodes"]}
+    assert _short(by) == {"T1", "person-P2", "T2", "T3"}
+    p2 = by["person-P2"]
+    assert (p2["kind"], p2["distance"], p2["label"], p2["tier"]) == ("person", 1, "person person-P2", None)
+    assert p2["statement_published"] is None and p2["stale"] is None  # a person has no firm data
+    assert {by[U[t]]["distance"] for t in ("T2", "T3")} == {2} and by[U["T2"]]["kind"] == "firm"
+    edges = {
+        (_short([e["source"]]).pop(), _short([e["target"]]).pop(), e["type"], e["value"])
+        for e in two["edges"]
+    }
+    assert edges == {("person-P2", t, "GUARANTEES", 40.0) for t in ("T1", "T2", "T3")}
+    # guarantees off: no person, nothing else (T1 has no supply link)
+    assert _short(
+        n["id"] for n in neighbourhood(web_graph, U["T1"], hops=2, relations=["supply"])["nodes"]
+    ) == {"T1"}
+    # a person links only while the drawing has room: cap 1 shows one of T2, T3 and "+1 more"
+    capped = neighbourhood(web_graph, U["T1"], hops=2, cap=1)
+    assert len([n for n in capped["nodes"] if n["kind"] == "firm"]) == 2 and capped["truncated"] == 1
+
+
 def test_neighbourhood_caps_hubs(web_graph):
     g = neighbourhood(web_graph, U["F"], hops=1, relations=["supply"], cap=2)
     # F has 4 active supply neighbours: the 2 largest (B1 700, S1 600) and "+2 more"
