@@ -318,8 +318,11 @@ def neighbourhood(
                 "on_default_path": k in on_path or (k == u and bool(on_path)),
                 "stale": d.get("stale"),
                 "statement_published": d.get("statement_published"),
+                "statement_stale": d.get("statement_stale"),
                 "signal_month": d.get("signal_month"),
+                "signal_stale": d.get("signal_stale"),
                 "loan_status_month": d.get("loan_status_month"),
+                "loan_status_stale": d.get("loan_status_stale"),
             }
         )
     for e in edges.values():

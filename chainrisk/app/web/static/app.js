@@ -98,16 +98,18 @@
     showError(null);
     state.firm = uscc;
     $("firm").hidden = false;
+    $("csv-link").href = "/ui/api/firms/" + encodeURIComponent(uscc) + "/exposure.csv";
+    // the card and the drawing together, before the rest: a hub's whole chain and group take
+    // longer and must not hold either up
+    const drawn = loadGraph();
     try {
-      const card = await api("/ui/api/firms/" + encodeURIComponent(uscc));
-      renderCard(card);
+      renderCard(await api("/ui/api/firms/" + encodeURIComponent(uscc)));
     } catch (err) {
       showError(err);
+      await drawn;
       return;
     }
-    $("csv-link").href = "/ui/api/firms/" + encodeURIComponent(uscc) + "/exposure.csv";
-    // the drawing first: a hub's whole chain and group take longer and must not hold it up
-    await loadGraph();
+    await drawn;
     await Promise.all([loadExposure(), loadGroup()]);
   }
 
@@ -220,6 +222,10 @@
   }
 
   const TIER_COLOURS = { 1: "#3a9d5d", 2: "#3a9d5d", 3: "#e0a526", 4: "#e0a526", 5: "#d0502a", 6: "#d0502a" };
+  const PERSON_COLOUR = "#7d5ba6";
+  //: Drawings above this many nodes trade looks for speed (no bitmap upscaling, edges hidden while
+  //: panning or zooming, a texture of the last frame while the view moves).
+  const BIG_DRAWING = 200;
 
   function rings(g) {
     // rings by distance from the focal firm, each wide enough for its nodes; cheaper than a
@@ -250,10 +256,10 @@
     const out = [];
     const pos = rings(g);
     g.nodes.forEach((n) => {
-      let colour = TIER_COLOURS[n.tier] || "#9aa5b1";
+      let colour = n.kind === "person" ? PERSON_COLOUR : TIER_COLOURS[n.tier] || "#9aa5b1";
       if (n.defaulted) colour = "#7a0c0c";
       out.push({ group: "nodes", position: pos.get(n.id), data: {
-        id: n.id, label: n.label, kind: n.kind, colour: colour,
+        id: n.id, label: n.label, kind: n.kind, colour: colour, stale: n.stale ? 1 : 0,
         focal: n.id === g.focal ? 1 : 0, onpath: n.on_default_path ? 1 : 0, distance: n.distance } });
     });
     g.edges.forEach((e, i) => {
@@ -268,7 +274,9 @@
       width: 16, height: 16, "text-valign": "bottom", "text-margin-y": 2, color: "#1d2733",
       // labels too small to read are not drawn (a 500-node drawing stays fast); zoom in to read them
       "min-zoomed-font-size": 7 } },
-    { selector: "node[kind = 'person']", style: { shape: "diamond" } },
+    { selector: "node[kind = 'person']", style: { shape: "diamond", width: 18, height: 18, color: PERSON_COLOUR,
+      "font-style": "italic" } },
+    { selector: "node[stale = 1]", style: { "border-width": 2, "border-style": "dotted", "border-color": "#a12622" } },
     { selector: "node[kind = 'more']", style: { "background-color": "#ffffff", "border-width": 1,
       "border-style": "dashed", "border-color": "#5a6673", shape: "round-rectangle", width: 40 } },
     { selector: "node[focal = 1]", style: { width: 26, height: 26, "border-width": 3, "border-color": "#1f3a5f" } },
@@ -307,11 +315,16 @@
     }
     const t1 = performance.now();
     if (state.cy) state.cy.destroy();
+    const big = g.nodes.length > BIG_DRAWING;
+    // positions computed here in one pass (rings by distance), so no layout runs and nothing animates
     state.cy = window.cytoscape({
       container: box, elements: elements(g), style: STYLE, wheelSensitivity: 0.3,
-      layout: { name: "preset", fit: true, padding: 20 },
+      layout: { name: "preset", fit: true, padding: 20, animate: false },
+      textureOnViewport: big, hideEdgesOnViewport: big, pixelRatio: big ? 1 : "auto",
     });
     const tLayout = performance.now();
+    const byId = new Map(g.nodes.map((n) => [n.id, n]));
+    state.cy.on("mouseover tap", "node", (ev) => showNode(byId.get(ev.target.id()), g));
     state.cy.on("tap", "node", (ev) => {
       const n = ev.target;
       if (n.data("kind") === "firm" && n.id() !== state.firm) openFirm(n.id());
@@ -328,6 +341,31 @@
       status.textContent = firms + " parties, " + g.edges.length + " links" +
         (g.truncated ? ", " + g.truncated + " more not drawn" : "") + " (as of " + g.as_of + ")";
     }));
+  }
+
+  function showNode(n, g) {
+    // the party under the pointer, as text: what it is and, for a firm, its data dates and stale flags
+    const p = $("node-info");
+    clear(p);
+    if (!n) return;
+    if (n.kind === "more") {
+      p.appendChild(el("span", n.label + " at distance " + n.distance + " (raise the cap to draw them)"));
+      return;
+    }
+    const what = n.kind === "person" ? "person (guarantor)" : "firm";
+    p.appendChild(el("strong", n.label));
+    p.appendChild(el("span", " " + n.id + " ", "uscc"));
+    p.appendChild(el("span", what + ", distance " + n.distance +
+      (n.tier === null || n.tier === undefined ? "" : ", tier " + n.tier) +
+      (n.defaulted ? ", in default since " + n.defaulted : "") + (n.kind === "firm" ? " · " : "")));
+    if (n.kind === "firm") {
+      p.appendChild(dateCell({
+        statement_published: n.statement_published, statement_stale: n.statement_stale,
+        signal_month: n.signal_month, signal_stale: n.signal_stale,
+        loan_status_month: n.loan_status_month, loan_status_stale: n.loan_status_stale,
+      }));
+      p.appendChild(el("span", " (as of " + g.as_of + ")"));
+    }
   }
 
   async function init() {

@@ -3,7 +3,11 @@
 The app runs under uvicorn in a thread on a free loopback port, against the test server holding
 the hand-built platform (conftest). The test logs in, searches, opens firm F, checks the drawing
 and that a firm named ``<img src=x onerror=alert(1)>`` shows as that text and runs nothing; a
-request to any other host fails the test. A screenshot is kept under ``tmp_path``.
+request to any other host fails the test. It checks that the page states the ``as_of`` it reads at
+and each firm's latest statement, signal and loan-status dates with stale flags (card, search
+results, exposure table, and the party under the pointer in the drawing), and that persons are
+drawn apart and expanded (T1's two hops run through person P2). A screenshot is kept under
+``tmp_path``.
 
 Without the browser the test is skipped on a developer's machine and FAILS under ``CI=true``
 (``scripts/test.sh`` installs Debian's chromium).
@@ -18,13 +22,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from chainrisk.app.web.users import add_user
 from chainrisk.settings import Settings
-from tests.chainrisk.app.web.conftest import EVIL, U
+from tests.chainrisk.app.web.conftest import AS_OF, EVIL, U
 from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.neo4j
@@ -90,6 +95,21 @@ def served(web_graph, tmp_path) -> Iterator[str]:
     thread.join(10)
 
 
+#: The drawing's Cytoscape instance (Cytoscape keeps it on its container).
+CY = "document.getElementById('cy')._cyreg.cy"
+
+
+def _dates(page: Any, selector: str) -> dict[str, tuple[str, bool]]:
+    """The data-date spans under ``selector`` as {label: (date or "none", flagged stale)}."""
+    spans = page.locator(f"{selector} span > span")
+    out = {}
+    for i in range(spans.count()):
+        text = spans.nth(i).text_content() or ""
+        label = text.rsplit(" ", 1)[0]
+        out[label] = (text.rsplit(" ", 1)[1], "stale" in (spans.nth(i).get_attribute("class") or ""))
+    return out
+
+
 def test_page_end_to_end(served: str, tmp_path: Path) -> None:
     _need_browser()
     from playwright.sync_api import Route, sync_playwright
@@ -131,6 +151,13 @@ def test_page_end_to_end(served: str, tmp_path: Path) -> None:
             link.wait_for()
             assert link.text_content() == EVIL
             assert page.locator("img").count() == 0  # nothing was parsed as HTML
+            assert page.text_content("#as-of") == f"as of {AS_OF}"
+            # B2 has no statement, signal or loan: each date says so, none is flagged stale
+            assert _dates(page, f"#results li:has(.firm-link[data-uscc='{U['B2']}'])") == {
+                "statement": ("none", False),
+                "signal": ("none", False),
+                "loan status": ("none", False),
+            }
 
             page.fill("#q", "Firm F")
             page.click("#search-button")
@@ -140,9 +167,46 @@ def test_page_end_to_end(served: str, tmp_path: Path) -> None:
             assert page.get_attribute("#cy", "data-nodes") == "7"
             assert page.locator("#cy canvas").count() >= 1
             assert page.text_content("#firm-name") == "Firm F"
+            # the card: as_of and F's dates (statement 2024-04-30, signal and loan status 2024-06; fresh)
+            assert page.text_content("#as-of") == f"as of {AS_OF}"
+            facts = dict(
+                zip(
+                    page.locator("#firm-dates dt").all_text_contents(),
+                    page.locator("#firm-dates dd").all_text_contents(),
+                    strict=True,
+                )
+            )
+            assert facts == {
+                "as of": AS_OF,
+                "latest statement": "2024-04-30",
+                "latest signal": "2024-06-01",
+                "latest loan status": "2024-06-01",
+                "stale if before": "2023-12-30",
+            }
+            assert page.locator("#firm-dates dd.stale").count() == 0
             page.wait_for_selector("#exposure tbody tr")
             assert EVIL in [t.strip() for t in page.locator("#exposure tbody td").all_text_contents()]
+            # S1's statement (2023-04-30) and B1's loan status (2023-10) are over 6 months old at AS_OF
+            s1 = _dates(page, f"#exposure tbody tr:has(td:text-is('{U['S1']}'))")
+            assert s1["statement"] == ("2023-04-30", True) and s1["loan status"] == ("2024-06-01", False)
+            assert _dates(page, f"#exposure tbody tr:has(td:text-is('{U['B1']}'))")["loan status"] == (
+                "2023-10-01",
+                True,
+            )
             page.wait_for_selector("#group-facts dd")
+            # the drawing: person P1 is drawn, apart (a diamond); pointing at S1 shows its dates
+            assert page.evaluate(
+                f"{CY}.nodes(\"[kind = 'person']\").map(n => [n.id(), n.style('shape')])"
+            ) == [["person-P1", "diamond"]]
+            xy = page.evaluate(
+                f"id => {{ const p = {CY}.$id(id).renderedPosition(); return [p.x, p.y]; }}", U["S1"]
+            )
+            box = page.locator("#cy").bounding_box()
+            assert box is not None
+            page.mouse.move(box["x"] + xy[0], box["y"] + xy[1])
+            page.locator("#node-info strong", has_text="Firm S1").wait_for()
+            assert _dates(page, "#node-info")["statement"] == ("2023-04-30", True)
+            assert f"(as of {AS_OF})" in (page.text_content("#node-info") or "")
 
             page.focus("#hops")  # the slider, one step right: 2 hops -> 11 parties (test_data's walk)
             page.keyboard.press("ArrowRight")
@@ -151,6 +215,16 @@ def test_page_end_to_end(served: str, tmp_path: Path) -> None:
             page.screenshot(path=str(shot), full_page=True)
             log.warning("screenshot of the page: %s", shot)
             print(f"screenshot: {shot}")
+
+            # T1's two hops run through person P2, who also guarantees T2 and T3 (test_data)
+            page.goto(f"{served}/?firm={U['T1']}&hops=2")
+            page.wait_for_selector("#cy[data-drawn='1'][data-nodes='4']", timeout=30_000)
+            assert sorted(page.evaluate(f"{CY}.nodes().map(n => n.data('kind'))")) == [
+                "firm",
+                "firm",
+                "firm",
+                "person",
+            ]
         finally:
             browser.close()
     assert foreign == [], f"requests to other hosts: {foreign}"
