@@ -7,9 +7,11 @@ swagger-ui-dist's bundle and stylesheet (``static/vendor/swagger-ui/``, Apache-2
 ``VERSION``) are package data served from this app; the OpenAPI document stays at
 ``/openapi.json``.
 
-Under ``default-src 'self'`` the page works in full; only the small icons that swagger-ui.css
-draws from ``data:`` URLs (copy buttons, select arrows) stay blank unless the policy adds
-``img-src 'self' data:``.
+The app's policy (:data:`chainrisk.app.web.routes.CSP`, ``'self'`` only) holds here too, with one
+widening on ``/docs`` alone: ``img-src 'self' data:`` (:func:`docs_csp`), because swagger-ui.css
+draws its small icons (copy buttons, select arrows, the lock) from ``data:`` URLs, which
+``img-src 'self'`` blocks. A ``data:`` image is inert (it runs no script; SVG loaded as an image
+cannot); scripts and styles stay ``'self'``, with no ``'unsafe-inline'`` or ``'unsafe-eval'``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from starlette.responses import HTMLResponse, Response
 
 from chainrisk.app.api.errors import ApiError
 
-__all__ = ["ASSETS", "install_docs"]
+__all__ = ["ASSETS", "docs_csp", "install_docs"]
 
 #: The files ``/docs/assets/<name>`` serves: name -> (path under ``static/``, media type).
 ASSETS: dict[str, tuple[str, str]] = {
@@ -32,6 +34,20 @@ ASSETS: dict[str, tuple[str, str]] = {
     "docs-init.js": ("docs/docs-init.js", "text/javascript; charset=utf-8"),
     "favicon-32x32.png": ("vendor/swagger-ui/favicon-32x32.png", "image/png"),
 }
+
+
+def docs_csp() -> str:
+    """The app's Content-Security-Policy with ``data:`` images allowed: ``/docs`` only.
+
+    >>> "img-src 'self' data:;" in docs_csp() and "unsafe" not in docs_csp()
+    True
+    """
+    from chainrisk.app.web.routes import CSP
+
+    widened = CSP.replace("img-src 'self';", "img-src 'self' data:;")
+    if widened == CSP:  # the app's policy changed shape: fail loudly rather than serve it unwidened
+        raise RuntimeError(f"no img-src 'self' directive to widen in {CSP!r}")
+    return widened
 
 
 @cache
@@ -44,9 +60,12 @@ def install_docs(app: FastAPI) -> None:
     page = _static("docs/docs.html").decode("utf-8").replace(
         "{openapi_url}", html.escape(app.openapi_url or "/openapi.json", quote=True))
 
+    policy = docs_csp()
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> Response:
-        return HTMLResponse(page)
+        # the page's own policy: the app's security middleware keeps a policy a route sets
+        return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
     @app.get("/docs/assets/{name}", include_in_schema=False)
     def docs_asset(name: str) -> Response:
