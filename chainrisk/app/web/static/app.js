@@ -3,7 +3,9 @@
 "use strict";
 
 (function () {
-  const state = { csrf: "", firm: null, cy: null };
+  // cy: the drawing; graph and shown: the neighbourhood drawn and its parties by id; seq: the
+  // latest drawing asked for
+  const state = { csrf: "", firm: null, cy: null, graph: null, shown: new Map(), seq: 0 };
   const $ = (id) => document.getElementById(id);
 
   function el(tag, text, cls) {
@@ -223,8 +225,8 @@
 
   const TIER_COLOURS = { 1: "#3a9d5d", 2: "#3a9d5d", 3: "#e0a526", 4: "#e0a526", 5: "#d0502a", 6: "#d0502a" };
   const PERSON_COLOUR = "#7d5ba6";
-  //: Drawings above this many nodes trade looks for speed (no bitmap upscaling, edges hidden while
-  //: panning or zooming, a texture of the last frame while the view moves).
+  // Drawings above this many nodes trade looks for speed while the view moves: links hidden and a
+  // texture of the last frame shown while they are panned or zoomed.
   const BIG_DRAWING = 200;
 
   function rings(g) {
@@ -252,9 +254,8 @@
     return pos;
   }
 
-  function elements(g) {
+  function elements(g, pos) {
     const out = [];
-    const pos = rings(g);
     g.nodes.forEach((n) => {
       let colour = n.kind === "person" ? PERSON_COLOUR : TIER_COLOURS[n.tier] || "#9aa5b1";
       if (n.defaulted) colour = "#7a0c0c";
@@ -289,12 +290,36 @@
     { selector: "edge[onpath = 1]", style: { "line-color": "#c0141b", "target-arrow-color": "#c0141b", width: 2.5 } },
   ];
 
+  function drawing() {
+    // one Cytoscape instance for the page, made (style parsed, canvases set up) on the first call:
+    // loadGraph calls it while its request is in flight, so that cost overlaps the wait
+    if (state.cy) return state.cy;
+    const cy = window.cytoscape({ container: $("cy"), style: STYLE, wheelSensitivity: 0.3, maxZoom: 4 });
+    cy.on("mouseover tap", "node", (ev) => showNode(state.shown.get(ev.target.id()), state.graph));
+    cy.on("tap", "node", (ev) => {
+      const n = ev.target;
+      if (n.data("kind") === "firm" && n.id() !== state.firm) openFirm(n.id());
+    });
+    state.cy = cy;
+    return cy;
+  }
+
+  function frame(cy, pos) {
+    // the view that fits the rings, from their positions (no bounding boxes of labels and edges)
+    let ext = 0;
+    pos.forEach((p) => { ext = Math.max(ext, Math.abs(p.x), Math.abs(p.y)); });
+    const w = cy.width(), h = cy.height(), pad = 20, margin = 30;  // margin: a node and its label
+    const zoom = Math.min(1.5, (w - 2 * pad) / (2 * ext + 2 * margin), (h - 2 * pad) / (2 * ext + 2 * margin));
+    cy.viewport({ zoom: zoom, pan: { x: w / 2, y: h / 2 } });
+  }
+
   async function loadGraph() {
     const rels = [];
     if ($("rel-supply").checked) rels.push("supply");
     if ($("rel-guarantee").checked) rels.push("guarantee");
     const box = $("cy");
     const status = $("graph-status");
+    const seq = (state.seq = (state.seq || 0) + 1);  // a later call (slider, filter) wins
     if (!rels.length) {
       if (state.cy) state.cy.elements().remove();
       status.textContent = "choose a relation";
@@ -305,35 +330,41 @@
     const t0 = performance.now();
     status.textContent = "loading…";
     box.dataset.drawn = "0";
+    const request = api("/ui/api/firms/" + encodeURIComponent(state.firm) + "/graph?hops=" + hops +
+      "&relations=" + rels.join(",") + "&cap=" + encodeURIComponent(cap));
+    const cy = drawing();
     let g;
     try {
-      g = await api("/ui/api/firms/" + encodeURIComponent(state.firm) + "/graph?hops=" + hops +
-        "&relations=" + rels.join(",") + "&cap=" + encodeURIComponent(cap));
+      g = await request;
     } catch (err) {
       showError(err);
       return;
     }
+    if (seq !== state.seq) return;
     const t1 = performance.now();
-    if (state.cy) state.cy.destroy();
     const big = g.nodes.length > BIG_DRAWING;
-    // positions computed here in one pass (rings by distance), so no layout runs and nothing animates
-    state.cy = window.cytoscape({
-      container: box, elements: elements(g), style: STYLE, wheelSensitivity: 0.3,
-      layout: { name: "preset", fit: true, padding: 20, animate: false },
-      textureOnViewport: big, hideEdgesOnViewport: big, pixelRatio: big ? 1 : "auto",
+    // a big drawing hides its links and shows a texture of the last frame while it is panned or
+    // zoomed (the renderer reads these two options at each frame)
+    const renderer = cy.renderer();
+    renderer.hideEdgesOnViewport = big;
+    renderer.textureOnViewport = big;
+    state.graph = g;
+    state.shown = new Map(g.nodes.map((n) => [n.id, n]));
+    // positions computed here in one pass (rings by distance): no layout runs, nothing animates,
+    // and all elements go in with one add (one style pass, one redraw)
+    const pos = rings(g);
+    cy.batch(() => {
+      cy.elements().remove();
+      cy.add(elements(g, pos));
     });
+    frame(cy, pos);
     const tLayout = performance.now();
-    const byId = new Map(g.nodes.map((n) => [n.id, n]));
-    state.cy.on("mouseover tap", "node", (ev) => showNode(byId.get(ev.target.id()), g));
-    state.cy.on("tap", "node", (ev) => {
-      const n = ev.target;
-      if (n.data("kind") === "firm" && n.id() !== state.firm) openFirm(n.id());
-    });
-    // the first frame after the layout is the first drawing
+    // the first frame after the elements are in is the first drawing
     requestAnimationFrame(() => requestAnimationFrame(() => {
+      if (seq !== state.seq) return;
       const t2 = performance.now();
       const firms = g.nodes.filter((n) => n.kind !== "more").length;
-      box.dataset.nodes = String(state.cy.nodes().length);
+      box.dataset.nodes = String(cy.nodes().length);
       box.dataset.fetchMs = String(Math.round(t1 - t0));
       box.dataset.layoutMs = String(Math.round(tLayout - t1));
       box.dataset.drawMs = String(Math.round(t2 - t0));
