@@ -359,19 +359,20 @@
     });
     frame(cy, pos);
     const tLayout = performance.now();
-    // the first frame after the elements are in is the first drawing
-    requestAnimationFrame(() => requestAnimationFrame(() => {
-      if (seq !== state.seq) return;
-      const t2 = performance.now();
-      const firms = g.nodes.filter((n) => n.kind !== "more").length;
-      box.dataset.nodes = String(cy.nodes().length);
-      box.dataset.fetchMs = String(Math.round(t1 - t0));
-      box.dataset.layoutMs = String(Math.round(tLayout - t1));
-      box.dataset.drawMs = String(Math.round(t2 - t0));
-      box.dataset.drawn = "1";
-      status.textContent = firms + " parties, " + g.edges.length + " links" +
-        (g.truncated ? ", " + g.truncated + " more not drawn" : "") + " (as of " + g.as_of + ")";
-    }));
+    // the first frame after the elements are in is the first drawing; the caller's next requests
+    // (a hub's whole chain, its group) wait for it, so the server's work on them does not compete
+    // with the browser drawing it on a small machine
+    await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+    if (seq !== state.seq) return;
+    const t2 = performance.now();
+    const firms = g.nodes.filter((n) => n.kind !== "more").length;
+    box.dataset.nodes = String(cy.nodes().length);
+    box.dataset.fetchMs = String(Math.round(t1 - t0));
+    box.dataset.layoutMs = String(Math.round(tLayout - t1));
+    box.dataset.drawMs = String(Math.round(t2 - t0));
+    box.dataset.drawn = "1";
+    status.textContent = firms + " parties, " + g.edges.length + " links" +
+      (g.truncated ? ", " + g.truncated + " more not drawn" : "") + " (as of " + g.as_of + ")";
   }
 
   function showNode(n, g) {
