@@ -11,10 +11,13 @@ before the next load starts, so a drawing never competes with the previous load'
 
 Figures (milliseconds, median and max over ``--repeat`` loads):
 
-- ``draw``: in the page, from the graph request to the second animation frame after
-  Cytoscape's layout (the request, the JSON, the layout and the first paint of the canvas);
+- ``draw``: in the page, from the graph request to the second animation frame after the
+  elements are in (the request, the JSON, the placing and the first paint of the canvas);
 - ``fetch``: the graph request alone;
-- ``layout``: building the Cytoscape instance with its layout (after the fetch, before painting);
+- ``layout``: placing the elements (after the fetch, before painting): the page makes its
+  Cytoscape instance while the request travels and adds the elements at their ring positions in
+  one batch (before, it built the instance here), so Cytoscape's style and geometry work now falls
+  mostly in the first paint, inside ``draw``;
 - ``navigation``: from ``page.goto`` to that same frame (page, scripts, firm card included);
 - ``query``: :func:`chainrisk.app.web.data.neighbourhood` called in this process (the graph
   request's server side, without HTTP and JSON).
