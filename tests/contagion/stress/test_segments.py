@@ -39,8 +39,9 @@ def test_a_mapped_default_is_booked_to_the_layers_that_carried_its_distress() ->
     shock = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
     res = propagate({"supply": sup, "guarantee": gua}, shock, rule=rule, tol=1e-14)
     np.testing.assert_allclose(res.distress, [[0.5, 0.25], [1.0, 0.5], [1.0, 1.0]], atol=1e-15)
-    np.testing.assert_allclose(res.loss_by_layer["supply"], [[0.5, 0.25], [0.2, 0.1], [0.0, 0.0]], atol=1e-15)
-    np.testing.assert_allclose(res.loss_by_layer["guarantee"], [[0.0, 0.0], [0.8, 0.4], [0.0, 0.0]], atol=1e-15)
+    by_layer = res.loss_by_layer
+    np.testing.assert_allclose(by_layer["supply"], [[0.5, 0.25], [0.2, 0.1], [0.0, 0.0]], atol=1e-15)
+    np.testing.assert_allclose(by_layer["guarantee"], [[0.0, 0.0], [0.8, 0.4], [0.0, 0.0]], atol=1e-15)
     # the bank lent 20 to firm 1 and 60 to firm 2 at LGD 0.5; firm 0 survives both runs
     firm_loss = np.array([[0.0, 0.0], [10.0, 0.0], [30.0, 30.0]])
     split = layer_split(firm_loss, shock >= 1.0, res.loss_by_layer)
