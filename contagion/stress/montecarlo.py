@@ -89,7 +89,7 @@ from contagion.stress.result import StressResult
 from contagion.stress.scenario import Scenario, scenario_hash
 from contagion.stress.segments import guarantee_circles, layer_split, segment_table
 from contagion.stress.shocks import firm_measures, initial_distress
-from contagion.stress.tail_stats import es_weights, loss_measures, precision_warnings
+from contagion.stress.tail_stats import es_weights, loss_measures, normalised_weights, precision_warnings
 from contagion.typing import SnapshotLike
 
 if TYPE_CHECKING:
@@ -719,22 +719,27 @@ def run_stress(
         timings=timings,
         details={**{k: ctx[k] for k in ("pd_source", "copula", "default_stock", "equity")},
                  "contagion": contagion_share(dist["loss"].to_numpy(), dist["loss_no_contagion"].to_numpy(),
-                                              scenario),
+                                              scenario, weights=w_arg),
                  "sampling": sampling, "concentration": concentration},
         internals={"copula": model.copula, "run_firm_loss": run_firm_loss,
                    "run_defaults": sp.hstack([b.run_defaults for b in blocks], format="csr")},
     )
 
 
-def contagion_share(loss: np.ndarray, loss_no_contagion: np.ndarray, scenario: Scenario) -> dict[str, Any]:
+def contagion_share(loss: np.ndarray, loss_no_contagion: np.ndarray, scenario: Scenario,
+                    weights: np.ndarray | None = None) -> dict[str, Any]:
     """The share of expected stress loss that contagion adds, on the same draws, with the model's settings.
+
+    ``weights`` are the runs' importance-sampling weights (``None``: plain Monte Carlo); the
+    means are then weighted like ``measures.EL``, which an unweighted mean of tilted runs overstates.
 
     >>> from contagion.stress.scenario import parse_scenario
     >>> share = contagion_share(np.array([10.0, 30.0]), np.array([10.0, 10.0]), parse_scenario("name: x"))
     >>> share["share_of_EL"]  # (20 - 10) / 20
     0.5
     """
-    el, el0 = float(np.mean(loss)), float(np.mean(loss_no_contagion))
+    w = normalised_weights(len(loss), weights)
+    el, el0 = float(w @ loss) / len(loss), float(w @ loss_no_contagion) / len(loss)
     c = scenario.contagion
     return {
         "EL": el,

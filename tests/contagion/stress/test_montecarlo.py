@@ -151,8 +151,14 @@ def test_no_shock_no_contagion_el_is_the_sum_of_pd_ead_lgd() -> None:
 def test_summary_reports_the_share_of_loss_contagion_adds() -> None:
     res = run_small()
     c = res.summary()["contagion"]
-    assert c["EL"] == pytest.approx(res.loss_distribution["loss"].mean())
-    assert c["EL_no_contagion"] == pytest.approx(res.loss_distribution["loss_no_contagion"].mean())
+    el = res.measures[res.measures["measure"] == "EL"].iloc[0]
+    # the means of measures.EL: weighted by the importance-sampling weights of the runs
+    assert c["EL"] == pytest.approx(el["value"], rel=1e-12)
+    assert c["EL_no_contagion"] == pytest.approx(el["value_no_contagion"], rel=1e-12)
+    d = res.loss_distribution
+    w = d["weight"] / d["weight"].sum()
+    assert res.summary()["sampling"]["importance"]  # the tilted runs' plain mean would overstate EL
+    assert c["EL"] == pytest.approx(float(w @ d["loss"]), rel=1e-9) and c["EL"] < d["loss"].mean()
     assert c["share_of_EL"] == pytest.approx((c["EL"] - c["EL_no_contagion"]) / c["EL"])
     assert c["share_of_EL"] > 0 and c["debtrank_matrix"] == "uncapped" and c["supply_margin"] == 0.1
     # same draws: a run never loses less with contagion than without
