@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,7 @@ numba: Any = _optional_numba()
 
 __all__ = [
     "BACKEND",
+    "DefaultRule",
     "block_width",
     "differential",
     "differential_round",
@@ -77,6 +79,34 @@ __all__ = [
 
 #: ``"numba"`` when the compiled multi-threaded kernels are in use, else ``"scipy"``.
 BACKEND = "numba" if numba is not None else "scipy"
+
+
+@dataclass(frozen=True)
+class DefaultRule:
+    r"""Defaults decided inside the rounds: firm i defaults in scenario r when its distress h
+    (below 1) reaches ``cap[i]`` or :math:`X_{ir} < c_i (1 - k h)` (finite :math:`c_i`; an infinite
+    :math:`c_i` is the threshold itself), the Merton mapping of :mod:`contagion.stress.distress`.
+
+    A firm that defaults is set to distress 1 in the round it crosses, so it passes the rest of
+    a full default on in the next round (see :func:`differential`). ``latent`` is n x k (the
+    scenarios' columns), ``thresholds`` and ``cap`` have length n (``inf`` in ``cap`` and
+    ``-inf`` in ``thresholds``: never by this rule).
+    """
+
+    latent: np.ndarray
+    thresholds: np.ndarray
+    sensitivity: float
+    cap: np.ndarray
+
+    def hits(self, h: np.ndarray, cols: np.ndarray | slice) -> np.ndarray:
+        """Where ``h`` (n x len(cols), the scenarios ``cols``) is below 1 and the rule says default.
+
+        The same floating-point expression as the compiled round, so both decide alike.
+        """
+        c = self.thresholds[:, None]
+        with np.errstate(invalid="ignore"):
+            t = np.where(np.isfinite(c), c * (1.0 - self.sensitivity * h), c)
+        return (h < 1.0) & ((h >= self.cap[:, None]) | (self.latent[:, cols] < t))
 
 
 def row_chunks(indptr: np.ndarray, parts: int | None = None) -> np.ndarray:
@@ -326,6 +356,7 @@ def differential(
     max_rounds: int,
     block: int | None = None,
     prior: np.ndarray | None = None,
+    rule: DefaultRule | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray] | None, int, float, int]:
     """Differential DebtRank on C-ordered ``h1`` (n x k); the engine of ``debtrank`` and ``multilayer``.
 
@@ -336,12 +367,17 @@ def differential(
     ``residual`` is 0.0 when every scenario converged, else the largest last increment.
     ``prior`` (list of matrices only): the distress an earlier run reached; the first
     increment is then ``h1 - prior`` and the attributions cover this call's increments.
+    ``rule`` (list of matrices only): firms that default by the :class:`DefaultRule` are set
+    to distress 1 in the round they cross it (and at the start, where ``h1`` crosses it); the
+    jump to 1 is attributed to the matrices in proportion to what they carried to the firm
+    before (nothing where nothing was carried: a default of the start).
     """
     if isinstance(w, sp.spmatrix | sp.sparray):
-        if prior is not None:
-            raise ValueError("prior needs the attributed form (a list of matrices)")
+        if prior is not None or rule is not None:
+            raise ValueError("prior and rule need the attributed form (a list of matrices)")
         return (*_differential_one(w, h1, tol=tol, max_rounds=max_rounds, block=block),)
-    return _differential_attributed(list(w), h1, tol=tol, max_rounds=max_rounds, block=block, prior=prior)
+    return _differential_attributed(list(w), h1, tol=tol, max_rounds=max_rounds, block=block, prior=prior,
+                                    rule=rule)
 
 
 def _differential_one(
@@ -440,6 +476,7 @@ def _differential_attributed(
     max_rounds: int,
     block: int | None,
     prior: np.ndarray | None = None,
+    rule: DefaultRule | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray], int, float, int]:
     """Differential DebtRank on a sum of matrices, attributing each increment to the terms.
 
@@ -449,6 +486,9 @@ def _differential_attributed(
     the same floating-point operations as the plain formula. With ``prior`` (the
     distress an earlier propagation reached), the first increment is ``h1 - prior``
     instead of ``h1`` (continuing from that state; the attributions cover this call only).
+    With ``rule``, a row that crosses the :class:`DefaultRule` in a round jumps to 1 there
+    (the whole jump is that round's increment, passed on in the next round) and its
+    attributions are scaled up pro rata to cover the jump, so they still sum to ``h - h1``.
     As in :func:`_differential_one`, a converged scenario is written out at once and
     its slot compacted away only once at most half the block runs.
     """
@@ -462,9 +502,20 @@ def _differential_attributed(
     bounds = row_chunks(indptr) if parallel else np.array([0, n], dtype=np.int64)
     chunk_max = np.empty((bounds.size - 1, b))
     rounds_all, residual, work = 0, 0.0, 0
+    if rule is not None:
+        if rule.latent.shape != (n, k) or rule.thresholds.shape != (n,) or rule.cap.shape != (n,):
+            raise ValueError(f"rule: latent must be {(n, k)}, thresholds and cap ({n},)")
+        c_rule = np.ascontiguousarray(rule.thresholds, dtype=np.float64)
+        cap_rule = np.ascontiguousarray(rule.cap, dtype=np.float64)
+    else:  # placeholders of the compiled signature, never read
+        c_rule = cap_rule = np.zeros(1)
+        latent = np.zeros((1, 1))
     for start in range(0, k, b):
         cols = np.arange(start, min(start + b, k))
         h = np.array(h1[:, cols], order="C")
+        if rule is not None:
+            latent = np.array(rule.latent[:, cols], dtype=np.float64, order="C")
+            h[rule.hits(h, cols)] = 1.0  # defaults of the start: no layer carried them
         dh = h - prior[:, cols] if prior is not None else h.copy()
         active = np.ascontiguousarray((dh != 0.0).any(axis=1))
         active_next = np.empty(n, dtype=bool)
@@ -488,6 +539,8 @@ def _differential_attributed(
                 if 2 * keep.size <= alive.size:
                     h, dh = np.array(h[:, keep], order="C"), np.array(dh[:, keep], order="C")
                     acc = np.array(acc[:, :, keep], order="C")
+                    if rule is not None:
+                        latent = np.array(latent[:, keep], order="C")
                     cols, colmax, alive = cols[keep], colmax[keep], alive[keep]
                     dh_next = np.empty_like(h)
             _attr_round(
@@ -505,6 +558,11 @@ def _differential_attributed(
                 active_next,
                 acc,
                 chunk_max,
+                rule is not None,
+                latent,
+                c_rule,
+                float(rule.sensitivity) if rule is not None else 0.0,
+                cap_rule,
             )
             colmax = chunk_max[: bounds.size - 1, : cols.size].max(axis=0, initial=0.0)
             dh, dh_next = dh_next, dh
@@ -516,16 +574,19 @@ def _differential_attributed(
 
 
 def _attr_round_py(
-    bounds, indptr, indices, data, layer, n_layers, h, dh, active, dh_next, active_next, acc, chunk_max
+    bounds, indptr, indices, data, layer, n_layers, h, dh, active, dh_next, active_next, acc, chunk_max,
+    rule_on, latent, c, sens, cap,
 ):  # pragma: no cover - compiled
     """One attributed round in place (see :func:`_differential_attributed`); rows that receive nothing
-    keep ``h`` and ``acc``, get ``active_next`` False and leave ``dh_next`` unwritten (never read)."""
+    keep ``h`` and ``acc``, get ``active_next`` False and leave ``dh_next`` unwritten (never read).
+    With ``rule_on``, a row that crosses the :class:`DefaultRule` (``latent``, ``c``, ``sens``,
+    ``cap``) jumps to 1, its attributions scaled up pro rata to cover the jump."""
     k = h.shape[1]
-    for c in numba.prange(bounds.size - 1):
+    for c_ in numba.prange(bounds.size - 1):
         part = np.empty((n_layers, k))
         for q in range(k):
-            chunk_max[c, q] = 0.0
-        for i in range(bounds[c], bounds[c + 1]):
+            chunk_max[c_, q] = 0.0
+        for i in range(bounds[c_], bounds[c_ + 1]):
             hit = False
             for p in range(indptr[i], indptr[i + 1]):
                 j = indices[p]
@@ -552,14 +613,27 @@ def _attr_round_py(
                 if new > 1.0:
                     new = 1.0
                 d = new - old
-                h[i, q] = new
-                dh_next[i, q] = d
                 if y > 0.0:
                     s = d / y
                     for m in range(n_layers):
                         acc[m, i, q] += part[m, q] * s
-                if d > chunk_max[c, q]:
-                    chunk_max[c, q] = d
+                if rule_on and new < 1.0:
+                    ci = c[i]
+                    t = ci * (1.0 - sens * new) if np.isfinite(ci) else ci
+                    if new >= cap[i] or latent[i, q] < t:  # defaults: passes a full default on
+                        tot = acc[0, i, q]
+                        for m in range(1, n_layers):
+                            tot = tot + acc[m, i, q]
+                        if tot > 0.0:
+                            f = (tot + (1.0 - new)) / tot
+                            for m in range(n_layers):
+                                acc[m, i, q] = acc[m, i, q] * f
+                        new = 1.0
+                        d = new - old
+                h[i, q] = new
+                dh_next[i, q] = d
+                if d > chunk_max[c_, q]:
+                    chunk_max[c_, q] = d
                 nz = nz or d != 0.0
             active_next[i] = nz
 
@@ -577,7 +651,8 @@ def _attr_round(parallel: bool, *args: Any) -> None:
 
 
 def _attr_round_plain(  # pragma: no cover - without numba
-    bounds, indptr, indices, data, layer, n_layers, h, dh, active, dh_next, active_next, acc, chunk_max
+    bounds, indptr, indices, data, layer, n_layers, h, dh, active, dh_next, active_next, acc, chunk_max,
+    rule_on, latent, c, sens, cap,
 ) -> None:
     n, k = h.shape
     row = np.repeat(np.arange(n), np.diff(indptr))
@@ -588,9 +663,19 @@ def _attr_round_plain(  # pragma: no cover - without numba
         parts[m] = w @ dh
     y = parts.sum(axis=0)
     new = np.minimum(h + y, 1.0)
+    share = np.divide(new - h, y, out=np.zeros_like(y), where=y > 0)
+    acc += parts * share
+    if rule_on:  # the compiled round's rule, in the same floating-point operations
+        cc = c[:, None]
+        with np.errstate(invalid="ignore"):
+            t = np.where(np.isfinite(cc), cc * (1.0 - sens * new), cc)
+        jump = (y > 0) & (new < 1.0) & ((new >= cap[:, None]) | (latent < t))
+        tot = acc.sum(axis=0)
+        scale = jump & (tot > 0)
+        f = np.divide(tot + (1.0 - new), tot, out=np.ones_like(tot), where=scale)
+        acc[:, scale] = acc[:, scale] * f[scale]
+        new = np.where(jump, 1.0, new)
     dh_next[...] = new - h
     h[...] = new
-    share = np.divide(dh_next, y, out=np.zeros_like(y), where=y > 0)
-    acc += parts * share
     active_next[...] = dh_next.any(axis=1)
     chunk_max[0, :k] = dh_next.max(axis=0, initial=0.0)

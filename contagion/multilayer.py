@@ -53,11 +53,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from chainrisk.errors import ConvergenceError, InvalidModelInput
-from contagion._kernels import differential, scale_rows_capped
+from contagion._kernels import DefaultRule, differential, scale_rows_capped
 from contagion._validate import as_csr, as_scenarios, as_vector
 from contagion.typing import MatrixLike, ScenarioLike, SnapshotLike, VectorLike
 
-__all__ = ["MultiLayerResult", "build_layers", "propagate"]
+__all__ = ["DefaultRule", "MultiLayerResult", "build_layers", "propagate"]
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,7 @@ def propagate(
     tol: float = 1e-9,
     max_rounds: int = 1000,
     prior: ScenarioLike | None = None,
+    rule: DefaultRule | None = None,
 ) -> MultiLayerResult:
     """Differential DebtRank on :math:`W = \\sum_l \\tau_l W^l`, every scenario (column) at once.
 
@@ -203,13 +204,24 @@ def propagate(
         so from the earlier fixed point it reaches the same least fixed point as a
         restart with the larger shock (within ``tol``), in fewer rounds.
         ``loss_by_layer`` then covers this call's increments only.
+    rule : DefaultRule, optional
+        Defaults decided inside the rounds (the Merton mapping of
+        :mod:`contagion.stress.distress`): a firm whose distress crosses its threshold in
+        a round (or in the shock) is set to distress 1 there and passes the rest of a full
+        default on in the next round, so one call reaches the least fixed point of
+        :math:`h = \\mathrm{snap}(\\min(1, s + W h))` that a loop of propagations, each
+        restarted with the new defaults as shocks of 1, reaches. A firm that defaults this
+        way in a round has the jump to 1 in ``loss_by_layer``, split over the layers in
+        proportion to the distress each carried to it; one that crosses in the shock has it
+        in none (it is part of the shock).
 
     Returns
     -------
     MultiLayerResult
         Always n x k arrays (k = 1 for a vector shock). ``loss_by_layer[l]`` is the
         distress increment attributed to layer l times equity; summed over
-        layers it equals ``(distress - shock) * equity``.
+        layers it equals ``(distress - shock) * equity`` (with ``rule``, except where
+        a firm defaults in the shock itself: there it is 0).
 
     Raises
     ------
@@ -261,7 +273,10 @@ def propagate(
             raise InvalidModelInput(
                 "prior: where the shock exceeds the earlier distress it must be 1 (a full default)")
         h1 = np.ascontiguousarray(np.maximum(h1, before))
-    h, acc, rounds, residual, _ = differential(mats, h1, tol=tol, max_rounds=max_rounds, prior=before)
+    if rule is not None and rule.latent.shape != h1.shape:
+        raise InvalidModelInput(f"rule.latent has shape {rule.latent.shape}, expected {h1.shape}")
+    h, acc, rounds, residual, _ = differential(mats, h1, tol=tol, max_rounds=max_rounds, prior=before,
+                                               rule=rule)
     if residual:
         raise ConvergenceError("multi-layer DebtRank did not converge", residual=residual, iterations=rounds)
     assert acc is not None

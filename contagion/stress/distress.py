@@ -1,4 +1,4 @@
-r"""From a run's final distress to default: partial equity losses raise the default probability.
+r"""From a run's distress to default: partial equity losses raise the default probability.
 
 DebtRank's distress :math:`h_i \in [0, 1]` is the share of firm i's equity lost.
 Counting a firm as defaulted only at :math:`h_i = 1` makes partial distress free;
@@ -29,9 +29,36 @@ distress drawn per run consistently with the copula,
 :math:`h_{ir} \ge (1 - X_{ir}/c_i)/k`. Given its distress, a firm's conditional
 PD is :math:`\Phi(c_i(1 - k h))` (:func:`conditional_pd`): at PD 1 % a firm that
 lost 30 % of its equity has 5.2 %; at :math:`k h = 1` it is 50 % (a firm with no
-equity left is as likely as not to fail within the year). A firm that defaults
-by this rule is then a full default of the contagion (its distress set to 1 and
-propagated on from the distress reached, :func:`contagion.stress.montecarlo.simulate_block`).
+equity left is as likely as not to fail within the year).
+
+*Inside the propagation rounds.* Differential DebtRank (Bardoscia et al. 2015)
+iterates :math:`h(t+1) = \min(1, h(t) + W \Delta h(t))`, :math:`\Delta h(t) = h(t) - h(t-1)`,
+which is the monotone iteration :math:`h \leftarrow \min(1, s + W h)` from the shock
+:math:`s`. The mapping is applied in the same rounds: with
+:math:`\hat h_i = \min(1, h_i(t) + (W \Delta h(t))_i)`,
+
+.. math::
+
+    h_i(t+1) = \begin{cases} 1 & X_{ir} < c_i (1 - k \hat h_i) \ \text{or}\ \hat h_i \ge h^{\text{def}} \\
+    \hat h_i & \text{otherwise,} \end{cases}
+
+(and the same on the shock itself before the first round), so a firm that crosses its
+threshold in a round passes the rest of a full default, :math:`1 - \hat h_i`, on in the
+next round and is a defaulter from then on
+(:class:`contagion.multilayer.DefaultRule`, :func:`contagion.stress.montecarlo.simulate_block`).
+The map :math:`G(h) = \mathrm{snap}(\min(1, s + W h))` is monotone (the rule is monotone
+in :math:`h` since :math:`c_i < 0 \le k`), so the rounds rise to its least fixed point.
+The alternative, restarting (propagate to convergence, turn the firms the rule names into
+shocks of 1, propagate again, until the rule names no new firm), reaches the same point:
+each of its states lies below :math:`G`'s least fixed point and its last is a fixed point
+of :math:`G`. Both stop at the tolerance, so the distress agrees within it and the
+defaults agree except where a firm ends within the tolerance of its threshold. One
+propagation with continuation replaces a loop of them (``bench/stress_engine.py --loop``).
+
+*Booking.* The jump to 1 of a firm that crosses in a round is attributed to the layers
+in proportion to the distress each carried to it, so its loss is contagion's in the
+layer split (:func:`contagion.stress.segments.layer_split`); a firm that crosses on the
+scenario's own distress, before any round, is a default without contagion (``direct``).
 
 References
 ----------
@@ -41,6 +68,8 @@ References
        G. Caldarelli, S. Battiston, "Network valuation in financial systems",
        Math. Finance 30(4):1181-1204 (2020) (Merton-consistent valuation of
        claims in DebtRank-type contagion).
+.. [3] M. Bardoscia, S. Battiston, F. Caccioli, G. Caldarelli, "DebtRank: a microscopic
+       foundation for shock propagation", PLoS ONE 10(6):e0130406 (2015).
 
 >>> c = np.array([ndtri(0.01)])
 >>> round(float(conditional_pd(np.array([0.01]), np.array([0.3]), 1.0)[0]), 4)

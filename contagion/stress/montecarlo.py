@@ -10,13 +10,13 @@ Run :math:`r = 0, \dots, N-1` of a scenario:
    differential DebtRank of :func:`contagion.multilayer.propagate` (the guarantee
    layer's exposures are the calls of :mod:`contagion.guarantee`, equity imputed
    where unknown, :mod:`contagion.stress.equity`);
-4. maps the final distress to default with the same draws
+4. maps distress to default with the same draws inside the propagation rounds
    (:mod:`contagion.stress.distress`): a firm defaults when its latent variable
    falls below :math:`\Phi^{-1}(PD)(1 - k h)` or its distress reaches the
-   threshold; new defaults are set to distress 1 and the propagation continues
-   from the distress already reached (``propagate(..., prior=h)``: the monotone
-   iteration reaches the fixed point a restart would, within the tolerance) until
-   no firm is added;
+   threshold; it is set to distress 1 in the round it crosses and passes a full
+   default on in the next (``propagate(..., rule=...)``: one propagation reaches
+   the fixed point that restarting the propagation with the new defaults as shocks,
+   until no firm is added, reaches);
 5. prices the bank's loans (:mod:`contagion.stress.loss`), and, for the share of
    loss that contagion adds, the same draws without contagion: the copula's and
    the scenario's defaults, plus the mapping applied to the scenario's own distress.
@@ -89,7 +89,7 @@ from contagion.stress.result import StressResult
 from contagion.stress.scenario import Scenario, scenario_hash
 from contagion.stress.segments import guarantee_circles, layer_split, segment_table
 from contagion.stress.shocks import firm_measures, initial_distress
-from contagion.stress.tail_stats import es_weights, loss_measures, precision_warnings
+from contagion.stress.tail_stats import es_weights, loss_measures, normalised_weights, precision_warnings
 from contagion.typing import SnapshotLike
 
 if TYPE_CHECKING:
@@ -172,44 +172,36 @@ def _row_sums(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.T).sum(axis=1)
 
 
-def _propagate(model: StressModel, shock: np.ndarray, prior: np.ndarray | None = None) -> Any:
+def _propagate(model: StressModel, shock: np.ndarray, rule: Any = None) -> Any:
     return _engine().propagate(model.layers, shock, transmission=model.transmission,
                                default_threshold=model.default_threshold, tol=model.tol,
-                               max_rounds=model.max_rounds, prior=prior)
+                               max_rounds=model.max_rounds, rule=rule)
 
 
 def _spread(model: StressModel, shock: np.ndarray, latent: np.ndarray, live: np.ndarray
             ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, int, bool]:
-    """Contagion, then the distress -> default mapping, repeated while it adds defaults.
+    """Contagion with the distress -> default mapping inside the rounds: one propagation.
 
-    The firms the mapping adds become full defaults (shock 1); the propagation of the
-    runs that gained one continues from the distress already reached rather than
-    starting over (:func:`contagion.multilayer.propagate` with ``prior``: the same
-    fixed point within the tolerance). As in a restart with the larger shock, a firm
-    turned into a shock carries no layer loss (its distress is all shock).
+    A live firm whose distress crosses its threshold in a round (:mod:`contagion.stress.distress`:
+    the draw below :math:`c(1 - kh)`, or the distress at ``default_threshold``) is a full default
+    from then on and passes the rest of it on in the next round
+    (:class:`contagion.multilayer.DefaultRule`); the stock never defaults anew. The jump to 1
+    is booked to the layers that carried the firm's distress, so its loss is contagion's.
 
     Returns the final distress, the loss by layer, the defaults (live firms only), the
-    most rounds one propagation took and whether every propagation converged.
+    rounds the propagation took and whether it converged.
     """
-    res = _propagate(model, shock)
-    h = np.array(res.distress, dtype=np.float64)
-    by_layer = {k: np.array(v, dtype=np.float64) for k, v in res.loss_by_layer.items()}
-    rounds, converged = int(res.rounds), bool(res.converged)
     thr = model.copula.thresholds
-    while True:
-        dflt = live & distress_defaults(latent, thr, h, sensitivity=model.distress_sensitivity,
-                                        default_threshold=model.default_threshold)
-        grow = dflt & (h < 1.0) & (shock < 1.0)  # defaulted, but not yet passing on a full default
-        cols = np.flatnonzero(grow.any(axis=0))
-        if not len(cols):
-            return h, by_layer, dflt, rounds, converged
-        g = grow[:, cols]
-        shock[:, cols] = np.maximum(shock[:, cols], g)
-        sub = _propagate(model, shock[:, cols], prior=h[:, cols])
-        h[:, cols] = sub.distress
-        for name, v in sub.loss_by_layer.items():
-            by_layer[name][:, cols] = np.where(g, 0.0, by_layer[name][:, cols]) + v
-        rounds, converged = max(rounds, int(sub.rounds)), converged and bool(sub.converged)
+    alive = live[:, 0]
+    rule = _engine().DefaultRule(
+        latent=latent, thresholds=np.where(alive, thr, -np.inf), sensitivity=model.distress_sensitivity,
+        cap=np.where(alive, model.default_threshold, np.inf))
+    res = _propagate(model, shock, rule)
+    h = np.asarray(res.distress, dtype=np.float64)
+    by_layer = {k: np.asarray(v, dtype=np.float64) for k, v in res.loss_by_layer.items()}
+    dflt = live & distress_defaults(latent, thr, h, sensitivity=model.distress_sensitivity,
+                                    default_threshold=model.default_threshold)
+    return h, by_layer, dflt, int(res.rounds), bool(res.converged)
 
 
 def _weighted_sums(a: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -727,22 +719,27 @@ def run_stress(
         timings=timings,
         details={**{k: ctx[k] for k in ("pd_source", "copula", "default_stock", "equity")},
                  "contagion": contagion_share(dist["loss"].to_numpy(), dist["loss_no_contagion"].to_numpy(),
-                                              scenario),
+                                              scenario, weights=w_arg),
                  "sampling": sampling, "concentration": concentration},
         internals={"copula": model.copula, "run_firm_loss": run_firm_loss,
                    "run_defaults": sp.hstack([b.run_defaults for b in blocks], format="csr")},
     )
 
 
-def contagion_share(loss: np.ndarray, loss_no_contagion: np.ndarray, scenario: Scenario) -> dict[str, Any]:
+def contagion_share(loss: np.ndarray, loss_no_contagion: np.ndarray, scenario: Scenario,
+                    weights: np.ndarray | None = None) -> dict[str, Any]:
     """The share of expected stress loss that contagion adds, on the same draws, with the model's settings.
+
+    ``weights`` are the runs' importance-sampling weights (``None``: plain Monte Carlo); the
+    means are then weighted like ``measures.EL``, which an unweighted mean of tilted runs overstates.
 
     >>> from contagion.stress.scenario import parse_scenario
     >>> share = contagion_share(np.array([10.0, 30.0]), np.array([10.0, 10.0]), parse_scenario("name: x"))
     >>> share["share_of_EL"]  # (20 - 10) / 20
     0.5
     """
-    el, el0 = float(np.mean(loss)), float(np.mean(loss_no_contagion))
+    w = normalised_weights(len(loss), weights)
+    el, el0 = float(w @ loss) / len(loss), float(w @ loss_no_contagion) / len(loss)
     c = scenario.contagion
     return {
         "EL": el,

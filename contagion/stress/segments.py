@@ -11,9 +11,13 @@ guarantee each other through some cycle. They are numbered ``circle-1``,
 ``circle-2``, ... by decreasing size, ties by their first firm row.
 
 The layer split attributes each firm's loss in a draw to the reason it defaulted:
-``direct`` when it defaulted at the start of the draw (its copula draw or a
-scenario shock), otherwise to the contagion layers in proportion to the equity
-loss each carried to it (``loss_by_layer`` of the multi-layer DebtRank).
+``direct`` when it defaults without contagion (its copula draw, a scenario shock, or
+the distress -> default mapping of the scenario's own distress), otherwise to the
+contagion layers in proportion to the equity loss each carried to it
+(``loss_by_layer`` of the multi-layer DebtRank). A firm that the mapping defaults in
+a propagation round (its partial distress crossed its threshold) is contagion's: its
+jump to distress 1 is split over the layers like the distress they carried to it
+(:mod:`contagion.stress.distress`).
 
 >>> import scipy.sparse as sp
 >>> g = sp.csr_matrix(np.array([[0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0.]]))
@@ -67,9 +71,10 @@ def layer_split(
     firm_loss : (n, k) array
         Bank loss on each firm's loans per draw.
     initial_default : (n, k) bool
-        Firms in default at the start of the draw.
+        Firms in default without contagion (booked ``direct``).
     loss_by_layer : layer -> (n, k) array
-        Equity loss each layer carried to each firm.
+        Equity loss each layer carried to each firm. A firm outside ``initial_default``
+        with none recorded is booked ``direct`` too.
     """
     names = sorted(loss_by_layer)
     direct = np.where(initial_default, firm_loss, 0.0)

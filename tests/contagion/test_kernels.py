@@ -11,6 +11,7 @@ import contagion._kernels as kernels
 from contagion import debtrank
 from contagion._kernels import (
     BACKEND,
+    DefaultRule,
     block_width,
     differential,
     differential_round,
@@ -238,3 +239,57 @@ def test_attributed_prior_continues_to_the_same_distress() -> None:
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="prior"):
         differential(mats[0], start, tol=1e-13, max_rounds=10, prior=first)
+
+
+# ------------------------------------------------------------------ defaults inside the rounds
+def _rule_case(n: int = 150, k: int = 40) -> tuple[list[sp.csr_matrix], np.ndarray, DefaultRule]:
+    """Three layers, sparse partial and full shocks, and a Merton rule that fires in many scenarios."""
+    mats = [random_impact(n, 0.02, seed=s) * f for s, f in ((11, 0.3), (12, 0.9), (13, 0.2))]
+    rng = np.random.default_rng(21)
+    h1 = rng.random((n, k)) * (rng.random((n, k)) < 0.03)
+    h1[rng.random((n, k)) < 0.01] = 1.0
+    c = rng.normal(-2.0, 0.3, n)
+    c[:5] = -np.inf  # PD 0: only at the cap
+    cap = np.where(np.arange(n) % 7 == 0, 0.6, 1.0)
+    cap[5:8] = np.inf  # never (the default stock)
+    rule = DefaultRule(latent=rng.standard_normal((n, k)), thresholds=c, sensitivity=2.0, cap=cap)
+    return mats, h1, rule
+
+
+@pytest.mark.parametrize("serial", [True, False])
+def test_rule_in_the_rounds_compiled_and_scipy_fallback_agree(serial: bool, monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    # the one-thread and threaded compiled rounds and the scipy fallback, bit for bit
+    monkeypatch.setattr(kernels, "SERIAL_WORK", 1 << 60 if serial else 0)
+    mats, h1, rule = _rule_case()
+    h, acc, _, residual, _ = differential(mats, h1, tol=1e-13, max_rounds=1000, block=16, rule=rule)
+    monkeypatch.setattr(kernels, "numba", None)
+    want_h, want_acc, _, _, _ = differential(mats, h1, tol=1e-13, max_rounds=1000, block=16, rule=rule)
+    assert residual == 0.0 and acc is not None and want_acc is not None
+    plain, _, _, _, _ = differential(mats, h1, tol=1e-13, max_rounds=1000, block=16)
+    assert ((h == 1.0) & (plain < 1.0)).sum() > 20  # the rule added defaults in the rounds
+    np.testing.assert_array_equal(h, want_h)
+    for a, b in zip(acc, want_acc, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_rule_in_the_rounds_reaches_the_restarted_fixed_point() -> None:
+    # the reference: propagate to convergence, turn the firms the rule names into shocks of 1,
+    # start over, until the rule names no new firm
+    mats, h1, rule = _rule_case()
+    h, acc, _, residual, _ = differential(mats, h1, tol=1e-14, max_rounds=1000, rule=rule)
+    shock, restarts = h1.copy(), 0
+    while True:
+        ref, _, _, _, _ = differential(mats, shock, tol=1e-14, max_rounds=1000)
+        grow = rule.hits(ref, slice(None))
+        if not grow.any():
+            break
+        shock[grow], restarts = 1.0, restarts + 1
+    assert residual == 0.0 and acc is not None and restarts >= 2
+    np.testing.assert_allclose(h, ref, atol=1e-10)
+    np.testing.assert_array_equal(h == 1.0, ref == 1.0)
+    # the attributions cover every increment but the defaults of the start (part of the shock)
+    start = np.where(rule.hits(h1, slice(None)), 1.0, h1)
+    np.testing.assert_allclose(sum(acc), h - start, atol=1e-12)
+    with pytest.raises(ValueError, match="rule"):
+        differential(mats[0], h1, tol=1e-13, max_rounds=10, rule=rule)

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from contagion.stress import StressPrecisionWarning, parse_scenario, run_stress
+from contagion.stress.copula import draw_latent
+from contagion.stress.distress import distress_defaults
 from contagion.stress.montecarlo import prepare, simulate_block
 
 from .conftest import SCENARIO, USCC, build_snapshot, run_small
@@ -149,8 +151,14 @@ def test_no_shock_no_contagion_el_is_the_sum_of_pd_ead_lgd() -> None:
 def test_summary_reports_the_share_of_loss_contagion_adds() -> None:
     res = run_small()
     c = res.summary()["contagion"]
-    assert c["EL"] == pytest.approx(res.loss_distribution["loss"].mean())
-    assert c["EL_no_contagion"] == pytest.approx(res.loss_distribution["loss_no_contagion"].mean())
+    el = res.measures[res.measures["measure"] == "EL"].iloc[0]
+    # the means of measures.EL: weighted by the importance-sampling weights of the runs
+    assert c["EL"] == pytest.approx(el["value"], rel=1e-12)
+    assert c["EL_no_contagion"] == pytest.approx(el["value_no_contagion"], rel=1e-12)
+    d = res.loss_distribution
+    w = d["weight"] / d["weight"].sum()
+    assert res.summary()["sampling"]["importance"]  # the tilted runs' plain mean would overstate EL
+    assert c["EL"] == pytest.approx(float(w @ d["loss"]), rel=1e-9) and c["EL"] < d["loss"].mean()
     assert c["share_of_EL"] == pytest.approx((c["EL"] - c["EL_no_contagion"]) / c["EL"])
     assert c["share_of_EL"] > 0 and c["debtrank_matrix"] == "uncapped" and c["supply_margin"] == 0.1
     # same draws: a run never loses less with contagion than without
@@ -184,7 +192,7 @@ def _spread_restarting(model, shock, latent, live):  # type: ignore[no-untyped-d
             by_layer[name][:, cols] = v
 
 
-def test_mapping_loop_continues_to_the_restarted_fixed_point(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mapping_in_the_rounds_reaches_the_restarted_fixed_point(monkeypatch: pytest.MonkeyPatch) -> None:
     import contagion.multilayer as multilayer
     import contagion.stress.montecarlo as mc
 
@@ -195,19 +203,38 @@ def test_mapping_loop_continues_to_the_restarted_fixed_point(monkeypatch: pytest
     inner = multilayer.propagate
 
     def counted(*args: object, **kw: object) -> multilayer.MultiLayerResult:
-        calls.append(kw.get("prior") is not None)
+        calls.append(kw.get("rule") is not None)
         return inner(*args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(multilayer, "propagate", counted)
     cont = simulate_block(model, 0, 300)
-    assert calls[0] is False and any(calls[1:])  # the mapping added defaults, and the loop continued
+    assert calls == [True]  # one propagation, the mapping inside its rounds
     monkeypatch.setattr(mc, "_spread", _spread_restarting)
     again = simulate_block(model, 0, 300)
+    assert len(calls) > 2  # the reference needed restarts: the mapping added defaults
     np.testing.assert_array_equal(cont.n_defaults, again.n_defaults)
     np.testing.assert_allclose(cont.loss, again.loss, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(cont.distress, again.distress, atol=1e-10)
     np.testing.assert_allclose(cont.firm_defaults, again.firm_defaults, atol=1e-12)
-    # the layers split the same contagion loss (the split itself follows the rounds' order)
+    # the same contagion loss; the restart booked mapped defaults as direct (they were shocks
+    # there), the rounds book them to the layers that carried their distress
     total = sum(cont.loss_by_cause.values())
     np.testing.assert_allclose(total, sum(again.loss_by_cause.values()), rtol=1e-9)
-    np.testing.assert_allclose(cont.loss_by_cause["direct"], again.loss_by_cause["direct"], rtol=1e-9)
+    assert (cont.loss_by_cause["direct"] <= again.loss_by_cause["direct"] + 1e-9).all()
+    assert (cont.loss_by_cause["direct"] < again.loss_by_cause["direct"] - 1e-6).sum() > 10
+
+
+def test_direct_loss_is_the_loss_of_firms_that_default_without_contagion() -> None:
+    snap = build_snapshot(equity=8.0)
+    model, _ = prepare(snap, parse_scenario(SCENARIO + "  distress_sensitivity: 3.0\n"), seed=42,
+                       bank_lenders=["BANK"])
+    block = simulate_block(model, 0, 300)
+    latent = draw_latent(model.copula, range(300), model.seed)
+    # without contagion: the copula's draws, firm 3's failure, the mapping of the 10 % haircut
+    shock = np.maximum(model.initial[:, None], (latent < model.copula.thresholds[:, None]))
+    alone = distress_defaults(latent, model.copula.thresholds, shock, sensitivity=3.0, default_threshold=1.0)
+    firm_loss = block.run_firm_loss.toarray()
+    np.testing.assert_allclose(block.loss_by_cause["direct"], (firm_loss * alone).sum(axis=0), atol=1e-9)
+    contagion = np.sum([v for k, v in block.loss_by_cause.items() if k != "direct"], axis=0)
+    assert (contagion > 0).sum() > 50  # mapped defaults carry loss, booked to the layers
+    np.testing.assert_allclose(block.loss_by_cause["direct"] + contagion, firm_loss.sum(axis=0), rtol=1e-12)
