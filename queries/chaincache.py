@@ -247,13 +247,15 @@ class ChainCache:
         self._clock = clock
         self._states: dict[tuple[str, str], tuple[IngestState, float]] = {}
         self._states_lock = threading.Lock()
+        self._refreshing = threading.Lock()
 
     def state(self, runner: QueryRunner, max_age_s: float = 0.0) -> IngestState:
         """The graph's :class:`IngestState`, read again once the one read last is ``max_age_s`` old.
 
         ``0`` (the library's default) reads it on every call. The API passes a second: under load
         the state query was a round trip per request, and a new ingest or run is then seen at
-        most that much later (every key built from the state changes with it, as above).
+        most that much later, plus the one state query in flight (every key built from the state
+        changes with it, as above).
         """
         where = self.server(runner)
         now = self._clock()
@@ -262,6 +264,18 @@ class ChainCache:
                 held = self._states.get(where)
             if held is not None and now - held[1] < max_age_s:
                 return held[0]
+            # one caller reads it again; the others meanwhile answer with the state held (older by
+            # that one query at most), rather than all sending the same query at once
+            if held is not None and not self._refreshing.acquire(blocking=False):
+                return held[0]
+            try:
+                return self._read_state(runner, where, now)
+            finally:
+                if held is not None:
+                    self._refreshing.release()
+        return self._read_state(runner, where, now)
+
+    def _read_state(self, runner: QueryRunner, where: tuple[str, str], now: float) -> IngestState:
         fresh = ingest_state(runner)
         with self._states_lock:
             self._states[where] = (fresh, now)

@@ -199,6 +199,12 @@ def test_the_state_is_read_again_only_once_it_is_max_age_old(platform: GraphRunn
     now[0] = 2.0
     assert cache.state(platform, max_state_age_s) is not held
     assert cache.state(platform, max_state_age_s) == first  # nothing was ingested meanwhile
+    # while one caller reads it again, the others answer with the state held instead of queuing
+    held = cache.state(platform, max_state_age_s)
+    now[0] = 5.0
+    with cache._refreshing:
+        assert cache.state(platform, max_state_age_s) is held
+    assert cache.state(platform, max_state_age_s) is not held
 
 
 def test_a_rendered_page_is_kept_with_its_chain(platform: GraphRunner) -> None:
