@@ -22,7 +22,8 @@ Figures (3 hops, first page of 100 rows, the bank = every lender):
    officer key each): the server warms its chain cache at start (``CHAINRISK_API_WARM_UP``) and
    the bench waits for ``/health`` to say it is done; then every sampled firm once ("walk") and the
    last 16 again ("kept": the server's LRU holds 32 chains, so asking for all 40 again would only
-   walk them again).
+   walk them again), then those 16 eight times over ("kept x8"); with the server process's CPU
+   time per request (from ``/proc``, Linux).
 5. ``guarantee_circles`` over the whole graph: wall time.
 """
 
@@ -135,6 +136,19 @@ def _sample(runner: Any, n_hubs: int, n_median: int) -> tuple[list[str], list[st
     return top[::step][:n_hubs], median
 
 
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far; ``None`` where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _per_request(before: float | None, after: float | None, n: int) -> str:
+    return "n/a" if before is None or after is None or n == 0 else f"{1000 * (after - before) / n:.1f} ms"
+
+
 def _http(s: Settings, runner: Any, firms: dict[str, list[str]], clients: int, hops: int) -> None:
     try:
         from chainrisk.app.api import create_app
@@ -184,12 +198,23 @@ def _http(s: Settings, runner: Any, firms: dict[str, list[str]], clients: int, h
                 json.loads(resp.read())
 
         for label, fs in firms.items():
+            c0 = _cpu_s(proc.pid)
             walk, wall = _concurrent(fs, clients, call)
+            c1 = _cpu_s(proc.pid)
             # the server keeps 32 chains (LRU): ask again for at most that many, most recent first
             again = fs[-min(len(fs), 32 // 2):]
             kept, wall2 = _concurrent(again, clients, call)
+            c2 = _cpu_s(proc.pid)
             print(f"[http {clients} clients] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)} "
-                  f"({len(fs) / wall:.1f} / {len(again) / wall2:.1f} requests/s)")
+                  f"({len(fs) / wall:.1f} / {len(again) / wall2:.1f} requests/s; server CPU a request "
+                  f"{_per_request(c0, c1, len(fs))} / {_per_request(c1, c2, len(again))})")
+            # the kept pages once more, many times over: a steadier p50 / p99 than 16 requests give
+            many = [f for _ in range(8) for f in again]
+            loop, wall3 = _concurrent(many, clients, call)
+            c3 = _cpu_s(proc.pid)
+            cpu = _per_request(c2, c3, len(many))
+            print(f"[http {clients} clients] {label:<6} kept x8 {_fmt(loop)} "
+                  f"({len(many) / wall3:.1f} requests/s; server CPU a request {cpu})")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -19,6 +19,8 @@ the number of committed ingest runs and the greatest run id) in one small query,
 cached object is keyed by it together with the server and database: once a new ingest commits,
 the next call builds afresh and the old entries age out of the LRU. Per-firm details (PD, stress
 results, the dates of the latest facts) are keyed by the current risk and stress runs as well.
+A caller may accept a state up to ``max_age_s`` old (:meth:`ChainCache.state`; the HTTP API: one
+second), so that a stream of requests costs one state query a second rather than one each.
 
 The walk (per list, breadth-first from the focal firm ``F``): with the frontier at distance
 :math:`d - 1`, every active link of a frontier firm to a party not yet reached adds its value to
@@ -32,6 +34,7 @@ order of floating-point additions).
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -143,12 +146,17 @@ class Network:
             near, far, w = near[fresh], far[fresh], w[fresh]
             if len(far) == 0:
                 break
-            np.add.at(value, far, w)
+            # bincount adds each link in order, as np.add.at did, but without its per-element
+            # dispatch; the fresh parties' value and share were 0, so the sums are the same numbers
+            value += np.bincount(far, weights=w, minlength=n)
             if shares:
                 tot = csr.total[near]
                 part = np.divide(w, tot, out=np.zeros_like(w), where=tot > 0) * share[near]
-                np.add.at(share, far, np.where(tot > 0, part, 0.0))
-            level = np.unique(far)
+                share += np.bincount(far, weights=np.where(tot > 0, part, 0.0), minlength=n)
+            # the parties first reached at this level, in node order, without np.unique's sort
+            mark = np.zeros(n, dtype=bool)
+            mark[far] = True
+            level = np.flatnonzero(mark)
             dist[level] = hop
             frontier = level[self.is_firm[level]]
             if len(frontier) == 0:
@@ -230,12 +238,48 @@ class ChainCache:
     dates' networks and books are held at once.
     """
 
-    def __init__(self, chains: int = 32, dates: int = 4):
+    def __init__(self, chains: int = 32, dates: int = 4, *, clock: Callable[[], float] = time.monotonic):
         self.networks = _Lru(2 * dates)
         self.books = _Lru(dates)
         self.chains = _Lru(chains)
         self.firm_details = _Lru(dates)
         self.max_details = 200_000
+        self._clock = clock
+        self._states: dict[tuple[str, str], tuple[IngestState, float]] = {}
+        self._states_lock = threading.Lock()
+        self._refreshing = threading.Lock()
+
+    def state(self, runner: QueryRunner, max_age_s: float = 0.0) -> IngestState:
+        """The graph's :class:`IngestState`, read again once the one read last is ``max_age_s`` old.
+
+        ``0`` (the library's default) reads it on every call. The API passes a second: under load
+        the state query was a round trip per request, and a new ingest or run is then seen at
+        most that much later, plus the one state query in flight (every key built from the state
+        changes with it, as above).
+        """
+        where = self.server(runner)
+        now = self._clock()
+        if max_age_s > 0:
+            with self._states_lock:
+                held = self._states.get(where)
+            if held is not None and now - held[1] < max_age_s:
+                return held[0]
+            # one caller reads it again; the others meanwhile answer with the state held (older by
+            # that one query at most), rather than all sending the same query at once
+            if held is not None and not self._refreshing.acquire(blocking=False):
+                return held[0]
+            try:
+                return self._read_state(runner, where, now)
+            finally:
+                if held is not None:
+                    self._refreshing.release()
+        return self._read_state(runner, where, now)
+
+    def _read_state(self, runner: QueryRunner, where: tuple[str, str], now: float) -> IngestState:
+        fresh = ingest_state(runner)
+        with self._states_lock:
+            self._states[where] = (fresh, now)
+        return fresh
 
     @staticmethod
     def server(runner: QueryRunner) -> tuple[str, str]:
@@ -259,7 +303,10 @@ class ChainCache:
         def build() -> pd.DataFrame:
             firms = sorted(run_query(runner, "book_firms", {"as_of": as_of})["uscc"].dropna().unique())
             frame = run_for_firms(runner, "firm_exposure", firms, {"as_of": as_of, "lenders": list(lenders)})
-            return frame.set_index("uscc")
+            frame = frame.set_index("uscc")
+            # plain objects: pandas keeps the index's hash table, built at the first chain's lookup
+            frame.index = pd.Index(frame.index.to_numpy(dtype=object), dtype=object, name="uscc")
+            return frame
 
         return self.books.get_or_build(key, build)
 
@@ -282,6 +329,8 @@ class ChainCache:
         """Forget everything (tests; a process that knows the graph was rewritten without an ingest)."""
         for lru in (self.networks, self.books, self.chains, self.firm_details):
             lru.clear()
+        with self._states_lock:
+            self._states.clear()
 
 
 #: The process's cache, used by ``queries.exposure.chain`` unless told otherwise.

@@ -50,10 +50,11 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,7 @@ from graph.protocol import QueryRunner
 from ingest.tables import CLASSIFICATIONS
 from queries.catalogue import CATALOGUE, FIRM_BATCH, jsonable, records, resolve_as_of, run_for_firms
 from queries.catalogue import Param as _Param
-from queries.chaincache import CHAIN_CACHE, ChainCache, IngestState, ingest_state
+from queries.chaincache import CHAIN_CACHE, ChainCache, IngestState
 from queries.details import STALE_MONTHS, firm_details, months_before
 from queries.details import with_details as _with_details
 
@@ -78,7 +79,10 @@ __all__ = [
     "chain_exposure",
     "firm_details",
     "months_before",
+    "rendered_page",
 ]
+
+T = TypeVar("T")
 
 MAX_HOPS = 5
 MAX_PAGE_SIZE = 1000
@@ -90,6 +94,9 @@ SECTIONS: dict[str, str] = {
     "guaranteed": "guaranteed_hop",
 }
 Direction = Literal["both", "upstream", "downstream"]
+#: Rendered pages kept with each walked chain (:func:`rendered_page`), the oldest dropped first.
+KEPT_RENDERINGS = 8
+_RENDER_LOCK = threading.Lock()
 _MONEY = ("outstanding", "undrawn", "exposure", "guarantees_given")
 
 
@@ -150,10 +157,25 @@ class Chain:
     sections: dict[str, pd.DataFrame]
     firm_exposure: dict[str, Any]
     totals: dict[str, Any]
+    #: pages already rendered (:func:`rendered_page`), by (renderer, page, page size, current runs)
+    rendered: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in self.sections.items()}
+
+    def rendering(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()``, kept under ``key`` with this chain (at most :data:`KEPT_RENDERINGS`)."""
+        with _RENDER_LOCK:
+            if key in self.rendered:
+                hit: T = self.rendered[key]
+                return hit
+        out = build()  # outside the lock: two threads may both build a page, and keep one
+        with _RENDER_LOCK:
+            self.rendered[key] = out
+            while len(self.rendered) > KEPT_RENDERINGS:
+                del self.rendered[next(iter(self.rendered))]
+        return out
 
     def page(self, runner: QueryRunner, page: int = 1, page_size: int = 100, *,
              details: Callable[[Sequence[str]], dict[str, dict[str, Any]]] | None = None) -> ChainExposure:
@@ -270,7 +292,7 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
                   as_of: date | str | None, lenders: Sequence[str] | None,
                   state: IngestState | None = None) -> Chain:
     """:func:`chain` through ``cache``: the state query, then a kept chain, or a walk in this process."""
-    state = state or ingest_state(runner)
+    state = state or cache.state(runner)
     day = _Param("as_of", "date", "").coerce(as_of) if as_of is not None else (state.as_of or date.today())
     bank = list(runner.settings.bank_lenders if lenders is None else lenders)
     key = (cache.server(runner), state.token, uscc, hops, direction, day, tuple(bank))
@@ -296,41 +318,66 @@ def _walk_empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["id", "distance", "value", "share", "party"])
 
 
+def _book_index(exp: pd.DataFrame) -> pd.Index:
+    """``exp``'s USCC index as plain objects, whose hash table pandas builds once and keeps (an
+    Arrow-string index is slow to probe); the process cache's book already holds one."""
+    if exp.index.dtype == object:
+        return exp.index
+    return pd.Index(exp.index.to_numpy(dtype=object), dtype=object, name=exp.index.name)
+
+
 def _section(name: str, walk: pd.DataFrame, exp: pd.DataFrame) -> pd.DataFrame:
-    df = walk.copy()
-    firm = df["party"] == "firm"
-    df["uscc"] = df["id"].where(firm, None)
-    df["person_id"] = df["id"].where(~firm, None)
-    # a person, or a firm without a row in exp (outside the book), has no figures: zeros, no class;
-    # positions looked up once on plain object arrays (an Arrow-string index is slow to probe)
-    pos = pd.Index(exp.index.to_numpy(dtype=object)).get_indexer(df["id"].to_numpy(dtype=object))
-    known = firm.to_numpy() & (pos >= 0)
-    for col in (*_MONEY, "worst_rank"):
-        values = exp[col].to_numpy(dtype=object)
-        blank = np.full(len(df), None, dtype=object)
-        looked = values[np.where(known, pos, 0)] if len(values) else blank
-        df[col] = np.where(known, looked, blank)
-        if col in _MONEY:
-            df[col] = pd.to_numeric(df[col]).fillna(0.0).astype(float)
-    df["worst_class"] = [CLASSIFICATIONS[int(r)] if r is not None and r == r else None
-                         for r in df["worst_rank"]]
-    df["distance"] = df["distance"].astype(int)
+    """One list of a chain: the walk's rows with the bank's figures from ``exp`` (by USCC), ordered
+    by (distance, exposure descending, id). Array work first, then one frame in that order."""
+    ids = walk["id"].to_numpy(dtype=object)
+    firm = (walk["party"] == "firm").to_numpy(dtype=bool)
+    # a person, or a firm without a row in exp (outside the book), has no figures: zeros, no class
+    pos = _book_index(exp).get_indexer(pd.Index(ids, dtype=object)) if len(ids) else np.zeros(0, int)
+    known = firm & (pos >= 0)
+    take = np.where(known, pos, 0)
+    money = {}
+    for col in _MONEY:
+        values = exp[col].to_numpy(dtype=float, na_value=np.nan)
+        looked = values[take] if len(values) else np.zeros(len(ids))
+        money[col] = np.where(known & ~np.isnan(looked), looked, 0.0)
+    ranks = pd.to_numeric(exp["worst_rank"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    rank = np.where(known, ranks[take] if len(ranks) else np.nan, np.nan)
+    classes = np.array([*CLASSIFICATIONS, None], dtype=object)
+    worst = classes[np.where(np.isnan(rank), len(CLASSIFICATIONS), np.nan_to_num(rank)).astype(int)]
+    distance = walk["distance"].to_numpy(dtype=np.int64)
+    # ties broken by id: the ids as fixed-width text sort by code point, as pandas sorts them
+    text = ids.astype(str) if len(ids) else np.zeros(0, dtype=str)
+    order = np.lexsort((text, -money["exposure"], distance))
+    df = pd.DataFrame({"id": walk["id"].take(order).reset_index(drop=True)})
+    party = walk["party"].take(order).reset_index(drop=True)
+    df["uscc"] = df["id"].where(party == "firm", None)
+    df["person_id"] = df["id"].where(party != "firm", None)
+    df["party"] = party
+    df["distance"] = distance[order]
+    value = walk["value"].take(order).reset_index(drop=True)
     if name in ("upstream", "downstream"):
-        df = df.rename(columns={"value": "trade_value"})
-        df["share"] = df["share"].astype(float)
+        df["trade_value"] = value
+        df["share"] = walk["share"].take(order).reset_index(drop=True).astype(float)
     else:
-        df = df.rename(columns={"value": "amount"}).drop(columns=["share"])
-    df = df.sort_values(["distance", "exposure", "id"], ascending=[True, False, True], kind="stable")
-    lead = ["uscc", "person_id", "party", "distance"]
-    return df[lead + [c for c in df.columns if c not in (*lead, "id", "worst_rank")]].reset_index(drop=True)
+        df["amount"] = value
+    for col in _MONEY:
+        df[col] = money[col][order]
+    df["worst_class"] = worst[order].tolist()
+    return df.drop(columns=["id"])
 
 
-def _sum(frame: pd.DataFrame) -> dict[str, Any]:
-    firms = frame[frame["party"] == "firm"]
-    sm = firms["worst_class"].isin(CLASSIFICATIONS[1:]).sum()
-    out: dict[str, Any] = {"firms": len(firms), "persons": int((frame["party"] == "person").sum()),
-                           **{c: float(firms[c].sum()) for c in _MONEY},
-                           "special_mention_or_worse": int(sm)}
+def _sum(frame: pd.DataFrame, keep: np.ndarray | None = None) -> dict[str, Any]:
+    """Counts and money of ``frame``'s rows (those where ``keep``, when given), firms' figures only."""
+    party = frame["party"].to_numpy(dtype=object)
+    keep = np.ones(len(frame), dtype=bool) if keep is None else keep
+    firm = keep & (party == "firm")
+    worst = frame["worst_class"].to_numpy(dtype=object)[firm]
+    out: dict[str, Any] = {
+        "firms": int(firm.sum()), "persons": int((keep & (party == "person")).sum()),
+        # np.sum over the kept rows in order: the numbers pandas' Series.sum gave
+        **{c: float(np.sum(frame[c].to_numpy(dtype=float)[firm])) for c in _MONEY},
+        "special_mention_or_worse": int(np.isin(worst, CLASSIFICATIONS[1:]).sum()),
+    }
     return out
 
 
@@ -338,28 +385,33 @@ def _totals(sections: dict[str, pd.DataFrame]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, frame in sections.items():
         t = _sum(frame)
+        distance = frame["distance"].to_numpy(dtype=np.int64)
+        direct = distance == 1
         if "trade_value" in frame.columns:
-            direct = frame[frame["distance"] == 1]
-            t["direct_trade_value"] = float(direct["trade_value"].sum())
+            t["direct_trade_value"] = float(np.sum(frame["trade_value"].to_numpy(dtype=float)[direct]))
         if "amount" in frame.columns:
-            t["direct_amount"] = float(frame.loc[frame["distance"] == 1, "amount"].sum())
-        by = frame["distance"].value_counts().sort_index()
-        t["by_distance"] = {str(d): int(n) for d, n in by.items()}
+            t["direct_amount"] = float(np.sum(frame["amount"].to_numpy(dtype=float)[direct]))
+        hops, counts = np.unique(distance, return_counts=True)
+        t["by_distance"] = {str(d): int(n) for d, n in zip(hops, counts, strict=True)}
         out[name] = t
-    every = pd.concat([f[["uscc", "person_id", "party", *_MONEY, "worst_class"]] for f in sections.values()])
-    every = every.assign(id=every["uscc"].fillna(every["person_id"])).drop_duplicates("id")
-    out["chain"] = _sum(every)
+    # the whole chain: each party once (its first row over the lists), as pandas' drop_duplicates
+    every = pd.concat([f[["party", *_MONEY, "worst_class"]] for f in sections.values()], ignore_index=True)
+    ids = np.concatenate([np.where(f["party"].to_numpy(dtype=object) == "firm",
+                                   f["uscc"].to_numpy(dtype=object), f["person_id"].to_numpy(dtype=object))
+                          for f in sections.values()])
+    out["chain"] = _sum(every, ~pd.Index(ids, dtype=object).duplicated(keep="first"))
     return out
 
 
 def chain_exposure(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction = "both",
                    as_of: date | str | None = None, page: int = 1, page_size: int = 100,
                    lenders: Sequence[str] | None = None,
-                   cache: ChainCache | None = CHAIN_CACHE) -> ChainExposure:
+                   cache: ChainCache | None = CHAIN_CACHE, max_state_age_s: float = 0.0) -> ChainExposure:
     """One page of ``firm``'s chain exposure (see the module docstring); ``page_size`` at most 1,000.
 
     The chain is walked once and kept (``cache``, see :func:`chain`): later pages read only their
-    rows' details.
+    rows' details. ``max_state_age_s``: how old an ingest state read earlier may be and still be
+    used (:meth:`queries.chaincache.ChainCache.state`; 0 reads it now).
 
     Raises:
         InvalidQueryParameter: a malformed USCC, ``hops`` outside 1..5, a bad page or page size.
@@ -370,10 +422,42 @@ def chain_exposure(runner: QueryRunner, firm: str, *, hops: int = 3, direction: 
     if cache is None:
         whole = chain(runner, firm, hops=hops, direction=direction, as_of=as_of, lenders=lenders, cache=None)
         return whole.page(runner, page, page_size)
+    whole, state = _kept(runner, cache, firm, hops, direction, as_of, lenders, max_state_age_s)
+    return _cached_page(runner, cache, whole, state, page, page_size)
+
+
+def rendered_page(runner: QueryRunner, firm: str, render: Callable[[ChainExposure], T], *, hops: int = 3,
+                  direction: Direction = "both", as_of: date | str | None = None, page: int = 1,
+                  page_size: int = 100, lenders: Sequence[str] | None = None,
+                  cache: ChainCache = CHAIN_CACHE, max_state_age_s: float = 0.0) -> T:
+    """``render(chain_exposure(...))``, kept with the walked chain: asked for again under the same
+    ingest state and current risk and stress runs, a page is neither read nor rendered again.
+
+    Why: the HTTP API answers a kept hub's first page many times; building its frames and JSON
+    each time was most of a request's CPU. ``render`` is part of the key, so pass the same
+    function object every time (a module-level function, not a fresh lambda).
+
+    Raises:
+        as :func:`chain_exposure`.
+    """
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidQueryParameter(f"page_size must lie in [1, {MAX_PAGE_SIZE}], got {page_size}")
+    whole, state = _kept(runner, cache, firm, hops, direction, as_of, lenders, max_state_age_s)
+    return whole.rendering((render, page, page_size, state.results),
+                           lambda: render(_cached_page(runner, cache, whole, state, page, page_size)))
+
+
+def _kept(runner: QueryRunner, cache: ChainCache, firm: str, hops: int, direction: Direction,
+          as_of: date | str | None, lenders: Sequence[str] | None,
+          max_state_age_s: float) -> tuple[Chain, IngestState]:
     _check(hops, direction)
     uscc = _Param("firm", "uscc", "", required=True).coerce(firm)
-    state = ingest_state(runner)
-    whole = _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders, state)
+    state = cache.state(runner, max_state_age_s)
+    return _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders, state), state
+
+
+def _cached_page(runner: QueryRunner, cache: ChainCache, whole: Chain, state: IngestState, page: int,
+                 page_size: int) -> ChainExposure:
     day = whole.as_of
     return whole.page(runner, page, page_size, details=lambda usccs: cache.details(
         runner, state, day, usccs, lambda missing: firm_details(runner, missing, day)))

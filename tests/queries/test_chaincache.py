@@ -7,13 +7,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from graph.runner import GraphRunner
 from ingest.load import load_dataset
 from queries.chaincache import ChainCache, Network, _Lru, ingest_state
-from queries.exposure import SECTIONS, chain, chain_exposure
+from queries.exposure import SECTIONS, chain, chain_exposure, rendered_page
 from tests.queries._graph import AS_OF, BANK, NAME, U
 
 
@@ -40,6 +41,55 @@ def test_persons_are_reached_but_not_walked_from() -> None:
     net = Network(["P", "G", "Q"], ["F", "P", "F"], [5.0, 7.0, 3.0], source_is_firm=[False, True, True])
     w = net.walk("F", 3, backward=True, shares=False)
     assert sorted(zip(w["id"], w["party"], strict=True)) == [("P", "person"), ("Q", "firm")]
+
+
+def _plain_walk(links: list[tuple[str, str, float]], focal: str, hops: int, backward: bool,
+                person: set[str]) -> dict[str, tuple[int, float, float]]:
+    """The reference path's rule (queries.exposure._walk) in plain Python, link by link."""
+    near_of: dict[str, list[tuple[str, float]]] = {}
+    for a, b, w in links:
+        near, far = (b, a) if backward else (a, b)
+        near_of.setdefault(near, []).append((far, w))
+    seen: dict[str, list[float]] = {focal: [0, 0.0, 1.0]}
+    frontier = [focal]
+    for hop in range(1, hops + 1):
+        level: dict[str, list[float]] = {}
+        for near in frontier:
+            out = near_of.get(near, [])
+            total = sum(w for _, w in out)
+            for far, w in out:
+                if far in seen:
+                    continue
+                node = level.setdefault(far, [hop, 0.0, 0.0])
+                node[1] += w
+                if total > 0:
+                    node[2] += w / total * seen[near][2]
+        seen.update(level)
+        frontier = sorted(k for k in level if k not in person)
+    del seen[focal]
+    return {k: (int(v[0]), v[1], v[2]) for k, v in seen.items()}
+
+
+def test_array_walk_equals_the_plain_walk_on_a_random_network() -> None:
+    rng = np.random.default_rng(11)
+    names = [f"N{i}" for i in range(300)]
+    persons = {f"N{i}" for i in range(280, 300)}  # only ever guarantors: never walked from
+    pairs = {(names[a], names[b]) for a, b in rng.integers(0, 300, size=(1500, 2)) if a != b}
+    links = [(a, b, float(rng.choice([0.0, *rng.uniform(1, 1000, 9)]))) for a, b in sorted(pairs)
+             if b not in persons]
+    net = Network([a for a, _, _ in links], [b for _, b, _ in links], [w for _, _, w in links],
+                  source_is_firm=[a not in persons for a, _, _ in links])
+    for focal in ("N0", "N7", "N150", "N299"):
+        for backward in (True, False):
+            for hops in (1, 3, 5):
+                got = net.walk(focal, hops, backward=backward, shares=True).set_index("id")
+                ref = _plain_walk(links, focal, hops, backward, persons)
+                assert set(got.index) == set(ref), (focal, backward, hops)
+                for k, (d, v, sh) in ref.items():
+                    assert got.loc[k, "distance"] == d
+                    assert got.loc[k, "value"] == pytest.approx(v, rel=1e-12)
+                    assert got.loc[k, "share"] == pytest.approx(sh, rel=1e-12, abs=1e-15)
+                    assert got.loc[k, "party"] == ("person" if k in persons else "firm")
 
 
 def test_lru_builds_once_and_evicts_the_oldest() -> None:
@@ -135,3 +185,43 @@ def test_a_new_ingest_invalidates_what_was_kept(platform: GraphRunner, tmp_path:
     assert got == pytest.approx({"S1": 0.6 * 1000 / 1400, "S2": 400 / 1400, "S3": 400 / 1400})
     ref = chain_exposure(platform, U["F"], hops=1, lenders=BANK, cache=None)
     pd.testing.assert_frame_equal(after.upstream, ref.upstream)
+
+
+def test_the_state_is_read_again_only_once_it_is_max_age_old(platform: GraphRunner) -> None:
+    now = [0.0]
+    cache = ChainCache(clock=lambda: now[0])
+    first = cache.state(platform, max_state_age_s := 1.0)
+    assert first == ingest_state(platform)
+    now[0] = 0.9
+    assert cache.state(platform, max_state_age_s) is first  # not read: under a second old
+    assert cache.state(platform) is not first  # the library's default reads it every time
+    held = cache.state(platform, max_state_age_s)  # the read just made is the one kept
+    now[0] = 2.0
+    assert cache.state(platform, max_state_age_s) is not held
+    assert cache.state(platform, max_state_age_s) == first  # nothing was ingested meanwhile
+    # while one caller reads it again, the others answer with the state held instead of queuing
+    held = cache.state(platform, max_state_age_s)
+    now[0] = 5.0
+    with cache._refreshing:
+        assert cache.state(platform, max_state_age_s) is held
+    assert cache.state(platform, max_state_age_s) is not held
+
+
+def test_a_rendered_page_is_kept_with_its_chain(platform: GraphRunner) -> None:
+    cache, calls = ChainCache(), []
+
+    def render(page: Any) -> dict[str, Any]:
+        calls.append(page.page)
+        return page.to_dict()
+
+    kw: dict[str, Any] = {"hops": 3, "lenders": BANK, "page_size": 2, "cache": cache}
+    one = rendered_page(platform, U["F"], render, page=1, **kw)
+    assert one == chain_exposure(platform, U["F"], page=1, **kw).to_dict()
+    assert rendered_page(platform, U["F"], render, page=1, **kw) is one and calls == [1]
+    two = rendered_page(platform, U["F"], render, page=2, **kw)
+    assert two == chain_exposure(platform, U["F"], page=2, **kw).to_dict() and calls == [1, 2]
+    # bounded: the oldest renderings go first
+    kept = chain(platform, U["F"], hops=3, lenders=BANK, cache=cache)
+    for p in range(3, 12):
+        rendered_page(platform, U["F"], render, page=p, **kw)
+    assert len(kept.rendered) == 8 and (render, 1, 2, ingest_state(platform).results) not in kept.rendered

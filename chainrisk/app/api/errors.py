@@ -50,7 +50,8 @@ from chainrisk.errors import (
     UnsafeQuery,
 )
 
-__all__ = ["ApiError", "JsonAnswer", "error_answer", "install_error_handlers", "status_for", "to_json"]
+__all__ = ["ApiError", "JsonAnswer", "error_answer", "install_error_handlers", "json_bytes", "status_for",
+           "to_json"]
 
 
 def to_json(value: Any) -> Any:
@@ -75,13 +76,18 @@ def to_json(value: Any) -> Any:
     return str(value)
 
 
+def json_bytes(value: Any) -> bytes:
+    """The body :class:`JsonAnswer` sends for ``value`` (UTF-8 JSON through :func:`to_json`)."""
+    return json.dumps(to_json(value), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
 class JsonAnswer(Response):
     """A JSON response through :func:`to_json` (Starlette's own refuses NaN and dates)."""
 
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(to_json(content), ensure_ascii=False, allow_nan=False).encode("utf-8")
+        return json_bytes(content)
 
 
 class ApiError(Exception):

@@ -5,6 +5,12 @@ the ``X-API-Key`` header is checked against the credential store
 (:func:`chainrisk.app.auth.keys.check_key`: missing, unknown, expired or revoked is 401), then
 the key's token bucket (429 with ``Retry-After``), then its role (403).
 
+Verified keys are kept for :data:`KEY_CACHE_S` seconds (:class:`KeyCache`): the store is a SQLite
+file, and opening it for every request was a good part of a kept chain page's time. So a key
+revoked with ``chainrisk keys revoke`` is refused at the latest :data:`KEY_CACHE_S` seconds later
+(at once by a server started afterwards); an expiry date is checked on every request. Keys that
+are refused are never kept: each such request asks the store again.
+
 Rate limit: a token bucket per key (``settings.api_rate_per_s`` refilled a second, holding at
 most ``settings.api_burst``). A request takes one token; with none left it is refused, and
 ``Retry-After`` gives the whole seconds until the next token,
@@ -17,31 +23,39 @@ most ``settings.api_burst``). A request takes one token; with none left it is re
 >>> s = Slots(2)
 >>> s.acquire("k"), s.acquire("k"), s.acquire("k")
 (True, True, False)
+>>> c = KeyCache(5.0, clock=lambda: 0.0)
+>>> c.get("cr_x") is None
+True
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
 
 from chainrisk.app.api.errors import ApiError
-from chainrisk.app.auth.keys import ROLES, Role, check_key
+from chainrisk.app.auth.keys import ROLES, KeyInfo, Role, check_key
 from chainrisk.settings import Settings
 
 __all__ = [
     "ANALYSTS",
     "EVERYONE",
+    "KEY_CACHE_S",
     "OPERATORS",
     "ApiState",
     "Caller",
+    "KeyCache",
     "Slots",
     "TokenBuckets",
     "api_state",
@@ -53,6 +67,8 @@ ANALYSTS: tuple[Role, ...] = ("analyst",)
 OPERATORS: tuple[Role, ...] = ("operator",)
 #: An analyst key's Cypher queries at once (the issue's cap).
 CYPHER_AT_ONCE = 2
+#: Seconds a verified key is kept: the longest a revocation takes to reach a running server.
+KEY_CACHE_S = 5.0
 
 _KEY_HEADER = APIKeyHeader(
     name="X-API-Key", auto_error=False,
@@ -81,6 +97,57 @@ class TokenBuckets:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
+
+
+class KeyCache:
+    """Keys verified against the store in the last ``ttl_s`` seconds; thread-safe.
+
+    Held by the SHA-256 of the presented key (as the store holds them), never the key itself.
+    An entry's expiry date is checked on every hit, so an expiring key is refused on time.
+    """
+
+    def __init__(self, ttl_s: float = KEY_CACHE_S, *, clock: Callable[[], float] = time.monotonic,
+                 max_keys: int = 10_000):
+        self.ttl_s = ttl_s
+        self.max_keys = max_keys
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, tuple[KeyInfo, datetime | None, float]] = {}
+
+    @staticmethod
+    def _digest(presented: str) -> str:
+        return hashlib.sha256(presented.encode("utf-8")).hexdigest()
+
+    def get(self, presented: str) -> KeyInfo | None:
+        """The kept record of ``presented``, or ``None`` (never kept, kept too long ago, or expired)."""
+        with self._lock:
+            held = self._keys.get(self._digest(presented))
+        if held is None:
+            return None
+        info, expires, when = held
+        if self._clock() - when >= self.ttl_s:
+            return None
+        if expires is not None and expires <= datetime.now(UTC):
+            return None  # the store says why (expired) when asked again
+        return info
+
+    def put(self, presented: str, info: KeyInfo) -> None:
+        expires = datetime.fromisoformat(info.expires) if info.expires else None
+        with self._lock:
+            if len(self._keys) >= self.max_keys:
+                self._keys.clear()  # bounded; the keys in use are verified again
+            self._keys[self._digest(presented)] = (info, expires, self._clock())
+
+    def check(self, store: Path, presented: str | None) -> KeyInfo:
+        """:func:`~chainrisk.app.auth.keys.check_key` through this cache (refusals are not kept)."""
+        if presented:
+            hit = self.get(presented)
+            if hit is not None:
+                return hit
+        info = check_key(store, presented)  # KeyRefused: 401
+        if presented:
+            self.put(presented, info)
+        return info
 
 
 class Slots:
@@ -140,6 +207,7 @@ class ApiState:
     settings: Settings
     buckets: TokenBuckets
     cypher_slots: Slots = field(default_factory=lambda: Slots(CYPHER_AT_ONCE))
+    keys: KeyCache = field(default_factory=KeyCache)
     jobs: Any = None  # chainrisk.app.api.jobs.StressJobs, set by create_app
     _runner: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -171,7 +239,7 @@ def require(*roles: Role) -> Callable[..., Caller]:
 
     def dependency(request: Request, key: str | None = Security(_KEY_HEADER)) -> Caller:
         st = api_state(request)
-        info = check_key(st.settings.auth_db, key)  # KeyRefused: 401
+        info = st.keys.check(st.settings.auth_db, key)  # KeyRefused: 401
         wait = st.buckets.take(info.id)
         if wait > 0:
             raise ApiError(429, "RateLimited",

@@ -114,3 +114,71 @@ def test_errors_are_json(client: TestClient) -> None:
                  client.get("/firms", headers=headers), client.delete("/queries", headers=headers)):
         assert resp.headers["content-type"].startswith("application/json")
         assert set(resp.json()) >= {"error", "detail"}
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_a_revoked_key_is_refused_once_its_verification_is_older_than_the_ttl(tmp_path: Path) -> None:
+    from chainrisk.app.api.security import KeyCache
+    from chainrisk.app.auth.keys import KeyRefused
+
+    db, clock = tmp_path / "auth.sqlite", _Clock()
+    cache = KeyCache(5.0, clock=clock)
+    issued = create_key(db, "officer", name="kept")
+    assert cache.check(db, issued.key).name == "kept"
+    revoke_key(db, issued.info.id)
+    # within the TTL the verified key is still admitted: the documented window of a revocation
+    clock.t = 4.9
+    assert cache.check(db, issued.key).id == issued.info.id
+    # at the TTL the store is asked again, and says revoked
+    clock.t = 5.0
+    with pytest.raises(KeyRefused) as refused:
+        cache.check(db, issued.key)
+    assert refused.value.reason == "revoked"
+    # a refusal is not kept: refused again at once, and a fresh key is not mistaken for it
+    with pytest.raises(KeyRefused):
+        cache.check(db, issued.key)
+    other = create_key(db, "analyst")
+    assert cache.check(db, other.key).role == "analyst"
+
+
+def test_a_kept_key_is_refused_when_it_expires_even_within_the_ttl(tmp_path: Path) -> None:
+    from chainrisk.app.api.security import KeyCache
+    from chainrisk.app.auth.keys import KeyRefused
+
+    db = tmp_path / "auth.sqlite"
+    cache = KeyCache(3600.0, clock=_Clock())
+    # expires 1.5 days after a creation 1 day ago: active now, expired half a day from now
+    soon = create_key(db, "officer", expires_days=1.5, now=datetime.now(UTC) - timedelta(days=1))
+    assert cache.check(db, soon.key).id == soon.info.id and cache.get(soon.key) is not None
+    # a key kept while active whose expiry has since passed: the cache does not answer for it
+    gone = create_key(db, "officer", expires_days=1, now=datetime.now(UTC) - timedelta(days=2))
+    cache.put(gone.key, gone.info)
+    assert cache.get(gone.key) is None
+    with pytest.raises(KeyRefused) as refused:
+        cache.check(db, gone.key)
+    assert refused.value.reason == "expired"
+
+
+def test_the_api_revokes_a_key_in_use_within_the_ttl(tmp_path: Path) -> None:
+    from chainrisk.app.api.security import KeyCache
+
+    clock = _Clock()
+    app = create_app(_settings(tmp_path, api_burst=1000))
+    app.state.api.keys = KeyCache(5.0, clock=clock)
+    db = tmp_path / "auth.sqlite"
+    with TestClient(app) as c:
+        issued = create_key(db, "officer")
+        headers = {"X-API-Key": issued.key}
+        assert c.get("/queries", headers=headers).status_code == 200
+        revoke_key(db, issued.info.id)
+        assert c.get("/queries", headers=headers).status_code == 200  # kept: verified 0 s ago
+        clock.t = 5.0
+        resp = c.get("/queries", headers=headers)
+        assert resp.status_code == 401 and "revoked" in resp.json()["detail"]
