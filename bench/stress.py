@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import sys
 import time
 import warnings
@@ -73,6 +74,11 @@ def _tail_gain(res: StressResult, q: float = 0.999) -> float:
     hit = loss > res.measure("VaR", q)
     p = float(np.mean(w * hit))
     return p * (1 - p) / float(np.mean((w * hit) ** 2) - p * p)
+
+
+def _peak_gib() -> float:
+    """Peak resident memory of this process (Linux reports ``ru_maxrss`` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def bench(path: Path, a: argparse.Namespace) -> None:
@@ -138,6 +144,7 @@ def main() -> None:
     a = p.parse_args()
     for path in a.dataset:
         bench(path, a)
+        print(f"  peak memory of this process so far: {_peak_gib():.2f} GiB (getrusage maxrss)", flush=True)
 
 
 if __name__ == "__main__":
