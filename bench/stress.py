@@ -76,6 +76,15 @@ def _tail_gain(res: StressResult, q: float = 0.999) -> float:
     return p * (1 - p) / float(np.mean((w * hit) ** 2) - p * p)
 
 
+def _kept_line(res: StressResult) -> str:
+    """Memory of the per-run firm losses and defaults kept, against keeping every run's."""
+    b = res.internals["run_matrix_bytes"]
+    per_10k = b["all_runs"] / res.runs * 1e4 / 2**30
+    return (f"per-run firm losses and defaults (sparse), {res.runs} runs: kept {b['kept'] / 2**20:,.1f} MiB "
+            f"({len(res.internals['kept_runs'])} runs at or beyond VaR 99 %); every run kept: "
+            f"{b['all_runs'] / 2**20:,.1f} MiB, {per_10k:,.2f} GiB at 10,000 runs")
+
+
 def _peak_gib() -> float:
     """Peak resident memory of this process (Linux reports ``ru_maxrss`` in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -103,9 +112,11 @@ def bench(path: Path, a: argparse.Namespace) -> None:
           f"(at 10,000 runs: {_rel(tilted) * math.sqrt(a.runs / 1e4):.1%}); plain MC {n_is * gain:,.0f} "
           f"from the tail-probability variance ratio (gain {gain:.1f}x; plain MC's own order-statistics SE "
           f"says {n_plain:,.0f}, resting on {a.runs / 1000:.0f} tail draws)")
+    print(f"  no contagion, {_kept_line(tilted)}")
     full = _run(snap, "", a.contagion_runs, a.seed)
     crps = full.runs / full.timings["simulate"]
     print(f"  runs per second, with contagion: {crps:8.2f}")
+    print(f"  with contagion, {_kept_line(full)}")
     print(f"  with contagion, IS, {full.runs} runs: VaR 99.9 % rel SE {_rel(full):.1%} "
           f"(at 10,000 runs: {_rel(full) * math.sqrt(full.runs / 1e4):.1%}); "
           f"ES 99 % rel SE {_rel(full, 'ES_99'):.1%}")

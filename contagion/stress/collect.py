@@ -98,6 +98,9 @@ class Collected:
     #: The kept runs, and the loss above which every run is kept.
     kept_runs: np.ndarray
     kept_above: float
+    #: Bytes of the two run-level sparse matrices as kept, and had every run been kept.
+    kept_bytes: int = 0
+    all_runs_bytes: int = 0
 
 
 #: Per-firm / per-loan sums of a block (weighted over its runs).
@@ -137,6 +140,7 @@ class RunCollector:
         # kept run-level columns: (run index, firm-loss column, default column) per block
         self._kept: list[tuple[np.ndarray, sp.csc_matrix, sp.csc_matrix]] = []
         self._n = -1
+        self._all_bytes = 0
 
     @property
     def done(self) -> int:
@@ -164,6 +168,7 @@ class RunCollector:
         self._converged = self._converged and b.converged
         self._lender.append(b.run_lender_loss)
         self._n = b.run_firm_loss.shape[0]
+        self._all_bytes += _sparse_bytes(b.run_firm_loss) + _sparse_bytes(b.run_defaults)
         runs = np.arange(b.start, b.stop)
         self._kept.append((runs, sp.csc_matrix(b.run_firm_loss), sp.csc_matrix(b.run_defaults)))
         seen_loss = np.concatenate(self._per_run["loss"])
@@ -193,6 +198,8 @@ class RunCollector:
         self._prune((theta > 0) | (loss > self.keep_above))
         out = self._kept
         kept_runs = (np.concatenate([r for r, _, _ in out]) if out else np.zeros(0, dtype=np.int64))
+        firm_loss = _spread_columns([fl for _, fl, _ in out], kept_runs, self._n, self.runs)
+        defaults = _spread_columns([df for _, _, df in out], kept_runs, self._n, self.runs)
         return Collected(
             weight=weight,
             global_factor=cat["global_factor"],
@@ -204,12 +211,19 @@ class RunCollector:
             weight_total=self._weight_total,
             sums=dict(self._sums),
             converged=self._converged,
-            run_firm_loss=_spread_columns([fl for _, fl, _ in out], kept_runs, self._n, self.runs),
-            run_defaults=_spread_columns([df for _, _, df in out], kept_runs, self._n, self.runs),
+            run_firm_loss=firm_loss,
+            run_defaults=defaults,
             run_lender_loss=np.hstack(self._lender),
             kept_runs=kept_runs,
             kept_above=min(var, self.keep_above),
+            kept_bytes=_sparse_bytes(firm_loss) + _sparse_bytes(defaults),
+            all_runs_bytes=self._all_bytes,
         )
+
+
+def _sparse_bytes(m: sp.spmatrix) -> int:
+    """Memory of a compressed sparse matrix's three arrays."""
+    return int(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes)
 
 
 def _spread_columns(parts: list[sp.csc_matrix], runs: np.ndarray, n: int, total: int) -> sp.csr_matrix:

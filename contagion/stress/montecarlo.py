@@ -736,7 +736,8 @@ def run_stress(
                  "sampling": sampling, "concentration": concentration},
         internals={"copula": model.copula, "run_firm_loss": col.run_firm_loss,
                    "run_defaults": col.run_defaults, "kept_runs": col.kept_runs,
-                   "kept_above": col.kept_above},
+                   "kept_above": col.kept_above,
+                   "run_matrix_bytes": {"kept": col.kept_bytes, "all_runs": col.all_runs_bytes}},
     )
 
 
