@@ -14,8 +14,12 @@ For each dataset, with the default scenario (default loadings, default contagion
    and their ratio; with contagion on, the relative SE importance sampling reaches in
    ``--contagion-runs`` runs and at 10,000;
 3. the same runs on a local Dask cluster (``--workers`` processes) against the local
-   loop: wall time of each and the largest difference in the loss of a run (0: the
-   sharded run equals the local one).
+   loop: wall time of each, with the workers' one-time start-up (processes, then
+   imports and compiled kernels: :func:`contagion.stress.montecarlo.warm_dask_workers`)
+   apart, and the largest difference in the loss of a run (0: the sharded run equals
+   the local one);
+4. the per-run firm losses kept for the Euler contributions against keeping every
+   run's (:mod:`contagion.stress.collect`), and the process's peak memory.
 
 Prints figures only; never asserts on time. Timings on a shared machine move with
 its load: compare ratios from the same invocation.
@@ -38,6 +42,7 @@ sys.path[:] = [str(ROOT)] + [x for x in sys.path if Path(x or ".").resolve() != 
 import numpy as np  # noqa: E402
 
 from contagion.stress import StressPrecisionWarning, parse_scenario, run_stress  # noqa: E402
+from contagion.stress.montecarlo import warm_dask_workers  # noqa: E402
 from contagion.stress.result import StressResult  # noqa: E402
 from ingest import build_snapshot  # noqa: E402
 
@@ -128,9 +133,14 @@ def bench(path: Path, a: argparse.Namespace) -> None:
             return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
+            t = time.perf_counter()
             cluster = distributed.LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
                                                dashboard_address=None)
             with cluster, distributed.Client(cluster) as client:
+                t_start = time.perf_counter() - t
+                t = time.perf_counter()
+                threads = warm_dask_workers(client)
+                t_warm = time.perf_counter() - t
                 t = time.perf_counter()
                 sharded = _run(snap, NO_CONTAGION, a.dask_runs, a.seed, scheduler=client)
                 t_dask = time.perf_counter() - t
@@ -139,9 +149,13 @@ def bench(path: Path, a: argparse.Namespace) -> None:
         t_local = time.perf_counter() - t
         diff = float(np.max(np.abs(sharded.loss_distribution["loss"].to_numpy()
                                    - local.loss_distribution["loss"].to_numpy())))
-        print(f"  {a.dask_runs} runs, no contagion: Dask ({a.workers} workers) {t_dask:.1f} s, "
-              f"local {t_local:.1f} s "
-              f"(ratio {t_local / t_dask:.2f}); largest difference of a run's loss {diff:.3g}")
+        same = np.array_equal(sharded.firms["es_contribution"], local.firms["es_contribution"])
+        print(f"  {a.dask_runs} runs, no contagion: Dask ({a.workers} worker processes, kernel threads "
+              f"{sorted(set(threads.values()))}) {t_dask:.1f} s on warm workers, local {t_local:.1f} s "
+              f"(ratio local / Dask {t_local / t_dask:.2f}); worker start-up, once per cluster: processes "
+              f"{t_start:.1f} s, imports and kernels {t_warm:.1f} s (ratio with start-up "
+              f"{t_local / (t_dask + t_start + t_warm):.2f}); largest difference of a run's loss {diff:.3g}, "
+              f"es_contribution {'identical' if same else 'DIFFERENT'}")
 
 
 def main() -> None:

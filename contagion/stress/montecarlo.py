@@ -59,6 +59,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+import os
+import sys
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -96,7 +98,8 @@ from contagion.typing import SnapshotLike
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["BlockResult", "StressModel", "prepare", "run_stress", "simulate_block", "top_paths"]
+__all__ = ["BlockResult", "StressModel", "prepare", "run_stress", "simulate_block", "top_paths",
+           "warm_dask_workers"]
 
 #: Levels of the tail figures.
 LEVELS: tuple[float, ...] = (0.95, 0.99, 0.999)
@@ -446,6 +449,45 @@ def _run_local(model: StressModel, bounds: Sequence[tuple[int, int]], sink: Call
         sink(simulate_block(model, a, b))
 
 
+def warm_dask_workers(client: Client) -> dict[str, int]:
+    """Import the engine on every Dask worker; return the kernel threads each worker's runs should use.
+
+    A fresh worker process spends its first task importing pandas, scipy, numba and
+    the engine and loading the compiled kernels (tens of seconds on a busy machine);
+    doing it here, once per worker and all workers at once, keeps it out of the
+    blocks, and :func:`run_stress` on a warm cluster pays nothing. The thread count
+    shares each host's cores among the task threads of the workers on it, so that
+    worker processes do not each start a kernel thread per core (on 2 cores, 2
+    workers would run 4 threads).
+    """
+    cores = client.run(_warm_worker)
+    workers = client.scheduler_info()["workers"]
+    per_host: dict[str, int] = {}
+    for info in workers.values():
+        per_host[info["host"]] = per_host.get(info["host"], 0) + int(info.get("nthreads", 1))
+    return {addr: max(1, int(cores.get(addr, 1)) // max(1, per_host[info["host"]]))
+            for addr, info in workers.items()}
+
+
+def _warm_worker() -> int:
+    # a two-firm propagation loads the compiled kernels a block's contagion uses
+    w = sp.csr_matrix(np.array([[0.0, 0.5], [0.5, 0.0]]))
+    _engine().propagate({"a": w, "b": w}, np.array([[1.0, 0.0], [0.0, 0.5]]))
+    return os.cpu_count() or 1
+
+
+def _simulate_shard(model: StressModel, start: int, stop: int, threads: Mapping[str, int]) -> BlockResult:
+    """:func:`simulate_block` on a Dask worker, its kernels on the worker's share of the cores."""
+    from distributed import get_worker
+
+    numba = sys.modules.get("numba")
+    n = threads.get(get_worker().address)
+    if numba is not None and n:
+        # thread-local in numba: applies to this task's thread only; results do not depend on it
+        numba.set_num_threads(min(int(n), int(numba.config.NUMBA_NUM_THREADS)))
+    return simulate_block(model, start, stop)
+
+
 def _run_dask(model: StressModel, bounds: Sequence[tuple[int, int]], scheduler: str | Client,
               sink: Callable[[BlockResult], None]) -> None:
     from distributed import Client, as_completed
@@ -456,9 +498,11 @@ def _run_dask(model: StressModel, bounds: Sequence[tuple[int, int]], scheduler: 
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     try:
+        threads = warm_dask_workers(client)
+        # the model goes to every worker once; tasks carry only a reference and their run range
         shared = client.scatter(model, broadcast=True, hash=False)
         tag = uuid.uuid4().hex[:8]
-        futures = [client.submit(simulate_block, shared, a, b, key=f"stress-{tag}-{a}", pure=False)
+        futures = [client.submit(_simulate_shard, shared, a, b, threads, key=f"stress-{tag}-{a}", pure=False)
                    for a, b in bounds]
         for fut in as_completed(futures):
             sink(fut.result())
