@@ -100,6 +100,14 @@ def bench(path: Path, a: argparse.Namespace) -> None:
     snap = build_snapshot(path)
     print(f"\n{path.name}: {snap.n:,} firms, {len(snap.loans):,} loans "
           f"(snapshot {time.perf_counter() - t:.1f} s)", flush=True)
+    if not a.dask_only:
+        _precision(snap, a)
+    if a.workers > 0:
+        _dask(snap, a)
+
+
+def _precision(snap: object, a: argparse.Namespace) -> None:
+    """Runs per second, the importance-sampling gain, the kept run-level memory (items 1, 2 and 4)."""
     plain = _run(snap, NO_CONTAGION + "sampling: {importance: off}\n", a.runs, a.seed)
     tilted = _run(snap, NO_CONTAGION, a.runs, a.seed)
     rps = tilted.runs / tilted.timings["simulate"]
@@ -125,37 +133,41 @@ def bench(path: Path, a: argparse.Namespace) -> None:
     print(f"  with contagion, IS, {full.runs} runs: VaR 99.9 % rel SE {_rel(full):.1%} "
           f"(at 10,000 runs: {_rel(full) * math.sqrt(full.runs / 1e4):.1%}); "
           f"ES 99 % rel SE {_rel(full, 'ES_99'):.1%}")
-    if a.workers > 0:
-        try:
-            import distributed
-        except ImportError:
-            print("  dask: distributed is not installed")
-            return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            t = time.perf_counter()
-            cluster = distributed.LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=None)
-            with cluster, distributed.Client(cluster) as client:
-                t_start = time.perf_counter() - t
-                t = time.perf_counter()
-                threads = warm_dask_workers(client)
-                t_warm = time.perf_counter() - t
-                t = time.perf_counter()
-                sharded = _run(snap, NO_CONTAGION, a.dask_runs, a.seed, scheduler=client)
-                t_dask = time.perf_counter() - t
+
+
+def _dask(snap: object, a: argparse.Namespace) -> None:
+    """The same runs sharded on a local Dask cluster against the local loop (item 3)."""
+    try:
+        import distributed
+    except ImportError:
+        print("  dask: distributed is not installed")
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         t = time.perf_counter()
-        local = _run(snap, NO_CONTAGION, a.dask_runs, a.seed)
-        t_local = time.perf_counter() - t
-        diff = float(np.max(np.abs(sharded.loss_distribution["loss"].to_numpy()
-                                   - local.loss_distribution["loss"].to_numpy())))
-        same = np.array_equal(sharded.firms["es_contribution"], local.firms["es_contribution"])
-        print(f"  {a.dask_runs} runs, no contagion: Dask ({a.workers} worker processes, kernel threads "
-              f"{sorted(set(threads.values()))}) {t_dask:.1f} s on warm workers, local {t_local:.1f} s "
-              f"(ratio local / Dask {t_local / t_dask:.2f}); worker start-up, once per cluster: processes "
-              f"{t_start:.1f} s, imports and kernels {t_warm:.1f} s (ratio with start-up "
-              f"{t_local / (t_dask + t_start + t_warm):.2f}); largest difference of a run's loss {diff:.3g}, "
-              f"es_contribution {'identical' if same else 'DIFFERENT'}")
+        cluster = distributed.LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+        with cluster, distributed.Client(cluster) as client:
+            t_start = time.perf_counter() - t
+            t = time.perf_counter()
+            threads = warm_dask_workers(client)
+            t_warm = time.perf_counter() - t
+            t = time.perf_counter()
+            sharded = _run(snap, NO_CONTAGION, a.dask_runs, a.seed, scheduler=client)
+            t_dask = time.perf_counter() - t
+    _run(snap, NO_CONTAGION, 1, a.seed)  # this process warm too: engine imported, kernels loaded
+    t = time.perf_counter()
+    local = _run(snap, NO_CONTAGION, a.dask_runs, a.seed)
+    t_local = time.perf_counter() - t
+    diff = float(np.max(np.abs(sharded.loss_distribution["loss"].to_numpy()
+                               - local.loss_distribution["loss"].to_numpy())))
+    same = np.array_equal(sharded.firms["es_contribution"], local.firms["es_contribution"])
+    print(f"  {a.dask_runs} runs, no contagion: Dask ({a.workers} worker processes, kernel threads "
+          f"{sorted(set(threads.values()))}) {t_dask:.1f} s on warm workers, local {t_local:.1f} s "
+          f"(ratio local / Dask {t_local / t_dask:.2f}); worker start-up, once per cluster: processes "
+          f"{t_start:.1f} s, imports and kernels {t_warm:.1f} s (ratio with start-up "
+          f"{t_local / (t_dask + t_start + t_warm):.2f}); largest difference of a run's loss {diff:.3g}, "
+          f"es_contribution {'identical' if same else 'DIFFERENT'}")
 
 
 def main() -> None:
@@ -166,6 +178,7 @@ def main() -> None:
     p.add_argument("--dask-runs", type=int, default=1000)
     p.add_argument("--workers", type=int, default=2, help="Dask worker processes (0: skip)")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--dask-only", action="store_true", help="only the Dask comparison (item 3)")
     a = p.parse_args()
     for path in a.dataset:
         bench(path, a)
