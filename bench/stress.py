@@ -167,7 +167,8 @@ def _dask(snap: object, a: argparse.Namespace) -> None:
           f"(ratio local / Dask {t_local / t_dask:.2f}); worker start-up, once per cluster: processes "
           f"{t_start:.1f} s, imports and kernels {t_warm:.1f} s (ratio with start-up "
           f"{t_local / (t_dask + t_start + t_warm):.2f}); largest difference of a run's loss {diff:.3g}, "
-          f"es_contribution {'identical' if same else 'DIFFERENT'}")
+          f"es_contribution {'identical' if same else 'DIFFERENT'}; simulation alone (preparation apart): "
+          f"Dask {sharded.timings['simulate']:.1f} s, local {local.timings['simulate']:.1f} s")
 
 
 def main() -> None:
