@@ -81,6 +81,12 @@ def _tail_gain(res: StressResult, q: float = 0.999) -> float:
     return p * (1 - p) / float(np.mean((w * hit) ** 2) - p * p)
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) this process has used, all its threads."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def _kept_line(res: StressResult) -> str:
     """Memory of the per-run firm losses and defaults kept, against keeping every run's."""
     b = res.internals["run_matrix_bytes"]
@@ -152,13 +158,15 @@ def _dask(snap: object, a: argparse.Namespace) -> None:
             t = time.perf_counter()
             threads = warm_dask_workers(client)
             t_warm = time.perf_counter() - t
-            t = time.perf_counter()
+            t, before, c = time.perf_counter(), client.run(_cpu_s), _cpu_s()
             sharded = _run(snap, NO_CONTAGION, a.dask_runs, a.seed, scheduler=client)
-            t_dask = time.perf_counter() - t
+            t_dask, c_driver = time.perf_counter() - t, _cpu_s() - c
+            after = client.run(_cpu_s)
+            c_workers = sum(after[w] - before[w] for w in after)
     _run(snap, NO_CONTAGION, 1, a.seed)  # this process warm too: engine imported, kernels loaded
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu_s()
     local = _run(snap, NO_CONTAGION, a.dask_runs, a.seed)
-    t_local = time.perf_counter() - t
+    t_local, c_local = time.perf_counter() - t, _cpu_s() - c
     diff = float(np.max(np.abs(sharded.loss_distribution["loss"].to_numpy()
                                - local.loss_distribution["loss"].to_numpy())))
     same = np.array_equal(sharded.firms["es_contribution"], local.firms["es_contribution"])
@@ -169,6 +177,10 @@ def _dask(snap: object, a: argparse.Namespace) -> None:
           f"{t_local / (t_dask + t_start + t_warm):.2f}); largest difference of a run's loss {diff:.3g}, "
           f"es_contribution {'identical' if same else 'DIFFERENT'}; simulation alone (preparation apart): "
           f"Dask {sharded.timings['simulate']:.1f} s, local {local.timings['simulate']:.1f} s")
+    # wall time on a shared machine is its CPU share (per session with Linux autogroup, however many
+    # processes): CPU seconds say whether the sharded work would spread over free cores
+    print(f"  CPU seconds of those runs: Dask workers {c_workers:.1f} (sum) + driver {c_driver:.1f} "
+          f"(preparation, scheduler, folding); local {c_local:.1f}")
 
 
 def main() -> None:
