@@ -148,7 +148,13 @@ def _dask(snap: object, a: argparse.Namespace) -> None:
     except ImportError:
         print("  dask: distributed is not installed")
         return
-    with warnings.catch_warnings():
+    import dask
+
+    # a batch job's workers need neither the statistical profiler (a stack sample every 10 ms) nor
+    # 20 ms event-loop health ticks; on a CPU-starved machine they cost as much as the runs
+    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+             "distributed.worker.memory.monitor-interval": "1s"} if a.quiet_workers else {}
+    with warnings.catch_warnings(), dask.config.set(quiet):
         warnings.simplefilter("ignore", DeprecationWarning)
         t = time.perf_counter()
         cluster = distributed.LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
@@ -170,7 +176,8 @@ def _dask(snap: object, a: argparse.Namespace) -> None:
     diff = float(np.max(np.abs(sharded.loss_distribution["loss"].to_numpy()
                                - local.loss_distribution["loss"].to_numpy())))
     same = np.array_equal(sharded.firms["es_contribution"], local.firms["es_contribution"])
-    print(f"  {a.dask_runs} runs, no contagion: Dask ({a.workers} worker processes, kernel threads "
+    print(f"  {a.dask_runs} runs, no contagion: Dask ({a.workers} worker processes, "
+          f"{'quiet' if a.quiet_workers else 'default'} worker settings, kernel threads "
           f"{sorted(set(threads.values()))}) {t_dask:.1f} s on warm workers, local {t_local:.1f} s "
           f"(ratio local / Dask {t_local / t_dask:.2f}); worker start-up, once per cluster: processes "
           f"{t_start:.1f} s, imports and kernels {t_warm:.1f} s (ratio with start-up "
@@ -192,6 +199,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2, help="Dask worker processes (0: skip)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--dask-only", action="store_true", help="only the Dask comparison (item 3)")
+    p.add_argument("--default-workers", dest="quiet_workers", action="store_false",
+                   help="keep Dask's worker profiler and 20 ms ticks (default: off, as for a batch job)")
     a = p.parse_args()
     for path in a.dataset:
         bench(path, a)
