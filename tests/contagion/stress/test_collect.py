@@ -20,9 +20,9 @@ from .conftest import SCENARIO, build_snapshot
 def _run(sampling: str, keep_runs_above: float | None) -> StressResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StressPrecisionWarning)
-        return run_stress(build_snapshot(),
-                          parse_scenario(f"name: keep\nruns: 600\nseed: 3\nsampling: {{importance: {sampling}}}\n"),
-                          progress=False, bank_lenders=["BANK"], block_size=50, keep_runs_above=keep_runs_above)
+        spec = parse_scenario(f"name: keep\nruns: 600\nseed: 3\nsampling: {{importance: {sampling}}}\n")
+        return run_stress(build_snapshot(), spec, progress=False, bank_lenders=["BANK"], block_size=50,
+                          keep_runs_above=keep_runs_above)
 
 
 @pytest.mark.parametrize("sampling", ["off", "on"])

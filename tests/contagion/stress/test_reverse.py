@@ -8,7 +8,6 @@ import warnings
 import pytest
 
 from chainrisk.errors import InvalidModelInput
-
 from contagion.stress import StressPrecisionWarning, StressResult, parse_scenario, run_stress
 from contagion.stress.reverse import reverse_stress
 
@@ -50,7 +49,7 @@ def test_a_threshold_no_run_reaches(result: StressResult) -> None:
     assert rev["runs_beyond"] == 0 and rev["probability"] == 0 and rev["firms"] == []
 
 
-def test_without_keep_runs_above_only_thresholds_at_or_beyond_the_var_99_are_served(result: StressResult) -> None:
+def test_without_keep_runs_above_only_thresholds_from_the_var_99_up_are_served(result: StressResult) -> None:
     tail_only = _run(None)
     var99 = tail_only.measure("VaR", 0.99)
     assert tail_only.internals["kept_above"] == var99
