@@ -4,6 +4,7 @@ Usage::
 
     chainrisk generate DIR --firms 20000 --seed 7
     nice -n 5 .venv/bin/python bench/stress.py --dataset DIR [--dataset DIR100K] --runs 2000
+    nice -n 5 .venv/bin/python bench/stress.py --dataset DIR --dask-only --dask-runs 500
 
 For each dataset, with the default scenario (default loadings, default contagion):
 
