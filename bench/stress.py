@@ -4,6 +4,7 @@ Usage::
 
     chainrisk generate DIR --firms 20000 --seed 7
     nice -n 5 .venv/bin/python bench/stress.py --dataset DIR [--dataset DIR100K] --runs 2000
+    nice -n 5 .venv/bin/python bench/stress.py --dataset DIR --dask-only --dask-runs 500
 
 For each dataset, with the default scenario (default loadings, default contagion):
 
@@ -14,8 +15,12 @@ For each dataset, with the default scenario (default loadings, default contagion
    and their ratio; with contagion on, the relative SE importance sampling reaches in
    ``--contagion-runs`` runs and at 10,000;
 3. the same runs on a local Dask cluster (``--workers`` processes) against the local
-   loop: wall time of each and the largest difference in the loss of a run (0: the
-   sharded run equals the local one).
+   loop: wall time of each, with the workers' one-time start-up (processes, then
+   imports and compiled kernels: :func:`contagion.stress.montecarlo.warm_dask_workers`)
+   apart, and the largest difference in the loss of a run (0: the sharded run equals
+   the local one);
+4. the per-run firm losses kept for the Euler contributions against keeping every
+   run's (:mod:`contagion.stress.collect`), and the process's peak memory.
 
 Prints figures only; never asserts on time. Timings on a shared machine move with
 its load: compare ratios from the same invocation.
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import sys
 import time
 import warnings
@@ -37,6 +43,7 @@ sys.path[:] = [str(ROOT)] + [x for x in sys.path if Path(x or ".").resolve() != 
 import numpy as np  # noqa: E402
 
 from contagion.stress import StressPrecisionWarning, parse_scenario, run_stress  # noqa: E402
+from contagion.stress.montecarlo import warm_dask_workers  # noqa: E402
 from contagion.stress.result import StressResult  # noqa: E402
 from ingest import build_snapshot  # noqa: E402
 
@@ -75,11 +82,39 @@ def _tail_gain(res: StressResult, q: float = 0.999) -> float:
     return p * (1 - p) / float(np.mean((w * hit) ** 2) - p * p)
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) this process has used, all its threads."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _kept_line(res: StressResult) -> str:
+    """Memory of the per-run firm losses and defaults kept, against keeping every run's."""
+    b = res.internals["run_matrix_bytes"]
+    per_10k = b["all_runs"] / res.runs * 1e4 / 2**30
+    return (f"per-run firm losses and defaults (sparse), {res.runs} runs: kept {b['kept'] / 2**20:,.1f} MiB "
+            f"({len(res.internals['kept_runs'])} runs at or beyond VaR 99 %); every run kept: "
+            f"{b['all_runs'] / 2**20:,.1f} MiB, {per_10k:,.2f} GiB at 10,000 runs")
+
+
+def _peak_gib() -> float:
+    """Peak resident memory of this process (Linux reports ``ru_maxrss`` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
 def bench(path: Path, a: argparse.Namespace) -> None:
     t = time.perf_counter()
     snap = build_snapshot(path)
     print(f"\n{path.name}: {snap.n:,} firms, {len(snap.loans):,} loans "
           f"(snapshot {time.perf_counter() - t:.1f} s)", flush=True)
+    if not a.dask_only:
+        _precision(snap, a)
+    if a.workers > 0:
+        _dask(snap, a)
+
+
+def _precision(snap: object, a: argparse.Namespace) -> None:
+    """Runs per second, the importance-sampling gain, the kept run-level memory (items 1, 2 and 4)."""
     plain = _run(snap, NO_CONTAGION + "sampling: {importance: off}\n", a.runs, a.seed)
     tilted = _run(snap, NO_CONTAGION, a.runs, a.seed)
     rps = tilted.runs / tilted.timings["simulate"]
@@ -97,34 +132,63 @@ def bench(path: Path, a: argparse.Namespace) -> None:
           f"(at 10,000 runs: {_rel(tilted) * math.sqrt(a.runs / 1e4):.1%}); plain MC {n_is * gain:,.0f} "
           f"from the tail-probability variance ratio (gain {gain:.1f}x; plain MC's own order-statistics SE "
           f"says {n_plain:,.0f}, resting on {a.runs / 1000:.0f} tail draws)")
+    print(f"  no contagion, {_kept_line(tilted)}")
     full = _run(snap, "", a.contagion_runs, a.seed)
     crps = full.runs / full.timings["simulate"]
     print(f"  runs per second, with contagion: {crps:8.2f}")
+    print(f"  with contagion, {_kept_line(full)}")
     print(f"  with contagion, IS, {full.runs} runs: VaR 99.9 % rel SE {_rel(full):.1%} "
           f"(at 10,000 runs: {_rel(full) * math.sqrt(full.runs / 1e4):.1%}); "
           f"ES 99 % rel SE {_rel(full, 'ES_99'):.1%}")
-    if a.workers > 0:
-        try:
-            import distributed
-        except ImportError:
-            print("  dask: distributed is not installed")
-            return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            cluster = distributed.LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=None)
-            with cluster, distributed.Client(cluster) as client:
-                t = time.perf_counter()
-                sharded = _run(snap, NO_CONTAGION, a.dask_runs, a.seed, scheduler=client)
-                t_dask = time.perf_counter() - t
+
+
+def _dask(snap: object, a: argparse.Namespace) -> None:
+    """The same runs sharded on a local Dask cluster against the local loop (item 3)."""
+    try:
+        import distributed
+    except ImportError:
+        print("  dask: distributed is not installed")
+        return
+    import dask
+
+    # a batch job's workers need neither the statistical profiler (a stack sample every 10 ms) nor
+    # 20 ms event-loop health ticks; on a CPU-starved machine they cost as much as the runs
+    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+             "distributed.worker.memory.monitor-interval": "1s"} if a.quiet_workers else {}
+    with warnings.catch_warnings(), dask.config.set(quiet):
+        warnings.simplefilter("ignore", DeprecationWarning)
         t = time.perf_counter()
-        local = _run(snap, NO_CONTAGION, a.dask_runs, a.seed)
-        t_local = time.perf_counter() - t
-        diff = float(np.max(np.abs(sharded.loss_distribution["loss"].to_numpy()
-                                   - local.loss_distribution["loss"].to_numpy())))
-        print(f"  {a.dask_runs} runs, no contagion: Dask ({a.workers} workers) {t_dask:.1f} s, "
-              f"local {t_local:.1f} s "
-              f"(ratio {t_local / t_dask:.2f}); largest difference of a run's loss {diff:.3g}")
+        cluster = distributed.LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+        with cluster, distributed.Client(cluster) as client:
+            t_start = time.perf_counter() - t
+            t = time.perf_counter()
+            threads = warm_dask_workers(client)
+            t_warm = time.perf_counter() - t
+            t, before, c = time.perf_counter(), client.run(_cpu_s), _cpu_s()
+            sharded = _run(snap, NO_CONTAGION, a.dask_runs, a.seed, scheduler=client)
+            t_dask, c_driver = time.perf_counter() - t, _cpu_s() - c
+            after = client.run(_cpu_s)
+            c_workers = sum(after[w] - before[w] for w in after)
+    _run(snap, NO_CONTAGION, 1, a.seed)  # this process warm too: engine imported, kernels loaded
+    t, c = time.perf_counter(), _cpu_s()
+    local = _run(snap, NO_CONTAGION, a.dask_runs, a.seed)
+    t_local, c_local = time.perf_counter() - t, _cpu_s() - c
+    diff = float(np.max(np.abs(sharded.loss_distribution["loss"].to_numpy()
+                               - local.loss_distribution["loss"].to_numpy())))
+    same = np.array_equal(sharded.firms["es_contribution"], local.firms["es_contribution"])
+    print(f"  {a.dask_runs} runs, no contagion: Dask ({a.workers} worker processes, "
+          f"{'quiet' if a.quiet_workers else 'default'} worker settings, kernel threads "
+          f"{sorted(set(threads.values()))}) {t_dask:.1f} s on warm workers, local {t_local:.1f} s "
+          f"(ratio local / Dask {t_local / t_dask:.2f}); worker start-up, once per cluster: processes "
+          f"{t_start:.1f} s, imports and kernels {t_warm:.1f} s (ratio with start-up "
+          f"{t_local / (t_dask + t_start + t_warm):.2f}); largest difference of a run's loss {diff:.3g}, "
+          f"es_contribution {'identical' if same else 'DIFFERENT'}; simulation alone (preparation apart): "
+          f"Dask {sharded.timings['simulate']:.1f} s, local {local.timings['simulate']:.1f} s")
+    # wall time on a shared machine is its CPU share (per session with Linux autogroup, however many
+    # processes): CPU seconds say whether the sharded work would spread over free cores
+    print(f"  CPU seconds of those runs: Dask workers {c_workers:.1f} (sum) + driver {c_driver:.1f} "
+          f"(preparation, scheduler, folding); local {c_local:.1f}")
 
 
 def main() -> None:
@@ -135,9 +199,13 @@ def main() -> None:
     p.add_argument("--dask-runs", type=int, default=1000)
     p.add_argument("--workers", type=int, default=2, help="Dask worker processes (0: skip)")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--dask-only", action="store_true", help="only the Dask comparison (item 3)")
+    p.add_argument("--default-workers", dest="quiet_workers", action="store_false",
+                   help="keep Dask's worker profiler and 20 ms ticks (default: off, as for a batch job)")
     a = p.parse_args()
     for path in a.dataset:
         bench(path, a)
+        print(f"  peak memory of this process so far: {_peak_gib():.2f} GiB (getrusage maxrss)", flush=True)
 
 
 if __name__ == "__main__":

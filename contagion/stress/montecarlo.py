@@ -59,6 +59,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+import os
+import sys
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -76,6 +78,7 @@ from contagion.stress.asset_correlation import (
     irb_correlation,
     yearly_default_rates,
 )
+from contagion.stress.collect import Collected, RunCollector
 from contagion.stress.concentration import client_groups, concentration_report
 from contagion.stress.copula import CopulaModel, copula_model, draw_latent, shifted_pd
 from contagion.stress.default_stock import in_default, split_book, stock_report
@@ -95,7 +98,8 @@ from contagion.typing import SnapshotLike
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["BlockResult", "StressModel", "prepare", "run_stress", "simulate_block", "top_paths"]
+__all__ = ["BlockResult", "StressModel", "prepare", "run_stress", "simulate_block", "top_paths",
+           "warm_dask_workers"]
 
 #: Levels of the tail figures.
 LEVELS: tuple[float, ...] = (0.95, 0.99, 0.999)
@@ -431,17 +435,53 @@ def _blocks(runs: int, block_size: int) -> list[tuple[int, int]]:
     return [(a, min(a + block_size, runs)) for a in range(0, runs, block_size)]
 
 
-def _run_local(model: StressModel, bounds: Sequence[tuple[int, int]], advance: Callable[[int], None]
-               ) -> list[BlockResult]:
-    out = []
+def _run_local(model: StressModel, bounds: Sequence[tuple[int, int]], sink: Callable[[BlockResult], None]
+               ) -> None:
     for a, b in bounds:
-        out.append(simulate_block(model, a, b))
-        advance(b - a)
-    return out
+        sink(simulate_block(model, a, b))
+
+
+def warm_dask_workers(client: Client) -> dict[str, int]:
+    """Import the engine on every Dask worker; return the kernel threads each worker's runs should use.
+
+    A fresh worker process spends its first task importing pandas, scipy, numba and
+    the engine and loading the compiled kernels (tens of seconds on a busy machine);
+    doing it here, once per worker and all workers at once, keeps it out of the
+    blocks, and :func:`run_stress` on a warm cluster pays nothing. The thread count
+    shares each host's cores among the task threads of the workers on it, so that
+    worker processes do not each start a kernel thread per core (on 2 cores, 2
+    workers would run 4 threads).
+    """
+    cores = client.run(_warm_worker)
+    workers = client.scheduler_info()["workers"]
+    per_host: dict[str, int] = {}
+    for info in workers.values():
+        per_host[info["host"]] = per_host.get(info["host"], 0) + int(info.get("nthreads", 1))
+    return {addr: max(1, int(cores.get(addr, 1)) // max(1, per_host[info["host"]]))
+            for addr, info in workers.items()}
+
+
+def _warm_worker() -> int:
+    # a two-firm propagation loads the compiled kernels a block's contagion uses
+    w = sp.csr_matrix(np.array([[0.0, 0.5], [0.5, 0.0]]))
+    _engine().propagate({"a": w, "b": w}, np.array([[1.0, 0.0], [0.0, 0.5]]))
+    return os.cpu_count() or 1
+
+
+def _simulate_shard(model: StressModel, start: int, stop: int, threads: Mapping[str, int]) -> BlockResult:
+    """:func:`simulate_block` on a Dask worker, its kernels on the worker's share of the cores."""
+    from distributed import get_worker
+
+    numba = sys.modules.get("numba")
+    n = threads.get(get_worker().address)
+    if numba is not None and n:
+        # thread-local in numba: applies to this task's thread only; results do not depend on it
+        numba.set_num_threads(min(int(n), int(numba.config.NUMBA_NUM_THREADS)))
+    return simulate_block(model, start, stop)
 
 
 def _run_dask(model: StressModel, bounds: Sequence[tuple[int, int]], scheduler: str | Client,
-              advance: Callable[[int], None]) -> list[BlockResult]:
+              sink: Callable[[BlockResult], None]) -> None:
     from distributed import Client, as_completed
 
     own = isinstance(scheduler, str)
@@ -450,27 +490,39 @@ def _run_dask(model: StressModel, bounds: Sequence[tuple[int, int]], scheduler: 
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     try:
+        threads = warm_dask_workers(client)
+        # the model goes to every worker once; tasks carry only a reference and their run range
         shared = client.scatter(model, broadcast=True, hash=False)
         tag = uuid.uuid4().hex[:8]
-        futures = [client.submit(simulate_block, shared, a, b, key=f"stress-{tag}-{a}", pure=False)
+        futures = [client.submit(_simulate_shard, shared, a, b, threads, key=f"stress-{tag}-{a}", pure=False)
                    for a, b in bounds]
-        results = []
         for fut in as_completed(futures):
-            block = fut.result()
-            results.append(block)
-            advance(block.stop - block.start)
-        return results
+            sink(fut.result())
+            fut.release()  # the worker may drop the block once it is folded
     finally:
         if own:
             client.close()
 
 
-def _execute(model: StressModel, runs: int, block_size: int, scheduler: str | Client | None, progress: bool
-             ) -> list[BlockResult]:
+def _execute(model: StressModel, runs: int, block_size: int, scheduler: str | Client | None, progress: bool,
+             keep_above: float | None = None) -> Collected:
+    """Run every block and fold it into a :class:`~contagion.stress.collect.RunCollector` as it arrives."""
     bounds = _blocks(runs, block_size)
+    cop = model.copula
+    sampling = ImportanceSampling(cop.is_shift, cop.is_share)
+    # the weight of all runs, known before any runs: the collector drops runs below the final VaR early
+    total_weight = (float(global_draws(range(runs), model.seed, sampling)[1].sum()) if sampling.active
+                    else float(runs))
+    collector = RunCollector(runs, total_weight, EULER_LEVEL, keep_above)
+
+    def go(sink: Callable[[BlockResult], None]) -> None:
+        if scheduler is not None:
+            _run_dask(model, bounds, scheduler, sink)
+        else:
+            _run_local(model, bounds, sink)
+
     if not progress:
-        results = (_run_dask(model, bounds, scheduler, lambda _: None) if scheduler is not None
-                   else _run_local(model, bounds, lambda _: None))
+        go(collector.add)
     else:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -478,12 +530,12 @@ def _execute(model: StressModel, runs: int, block_size: int, scheduler: str | Cl
                       TimeRemainingColumn(), transient=True) as bar:
             task = bar.add_task("runs", total=runs)
 
-            def advance(k: int) -> None:
-                bar.advance(task, k)
+            def sink(block: BlockResult) -> None:
+                collector.add(block)
+                bar.advance(task, block.stop - block.start)
 
-            results = (_run_dask(model, bounds, scheduler, advance) if scheduler is not None
-                       else _run_local(model, bounds, advance))
-    return sorted(results, key=lambda b: b.start)
+            go(sink)
+    return collector.finish()
 
 
 # ----------------------------------------------------------------------------- paths
@@ -537,6 +589,7 @@ def run_stress(
     scenario_file: str = "",
     risk_pds: RiskRunPDs | None = None,
     history: Sequence[SnapshotLike] | pd.DataFrame | None = None,
+    keep_runs_above: float | None = None,
 ) -> StressResult:
     """Run a scenario's Monte Carlo stress test on a snapshot (see the module docstring).
 
@@ -568,6 +621,11 @@ def run_stress(
     history : sequence of past snapshots or a DataFrame, optional
         Yearly past snapshots of the same platform (or their cohort observations) to
         calibrate PDs from when no risk run is given.
+    keep_runs_above : float, optional
+        Keep the per-firm losses and defaults of every run whose loss exceeds this, for
+        :func:`contagion.stress.reverse.reverse_stress` at a threshold this low. Without
+        it only the runs at or beyond the 99 % VaR keep them (what the Euler
+        contributions need; :mod:`contagion.stress.collect`); ``-inf`` keeps every run.
 
     Returns
     -------
@@ -608,33 +666,24 @@ def run_stress(
                          risk_pds=risk_pds, history=history)
     timings["prepare"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    blocks = _execute(model, n_runs, block_size, scheduler, progress)
+    col = _execute(model, n_runs, block_size, scheduler, progress, keep_runs_above)
     timings["simulate"] = time.perf_counter() - t1
 
-    def cat(get: Callable[[BlockResult], np.ndarray]) -> np.ndarray:
-        return np.concatenate([get(b) for b in blocks])
-
-    def total(get: Callable[[BlockResult], np.ndarray]) -> np.ndarray:
-        acc = np.zeros_like(get(blocks[0]))
-        for b in blocks:
-            acc = acc + get(b)
-        return acc
-
-    causes = sorted(blocks[0].loss_by_cause, key=lambda c: (c != "direct", c))
-    weight = cat(lambda b: b.weight)
+    causes = sorted(col.loss_by_cause, key=lambda c: (c != "direct", c))
+    weight = col.weight
     weighted = bool(model.copula.is_share > 0.0)
-    w_total = float(sum(b.weight_total for b in blocks))  # the weighted "number of runs"
+    w_total = col.weight_total  # the weighted "number of runs"
     dist = pd.DataFrame({
         "run": np.arange(n_runs, dtype=np.int64),
         "weight": weight,
-        "global_factor": cat(lambda b: b.global_factor) + model.copula.global_shift,
-        "loss": cat(lambda b: b.loss),
-        "loss_no_contagion": cat(lambda b: b.loss_no_contagion),
-        "wrong_way_loss": cat(lambda b: b.wrong_way),
-        "n_defaults": cat(lambda b: b.n_defaults),
+        "global_factor": col.global_factor + model.copula.global_shift,
+        "loss": col.loss,
+        "loss_no_contagion": col.loss_no_contagion,
+        "wrong_way_loss": col.wrong_way,
+        "n_defaults": col.n_defaults,
     })
     for c in causes:
-        dist[f"loss_{c}"] = np.concatenate([b.loss_by_cause[c] for b in blocks])
+        dist[f"loss_{c}"] = col.loss_by_cause[c]
     w_arg = weight if weighted else None
     measures = loss_measures(dist["loss"].to_numpy(), levels=LEVELS, weights=w_arg)
     notes = precision_warnings(n_runs, LEVELS, None if w_arg is None else
@@ -642,18 +691,18 @@ def run_stress(
     base = loss_measures(dist["loss_no_contagion"].to_numpy(), levels=LEVELS, warn=False, weights=w_arg)
     measures["value_no_contagion"] = base["value"].to_numpy()
     theta, _ = es_weights(dist["loss"].to_numpy(), w_arg, EULER_LEVEL)
-    run_firm_loss = sp.hstack([b.run_firm_loss for b in blocks], format="csr")
-    firm_es = np.asarray(run_firm_loss @ theta).ravel()
-    if not all(b.converged for b in blocks):
+    # only the runs with theta > 0 (and those beyond keep_runs_above) have columns: the same sum
+    firm_es = np.asarray(col.run_firm_loss @ theta).ravel()
+    if not col.converged:
         notes.append(f"the contagion did not converge within {model.max_rounds} rounds in some blocks")
 
     firms = snapshot.firms
-    mean_distress = total(lambda b: b.distress) / w_total
-    unshocked_runs = total(lambda b: b.unshocked_runs)
+    mean_distress = col.sums["distress"] / w_total
+    unshocked_runs = col.sums["unshocked_runs"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        vulnerability = np.where(unshocked_runs > 0, total(lambda b: b.unshocked_distress) /
+        vulnerability = np.where(unshocked_runs > 0, col.sums["unshocked_distress"] /
                                  np.maximum(unshocked_runs, 1), np.nan)
-    firm_mean_loss = total(lambda b: b.firm_loss) / w_total
+    firm_mean_loss = col.sums["firm_loss"] / w_total
     text = {c: (firms[c].astype("string").fillna("").to_numpy(dtype=object) if c in firms
                 else np.full(n, "", dtype=object)) for c in ("uscc", "name", "region", "industry", "sector")}
     esri = np.full(n, np.nan) if systemic_impact is None else np.asarray(systemic_impact, dtype=np.float64)
@@ -667,7 +716,7 @@ def run_stress(
         "equity_imputed": ctx["equity_imputed"],
         "initial_distress": model.initial,
         "bank_ead": ctx["firm_ead"],
-        "stress_default_prob": total(lambda b: b.firm_defaults) / w_total,
+        "stress_default_prob": col.sums["firm_defaults"] / w_total,
         "stress_vulnerability": vulnerability,
         "stress_mean_loss": firm_mean_loss,
         "stress_mean_distress": mean_distress,
@@ -677,10 +726,10 @@ def run_stress(
     })
     book = model.book
     lender_names = np.unique(book.lender.astype(str))
-    lender_es = np.hstack([b.run_lender_loss for b in blocks]) @ theta if len(lender_names) else np.zeros(0)
+    lender_es = col.run_lender_loss @ theta if len(lender_names) else np.zeros(0)
     segments = segment_table(
         firms, firm_mean_loss, ctx["firm_ead"], ctx["circles"], book.lender,
-        total(lambda b: b.loan_loss) / w_total, book.ead,
+        col.sums["loan_loss"] / w_total, book.ead,
         {c: float(weight @ dist[f"loss_{c}"].to_numpy()) / w_total for c in causes},
         firm_es=firm_es, groups=ctx["groups"],
         lender_es=dict(zip(lender_names.tolist(), lender_es, strict=True)),
@@ -696,7 +745,7 @@ def run_stress(
                 "share": model.copula.is_share if weighted else None,
                 "target_level": scenario.sampling.level if weighted else None,
                 "effective_runs": float(weight.sum() ** 2 / np.sum(weight ** 2)),
-                "euler_level": EULER_LEVEL}
+                "euler_level": EULER_LEVEL, "tail_runs_kept": len(col.kept_runs)}
     paths = top_paths(model.layers, model.transmission, mean_distress, text["uscc"].tolist(),
                       top=top_paths_kept)
     timings["total"] = time.perf_counter() - t0
@@ -721,8 +770,10 @@ def run_stress(
                  "contagion": contagion_share(dist["loss"].to_numpy(), dist["loss_no_contagion"].to_numpy(),
                                               scenario, weights=w_arg),
                  "sampling": sampling, "concentration": concentration},
-        internals={"copula": model.copula, "run_firm_loss": run_firm_loss,
-                   "run_defaults": sp.hstack([b.run_defaults for b in blocks], format="csr")},
+        internals={"copula": model.copula, "run_firm_loss": col.run_firm_loss,
+                   "run_defaults": col.run_defaults, "kept_runs": col.kept_runs,
+                   "kept_above": col.kept_above,
+                   "run_matrix_bytes": {"kept": col.kept_bytes, "all_runs": col.all_runs_bytes}},
     )
 
 

@@ -81,7 +81,11 @@ class StressResult:
     details: dict[str, Any] = field(default_factory=dict)
     #: Run-level data kept in memory for the reverse stress test, never written: ``copula``
     #: (the :class:`~contagion.stress.copula.CopulaModel`), ``run_firm_loss`` and
-    #: ``run_defaults`` (n x runs sparse: bank loss per firm, new default per firm).
+    #: ``run_defaults`` (n x runs sparse: bank loss per firm, new default per firm; only the
+    #: columns of ``kept_runs`` are filled: the runs at or beyond VaR 99 % and those whose loss
+    #: exceeds ``keep_runs_above``, so every run with a loss above ``kept_above`` is there,
+    #: :mod:`contagion.stress.collect`) and ``run_matrix_bytes`` (``kept``, and ``all_runs``:
+    #: what the two matrices would take with every run kept).
     internals: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def measure(self, name: str, level: float | None = None, *, column: str = "value") -> float:

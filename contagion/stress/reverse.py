@@ -14,7 +14,10 @@ conditional expectation given :math:`L > T` under the plain model:
   mean loss beyond :math:`T`.
 
 Reads the run-level data :func:`contagion.stress.run_stress` keeps in
-:attr:`~contagion.stress.result.StressResult.internals`.
+:attr:`~contagion.stress.result.StressResult.internals`: per-firm losses of the runs at
+or beyond the 99 % VaR, and of the runs beyond ``keep_runs_above`` when the caller
+passed one (:mod:`contagion.stress.collect`). A lower threshold raises
+:class:`~chainrisk.errors.InvalidModelInput` rather than describe runs it no longer has.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrisk.errors import InvalidModelInput
 from contagion.stress.copula import draw_systematic
 from contagion.stress.result import StressResult
 from contagion.stress.tail_stats import normalised_weights
@@ -74,6 +78,12 @@ def reverse_stress(result: StressResult, threshold: float, *, top: int = 20) -> 
     if firm_loss is None or defaults is None:
         out["firms"] = []
         return out
+    kept_above = float(result.internals.get("kept_above", -math.inf))
+    if threshold < kept_above:
+        raise InvalidModelInput(
+            f"the stress result kept the firm losses of runs above {kept_above:,.2f} only (the ES tail); "
+            f"run it with keep_runs_above={threshold:,.2f} (chainrisk stress --reverse-loss does) "
+            "for a reverse stress test at this threshold")
     mean_loss = np.asarray(firm_loss[:, runs] @ we).ravel() / we.sum()
     freq = np.asarray(defaults[:, runs].astype(np.float64) @ we).ravel() / we.sum()
     base = firms["stress_default_prob"].to_numpy(dtype=np.float64)

@@ -169,7 +169,7 @@ def stress(
         result = run_stress(snap, spec, runs=runs, seed=seed, scheduler=scheduler,
                             bank_lenders=lenders, progress=not as_json, block_size=block_size,
                             scenario_file=str(scenario), systemic_impact=systemic, risk_pds=risk,
-                            history=history)
+                            history=history, keep_runs_above=threshold)
         if threshold is not None:
             result.details["reverse_stress"] = reverse_stress(result, threshold)
         if sweeps:
