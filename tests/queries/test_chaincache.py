@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -40,6 +41,36 @@ def test_persons_are_reached_but_not_walked_from() -> None:
     net = Network(["P", "G", "Q"], ["F", "P", "F"], [5.0, 7.0, 3.0], source_is_firm=[False, True, True])
     w = net.walk("F", 3, backward=True, shares=False)
     assert sorted(zip(w["id"], w["party"], strict=True)) == [("P", "person"), ("Q", "firm")]
+
+
+def test_neighbours_sum_both_directions_and_edges_list_each_link_once() -> None:
+    # A sells B 3 and buys 2 from it: one pair, 5 either way; C only buys from A
+    net = Network(["A", "B", "A"], ["B", "A", "C"], [3.0, 2.0, 1.0])
+    near, far, value = net.neighbours(np.array([net.index["A"], net.index["B"]]))
+    got = sorted(zip(net.ids[near], net.ids[far], value.tolist(), strict=True))
+    assert got == [("A", "B", 5.0), ("A", "C", 1.0), ("B", "A", 5.0)]
+    src, dst, val = net.edges()
+    assert sorted(zip(net.ids[src], net.ids[dst], val.tolist(), strict=True)) == [
+        ("A", "B", 3.0), ("A", "C", 1.0), ("B", "A", 2.0)]
+    assert len(net.neighbours(np.zeros(0, dtype=np.int64))[0]) == 0
+
+
+def test_derived_values_are_built_once_per_state() -> None:
+    from queries.chaincache import IngestState
+
+    class _R:
+        settings = type("S", (), {"neo4j_uri": "bolt://x"})()
+        database = "neo4j"
+
+    cache, calls = ChainCache(), []
+    state = IngestState(as_of=date(2024, 6, 30), token=(1, "r1"))
+    for _ in range(2):
+        got = cache.derived_value(_R(), state, "esri", date(2024, 6, 30), lambda: calls.append(1) or "v")  # type: ignore[arg-type]
+        assert got == "v"
+    assert len(calls) == 1
+    cache.derived_value(_R(), IngestState(as_of=date(2024, 6, 30), token=(2, "r2")), "esri",  # type: ignore[arg-type]
+                        date(2024, 6, 30), lambda: calls.append(1) or "w")
+    assert len(calls) == 2
 
 
 def test_lru_builds_once_and_evicts_the_oldest() -> None:
