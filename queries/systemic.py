@@ -43,7 +43,7 @@ from queries.catalogue import resolve_as_of, run_for_firms, run_query
 from queries.chaincache import CHAIN_CACHE, IngestState, ingest_state
 from queries.details import firm_details, stale_before, with_details
 
-__all__ = ["METHODS", "top_systemic"]
+__all__ = ["ESRI_TOL", "METHODS", "top_systemic"]
 
 METHODS = ("auto", "stress", "esri")
 _MEASURES = {
