@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -26,7 +28,7 @@ def _network(n: int, seed: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("seed", [1, 3])
 def test_top_k_equals_computing_every_firm(seed: int) -> None:
     w, sales, sectors = _network(150, seed)
-    kw = {"total_sales": sales, "total_inputs": 0.75 * sales}
+    kw: dict[str, Any] = {"total_sales": sales, "total_inputs": 0.75 * sales}
     every = esri(w, sectors, tol=1e-6, exact=True, **kw)
     bound = esri_bounds(w, sectors, **kw)
     assert (every.esri <= bound + 1e-12).all()  # a bound of every firm
@@ -42,11 +44,11 @@ def test_top_k_equals_computing_every_firm(seed: int) -> None:
 
 def test_candidates_and_essential_pairs() -> None:
     w, sales, sectors = _network(100, 7)
-    kw = {"total_sales": sales, "total_inputs": 0.75 * sales, "essential": "leontief"}
-    every = esri(w, sectors, tol=1e-6, exact=True, **kw)  # type: ignore[arg-type]
-    assert (every.esri <= esri_bounds(w, sectors, **kw) + 1e-12).all()  # type: ignore[arg-type]
+    kw: dict[str, Any] = {"total_sales": sales, "total_inputs": 0.75 * sales, "essential": "leontief"}
+    every = esri(w, sectors, tol=1e-6, exact=True, **kw)
+    assert (every.esri <= esri_bounds(w, sectors, **kw) + 1e-12).all()
     mask = np.arange(100) % 2 == 0
-    got = top_esri(w, sectors, 5, candidates=mask, tol=1e-6, **kw)  # type: ignore[arg-type]
+    got = top_esri(w, sectors, 5, candidates=mask, tol=1e-6, **kw)
     pool = np.flatnonzero(mask)
     want = pool[np.lexsort((pool, -every.esri[pool]))][:5]
     assert got.firms.tolist() == want.tolist()

@@ -4,6 +4,7 @@ when a new ingest lands."""
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,25 +65,37 @@ def test_derived_values_are_built_once_per_state() -> None:
 
     cache, calls = ChainCache(), []
     state = IngestState(as_of=date(2024, 6, 30), token=(1, "r1"))
+
+    def build(value: str) -> str:
+        calls.append(value)
+        return value
+
+    runner: Any = _R()
     for _ in range(2):
-        got = cache.derived_value(_R(), state, "esri", date(2024, 6, 30), lambda: calls.append(1) or "v")  # type: ignore[arg-type]
-        assert got == "v"
-    assert len(calls) == 1
-    cache.derived_value(_R(), IngestState(as_of=date(2024, 6, 30), token=(2, "r2")), "esri",  # type: ignore[arg-type]
-                        date(2024, 6, 30), lambda: calls.append(1) or "w")
-    assert len(calls) == 2
+        assert cache.derived_value(runner, state, "esri", date(2024, 6, 30), lambda: build("v")) == "v"
+    assert calls == ["v"]
+    later = IngestState(as_of=date(2024, 6, 30), token=(2, "r2"))  # a new ingest: built again
+    assert cache.derived_value(runner, later, "esri", date(2024, 6, 30), lambda: build("w")) == "w"
+    assert calls == ["v", "w"]
 
 
 def test_lru_builds_once_and_evicts_the_oldest() -> None:
     lru, built = _Lru(2), []
+
+    def build(key: str) -> str:
+        built.append(key)
+        return key.upper()
+
     for key in ("a", "b", "a", "c"):
-        lru.get_or_build(key, lambda key=key: built.append(key) or key.upper())
+        lru.get_or_build(key, partial(build, key))
     assert built == ["a", "b", "c"] and lru.get("b") is None and lru.get("a") == "A" and len(lru) == 2
 
 
 def test_cached_chain_equals_the_reference_path(platform: GraphRunner) -> None:
     cache = ChainCache()
-    for hops, as_of, direction in ((3, None, "both"), (1, "2023-06-30", "both"), (2, None, "upstream")):
+    cases: list[tuple[int, str | None, Any]] = [
+        (3, None, "both"), (1, "2023-06-30", "both"), (2, None, "upstream")]
+    for hops, as_of, direction in cases:
         ref = chain(platform, U["F"], hops=hops, as_of=as_of, direction=direction, lenders=BANK, cache=None)
         got = chain(platform, U["F"], hops=hops, as_of=as_of, direction=direction, lenders=BANK, cache=cache)
         for s in SECTIONS:
