@@ -15,8 +15,8 @@ Two measures, and every answer says which it used (``method``, ``measure``):
   be in the top (``contagion.esri_top``: an upper bound of every firm's index from one adjoint
   fixed point, then the dense reference iteration to ``ESRI_TOL`` on the firms by decreasing
   bound until no firm left can enter the top: the same list as computing every firm). The list
-  (at least 100 firms) is kept per ingest and date (``ChainCache.derived_value``), so only the
-  first call pays for it; ``frame.attrs["esri_computed"]`` says how many firms were computed.
+  is kept per ingest, date and ``top`` (``ChainCache.derived_value``), so only the first call
+  pays for it; ``frame.attrs["esri_computed"]`` says how many firms were computed.
 
 ``method="auto"`` (the default) takes ``stress`` when the current stress run has impacts, else
 ``esri``. Each firm listed also carries the bank's exposure to it (outstanding + undrawn,
@@ -92,9 +92,9 @@ def _esri_top(runner: QueryRunner, state: IngestState, day: date, top: int) -> p
 
 def _esri(runner: QueryRunner, day: date, top: int) -> pd.DataFrame:
     state = ingest_state(runner)
-    k = max(top, 100)  # kept per ingest and date: a later call for fewer firms costs nothing
-    ranked = CHAIN_CACHE.derived_value(runner, state, f"esri-top{k}", day,
-                                       lambda: _esri_top(runner, state, day, k))
+    # kept per ingest, date and length: certifying a longer list computes more firms
+    ranked = CHAIN_CACHE.derived_value(runner, state, f"esri-top{top}", day,
+                                       lambda: _esri_top(runner, state, day, top))
     out = ranked.iloc[:top].reset_index(drop=True).copy()
     out.attrs["esri_computed"] = ranked.attrs.get("esri_computed")
     return out

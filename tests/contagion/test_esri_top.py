@@ -56,8 +56,15 @@ def test_candidates_and_essential_pairs() -> None:
 
 def test_a_ring_without_outside_trade_has_no_linear_bound() -> None:
     # 0 -> 1 -> 2 -> 0 trading only with each other: the linearised cascade never settles, so the
-    # bound falls back to 1 and the firms are computed
-    w = sp.csr_matrix(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]))
-    assert esri_bounds(w, ["a", "a", "a"]).tolist() == [1.0, 1.0, 1.0]
-    got = top_esri(w, ["a", "a", "a"], 2)
-    assert got.firms.tolist() == [0, 1] and got.esri.tolist() == pytest.approx([1.0, 1.0])
+    # bound is what each failure can reach: everyone, 1
+    ring = sp.csr_matrix(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]))
+    assert esri_bounds(ring, ["a", "a", "a"]).tolist() == [1.0, 1.0, 1.0]
+    # with 3 selling to the ring and 4 -> 5 trading outside it, a ring firm's failure reaches the
+    # ring and 3 only: its bound is their weight, below 1
+    w = sp.csr_matrix(([1.0, 1.0, 1.0, 1.0, 1.0], ([0, 1, 2, 3, 4], [1, 2, 0, 0, 5])), shape=(6, 6))
+    sales = np.array([np.nan, np.nan, np.nan, np.nan, 4.0, 4.0])
+    u = esri_bounds(w, ["a"] * 6, total_sales=sales, total_inputs=sales)
+    exact = esri(w, ["a"] * 6, total_sales=sales, total_inputs=sales, exact=True).esri
+    assert (exact <= u + 1e-12).all() and (u < 1).all()
+    got = top_esri(w, ["a"] * 6, 2, total_sales=sales, total_inputs=sales)
+    assert got.firms.tolist() == np.lexsort((np.arange(6), -exact))[:2].tolist()
