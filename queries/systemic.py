@@ -48,7 +48,8 @@ __all__ = ["ESRI_TOL", "METHODS", "top_systemic"]
 METHODS = ("auto", "stress", "esri")
 _MEASURES = {
     "stress": "stress_systemic_impact of the current stress run (ESRI, Diem et al. 2022)",
-    "esri": "ESRI computed on the snapshot at as_of (contagion.snapshot_esri, Diem et al. 2022)",
+    "esri": "ESRI on the supply network at as_of, the top firms certified by upper bounds "
+            "(contagion.esri_top, Diem et al. 2022)",
 }
 
 
