@@ -25,6 +25,15 @@ Figures (3 hops, first page of 100 rows, the bank = every lender):
    walk them again), then those 16 eight times over ("kept x8"); with the server process's CPU
    time per request (from ``/proc``, Linux).
 5. ``guarantee_circles`` over the whole graph: wall time.
+6. ``portfolio``: the portfolio questions at the bank = every lender. Top 20 systemic firms by
+   ESRI (no stress run): first call with an empty chain cache (networks read), then again (the
+   list is kept per ingest and date), and with ``--esri-baseline`` the former method in the same
+   process (the whole snapshot read, ``snapshot_esri`` on every firm; minutes at 20k firms).
+   Prospects at 1 and 2 hops: the reference path (``cache=None``, one query per hop and batch,
+   per-prospect subqueries) unless ``--baseline 0``, then the cached network (cold, then kept).
+   Connected clients, early warning, concentration: one call each.
+
+    python bench/queries.py --env-server --parts portfolio      # the server the environment names
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -236,7 +246,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--hops", type=int, default=3)
     ap.add_argument("--keep-server", action="store_true", help="leave the bench server running")
     ap.add_argument("--parts", default="library,http,circles",
-                    help="which figures (comma separated): library (1-3), http (4), circles (5)")
+                    help="which figures (comma separated): library (1-3), http (4), circles (5), "
+                         "portfolio (6)")
+    ap.add_argument("--env-server", action="store_true",
+                    help="use the running server the environment's settings name, with the data it holds "
+                         "(no scratch server, no import, left running)")
+    ap.add_argument("--esri-baseline", action="store_true",
+                    help="portfolio: also time the former systemic method (whole snapshot, every "
+                         "firm's ESRI)")
     args = ap.parse_args(argv)
 
     from graph import server
@@ -244,6 +261,15 @@ def main(argv: list[str] | None = None) -> None:
     from ingest.generate import generate
     from queries.circles import guarantee_circles
 
+    if args.env_server:
+        s = Settings()
+        print(f"load average at start {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores); the running server "
+              f"of the environment")
+        with GraphRunner.from_settings(s) as g:
+            if "portfolio" in args.parts:
+                _portfolio(g, args)
+        print(f"load average at end {os.getloadavg()[0]:.1f}")
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     dataset = args.dataset or args.work / f"g{args.firms}-s{args.seed}-m{args.months}"
     if not (dataset / "dataset.yaml").exists():
@@ -263,6 +289,8 @@ def main(argv: list[str] | None = None) -> None:
                 _library(g, hubs, median, args)
             if "http" in parts:
                 _http(s, g, samples, args.clients, args.hops)
+            if "portfolio" in parts:
+                _portfolio(g, args)
             if "circles" in parts:
                 for how in ("networkx", "gds"):
                     t = time.perf_counter()
@@ -312,6 +340,51 @@ def _library(g: Any, hubs: list[str], median: list[str], args: argparse.Namespac
         kept, wall2 = _concurrent(fs, args.clients, lambda f: chain_exposure(g, f, cache=cache, **kw))
         print(f"[{args.clients} clients] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)} "
               f"({len(fs) / wall:.1f} / {len(fs) / wall2:.1f} requests/s)")
+
+
+def _portfolio(g: Any, args: argparse.Namespace) -> None:
+    """Figure 6: the portfolio questions, the reference path first where there is one."""
+    from queries.chaincache import CHAIN_CACHE, ChainCache
+    from queries.concentration import concentration
+    from queries.connected import connected_clients
+    from queries.prospects import prospects
+    from queries.systemic import top_systemic
+    from queries.warning import early_warning
+
+    def run(label: str, call: Callable[[], Any], base: float | None = None) -> float:
+        t = time.perf_counter()
+        got = call()
+        dt = time.perf_counter() - t
+        size = len(got) if hasattr(got, "__len__") else len(got.clients)
+        ratio = f" ({base / dt:,.1f}x the reference)" if base else ""
+        print(f"[portfolio] {label:<34} {dt:8.2f} s  ({size:,} rows){ratio}", flush=True)
+        return dt
+
+    base = None
+    if args.esri_baseline:
+        from contagion.esri import snapshot_esri
+        from ingest.snapshot.from_graph import read_snapshot
+        from queries.catalogue import resolve_as_of
+
+        def former() -> Any:
+            snap = read_snapshot(g, as_of=resolve_as_of(g, None))
+            return snapshot_esri(snap).esri
+
+        base = run("systemic: former (snapshot, all)", former)
+    CHAIN_CACHE.clear()
+    run("systemic top 20: cold", lambda: top_systemic(g, top=20, method="esri", lenders=[]), base)
+    run("systemic top 20: kept", lambda: top_systemic(g, top=20, method="esri", lenders=[]), base)
+    for hops in (1, 2):
+        ref = None
+        if args.baseline > 0:
+            ref = run(f"prospects {hops} hop(s): reference", partial(prospects, g, hops=hops, lenders=[],
+                                                                      cache=None))
+        fast = partial(prospects, g, hops=hops, lenders=[], cache=ChainCache())
+        run(f"prospects {hops} hop(s): cold cache", fast, ref)
+        run(f"prospects {hops} hop(s): kept network", fast, ref)
+    run("connected clients", lambda: connected_clients(g, tier1_capital=1e10, lenders=[]))
+    run("early warning", lambda: early_warning(g, lenders=[]))
+    run("concentration", lambda: concentration(g, lenders=[]).summary)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ __all__ = [
     "SupplyShockResult",
     "WeightsLike",
     "esri",
+    "revenue_esri",
     "snapshot_esri",
     "supply_shock",
 ]
@@ -615,20 +616,41 @@ def esri(
     )
 
 
+def revenue_esri(
+    supply: MatrixLike,
+    sectors: LabelsLike,
+    revenue: VectorLike,
+    *,
+    tol: float = 1e-3,
+    input_share: float = 0.75,
+) -> ESRIResult:
+    """ESRI with trade outside the network from quarterly revenue: :func:`snapshot_esri`'s rule.
+
+    Total sales are ``revenue`` annualised (x 4, the input contract's period), total input costs
+    ``input_share`` of them; NaN revenue falls back to the firm's in-network flows. Split out so
+    a caller holding only the supply network and the revenues (``queries.systemic``, which reads
+    no whole snapshot) computes exactly what :func:`snapshot_esri` computes.
+
+    >>> import numpy as np
+    >>> W = np.array([[0.0, 4.0, 2.0], [0.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    >>> got = revenue_esri(W, ["a", "b", "c"], [3.0, 0.5, 1.0], tol=1e-9).esri
+    >>> want = esri(W, ["a", "b", "c"], total_sales=[12, 2, 4], total_inputs=[9, 1.5, 3], tol=1e-9).esri
+    >>> got.round(4).tolist(), bool((got == want).all())
+    ([1.0, 0.4444, 0.6667], True)
+    """
+    sales = 4.0 * np.asarray(revenue, dtype=np.float64)
+    return esri(supply, sectors, total_sales=sales, total_inputs=input_share * sales, tol=tol)
+
+
 def snapshot_esri(snapshot: SnapshotLike, *, tol: float = 1e-3, input_share: float = 0.75) -> ESRIResult:
     """ESRI of every firm of a :class:`~ingest.snapshot.Snapshot`, with trade outside the network.
 
     Total sales are the latest quarterly ``revenue`` annualised (x 4, the input contract's
     period), total input costs ``input_share`` of them (the snapshot carries no cost figure);
-    firms without a statement fall back to their in-network flows. The fast mode at
-    ``tol`` 1e-3 under-estimates by about 1-3 x ``tol``: use it to rank firms and read the
-    large values.
+    firms without a statement fall back to their in-network flows (:func:`revenue_esri`). The
+    fast mode at ``tol`` 1e-3 under-estimates by about 1-3 x ``tol``: use it to rank firms and
+    read the large values.
     """
-    revenue = 4.0 * pd.to_numeric(snapshot.firms["revenue"], errors="coerce").to_numpy(dtype=np.float64)
-    return esri(
-        snapshot.supply,
-        snapshot.firms["sector"].to_numpy(),
-        total_sales=revenue,
-        total_inputs=input_share * revenue,
-        tol=tol,
-    )
+    revenue = pd.to_numeric(snapshot.firms["revenue"], errors="coerce").to_numpy(dtype=np.float64)
+    return revenue_esri(snapshot.supply, snapshot.firms["sector"].to_numpy(), revenue, tol=tol,
+                        input_share=input_share)

@@ -688,6 +688,75 @@ _PORTFOLIO_QUERIES: tuple[NamedQuery, ...] = (
         row_cap=5_000_000,
     ),
     NamedQuery(
+        name="firm_revenue",
+        text=_q(
+            "MATCH (f:Firm)",
+            "OPTIONAL MATCH (f)-[:REPORTED]->(x:Financials) WHERE x.published <= $as_of",
+            "WITH f, x ORDER BY x.period_end DESC, x.published DESC",
+            # a one-element list per statement, so a statement without revenue is kept (as null)
+            "WITH f, collect([x.revenue])[0][0] AS revenue",
+            "RETURN f.uscc AS uscc, coalesce(f.external, false) AS external, revenue ORDER BY uscc",
+        ),
+        params=(_AS_OF,),
+        columns=("uscc", "external", "revenue"),
+        doc="Every firm, whether it is an external counterparty, and the quarterly revenue of its latest "
+            "statement published by the date (latest period, then latest publication; the snapshot's "
+            "rule): what ESRI weighs firms by (queries.systemic).",
+        timeout_s=120.0,
+        row_cap=50_000_000,
+    ),
+    NamedQuery(
+        name="non_prospects",
+        text=_q(
+            "MATCH (c:Firm) WHERE c.external = true RETURN c.uscc AS uscc",
+            "UNION",
+            "MATCH (c:Firm)-[:BORROWED]->(k:Loan) WHERE k.start <= $as_of",
+            "  AND (size($lenders) = 0 OR k.lender IN $lenders) RETURN c.uscc AS uscc",
+            "UNION",
+            "MATCH (c:Firm)-[:HAS_EVENT]->(e:Event)",
+            "  WHERE e.date <= $as_of AND e.type IN ['default', 'bankruptcy'] RETURN c.uscc AS uscc",
+        ),
+        params=(_AS_OF, _LENDERS),
+        columns=("uscc",),
+        doc="Every firm that is no prospect on the date: an external counterparty, a borrower of the "
+            "bank (a loan started by then) or a firm with a default or bankruptcy by then "
+            "(supply_neighbour_hop's excluded, for the whole graph at once).",
+        timeout_s=120.0,
+        row_cap=50_000_000,
+    ),
+    NamedQuery(
+        name="loan_worst_class",
+        text=_q(
+            "MATCH (f:Firm)-[:BORROWED]->(l:Loan) WHERE l.start <= $as_of",
+            "WITH f, COLLECT { MATCH (l)-[:HAS_STATUS]->(s:LoanStatus) WHERE s.month <= $as_of",
+            "  RETURN s ORDER BY s.month DESC LIMIT 1 }[0] AS s",
+            "WITH f, max(CASE s.classification WHEN 'normal' THEN 0 WHEN 'special_mention' THEN 1",
+            "  WHEN 'substandard' THEN 2 WHEN 'doubtful' THEN 3 WHEN 'loss' THEN 4 END) AS worst_rank",
+            "WHERE worst_rank IS NOT NULL",
+            "RETURN f.uscc AS uscc, worst_rank ORDER BY uscc",
+        ),
+        params=(_AS_OF,),
+        columns=("uscc", "worst_rank"),
+        doc="Per firm with a loan from any lender started by the date: the worst five-category rank of "
+            "its loans at their latest status (0 normal .. 4 loss; firm_exposure's worst_rank with "
+            "every lender, for the whole graph at once).",
+        timeout_s=120.0,
+        row_cap=50_000_000,
+    ),
+    NamedQuery(
+        name="current_risk_pd",
+        text=_q(
+            "MATCH (:Current {family: 'risk'})-[:POINTS_TO]->(run:Run)",
+            "MATCH (f:Firm)-[:HAS_RESULT]->(x:Result {run_id: run.run_id})",
+            "RETURN f.uscc AS uscc, x.risk_pd AS risk_pd ORDER BY uscc",
+        ),
+        params=(),
+        columns=("uscc", "risk_pd"),
+        doc="Every firm's PD in the current risk run (no rows when none is current).",
+        timeout_s=120.0,
+        row_cap=50_000_000,
+    ),
+    NamedQuery(
         name="stress_impacts",
         text=_q(
             "MATCH (:Current {family: 'stress'})-[:POINTS_TO]->(run:Run)",

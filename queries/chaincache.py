@@ -129,6 +129,23 @@ class Network:
         self.backward = _Csr(dst, src, val, n)  # target -> source
         self.links = n_links
 
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every link once as node indices (source, target) and its value (summed per pair)."""
+        fwd = self.forward
+        return np.repeat(np.arange(len(self.ids), dtype=np.int64), np.diff(fwd.ptr)), fwd.nbr, fwd.val
+
+    def neighbours(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(near, far, value) of every link of ``nodes`` either way, the values of both directions
+        between the same two nodes summed (one row per pair), sorted by (near, far)."""
+        n1, f1, v1 = self.forward.links(nodes)
+        n2, f2, v2 = self.backward.links(nodes)
+        near, far, val = np.concatenate((n1, n2)), np.concatenate((f1, f2)), np.concatenate((v1, v2))
+        if len(near) == 0:
+            return near, far, val
+        key = near * len(self.ids) + far
+        uniq, inv = np.unique(key, return_inverse=True)
+        return uniq // len(self.ids), uniq % len(self.ids), np.bincount(inv, weights=val, minlength=len(uniq))
+
     def walk(self, focal: str, hops: int, *, backward: bool, shares: bool) -> pd.DataFrame:
         """Breadth-first from ``focal`` to ``hops``: one row per party reached (module docstring)."""
         start = self.index.get(focal)
@@ -248,6 +265,8 @@ class ChainCache:
         self._states: dict[tuple[str, str], tuple[IngestState, float]] = {}
         self._states_lock = threading.Lock()
         self._refreshing = threading.Lock()
+        #: Whole-graph answers computed from the networks (``queries.systemic``'s ESRI of every firm).
+        self.derived = _Lru(2 * dates)
 
     def state(self, runner: QueryRunner, max_age_s: float = 0.0) -> IngestState:
         """The graph's :class:`IngestState`, read again once the one read last is ``max_age_s`` old.
@@ -289,6 +308,13 @@ class ChainCache:
         key = (self.server(runner), state.token, kind, as_of)
         return self.networks.get_or_build(key, lambda: _LOADERS[kind](runner, as_of))
 
+    def derived_value(self, runner: QueryRunner, state: IngestState, name: str, as_of: date,
+                      build: Callable[[], T]) -> T:
+        """``build()``, kept under (server, ingest state, current runs, ``name``, ``as_of``): an answer
+        over the whole graph is computed once per ingest and date, like the networks it reads."""
+        key = (self.server(runner), state.token, state.results, name, as_of)
+        return self.derived.get_or_build(key, build)
+
     def walk(self, runner: QueryRunner, state: IngestState, section: str, focal: str, hops: int,
              as_of: date) -> pd.DataFrame:
         """The walk of one list (``upstream`` ...), as ``queries.exposure``'s reference path returns it."""
@@ -327,7 +353,7 @@ class ChainCache:
 
     def clear(self) -> None:
         """Forget everything (tests; a process that knows the graph was rewritten without an ingest)."""
-        for lru in (self.networks, self.books, self.chains, self.firm_details):
+        for lru in (self.networks, self.books, self.chains, self.firm_details, self.derived):
             lru.clear()
         with self._states_lock:
             self._states.clear()

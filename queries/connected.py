@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import networkx as nx
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from chainrisk.errors import InvalidQueryParameter
 from graph.protocol import QueryRunner
@@ -77,18 +79,37 @@ class ConnectedClients:
                 "groups": records(self.groups), "clients": records(self.clients)}
 
 
-def _network(owners: pd.DataFrame, guarantees: pd.DataFrame) -> nx.Graph:
-    g = nx.Graph()
-    for kind, owner, firm in zip(owners["kind"], owners["owner"], owners["firm"], strict=True):
-        g.add_edge((str(kind), str(owner)), ("firm", str(firm)), control=True)
-    for kind, guarantor, borrower in zip(guarantees["kind"], guarantees["guarantor"], guarantees["borrower"],
-                                         strict=True):
-        u, v = (str(kind), str(guarantor)), ("firm", str(borrower))
-        if g.has_edge(u, v):
-            g[u][v]["guarantee"] = True
-        else:
-            g.add_edge(u, v, guarantee=True)
-    return g
+_SEP = "\x1f"  # between a node's kind and id in its key; in neither
+
+
+def _components(owners: pd.DataFrame,
+                guarantees: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The tie network's weakly connected components, with sparse arrays rather than a graph
+    object (thousands of groups at 20k firms).
+
+    Returns the nodes (``kind``, ``id``, ``comp``) and, per component, the distinct pairs of
+    nodes tied by control and by guarantees (a pair tied both ways counts in each).
+    """
+    near = pd.concat([owners["kind"].astype(str) + _SEP + owners["owner"].astype(str),
+                      guarantees["kind"].astype(str) + _SEP + guarantees["guarantor"].astype(str)],
+                     ignore_index=True)
+    far = pd.concat(["firm" + _SEP + owners["firm"].astype(str),
+                     "firm" + _SEP + guarantees["borrower"].astype(str)], ignore_index=True)
+    control = np.r_[np.ones(len(owners), dtype=bool), np.zeros(len(guarantees), dtype=bool)]
+    codes, keys = pd.factorize(pd.concat([near, far], ignore_index=True))
+    m, n = len(near), len(keys)
+    if n == 0:
+        return pd.DataFrame({"kind": [], "id": [], "comp": []}), np.zeros(0, int), np.zeros(0, int)
+    u, v = codes[:m].astype(np.int64), codes[m:].astype(np.int64)
+    _, comp = connected_components(sp.coo_matrix((np.ones(m), (u, v)), shape=(n, n)), directed=False)
+    pairs = pd.DataFrame({"lo": np.minimum(u, v), "hi": np.maximum(u, v), "control": control})
+    pairs = pairs.drop_duplicates()
+    ncomp = int(comp.max()) + 1
+    tied = [np.bincount(comp[pairs.loc[pairs["control"] == c, "lo"].to_numpy()], minlength=ncomp)
+            for c in (True, False)]
+    split = pd.Series(keys, dtype=object).str.split(_SEP, n=1, expand=True)
+    nodes = pd.DataFrame({"kind": split[0], "id": split[1], "comp": comp})
+    return nodes, tied[0], tied[1]
 
 
 def connected_clients(
@@ -152,23 +173,26 @@ def connected_clients(
     owners = run_query(runner, "ownership_links", {"as_of": day, "min_share": control_share})
     empty = pd.DataFrame(columns=["kind", "guarantor", "borrower"])
     guarantees = run_query(runner, "guarantee_links", {"as_of": day}) if include_guarantees else empty
-    net = _network(owners, guarantees)
+    nodes, control_pairs, guarantee_pairs = _components(owners, guarantees)
 
     group_rows: list[dict[str, Any]] = []
     group_of: dict[str, str] = {}
-    comps = [c for c in nx.connected_components(net) if any(x[0] == "firm" and x[1] in exp.index for x in c)]
-    comps = [c for c in comps if sum(x[0] == "firm" for x in c) >= 2]
-    for comp in comps:
-        firms = sorted(x[1] for x in comp if x[0] == "firm")
-        held = [f for f in firms if f in exp.index]
-        sub = net.subgraph(comp)
-        total = float(exp.loc[held, "exposure"].sum())
+    firms_at = nodes[nodes["kind"] == "firm"].sort_values(["comp", "id"], kind="stable")
+    held_at = firms_at[firms_at["id"].isin(exp.index)]
+    n_firms = firms_at.groupby("comp").size()
+    wanted = set(n_firms.index[n_firms >= 2]) & set(held_at["comp"])
+    members = firms_at[firms_at["comp"].isin(wanted)].groupby("comp")["id"].agg(list)
+    persons = (nodes[(nodes["kind"] == "person") & nodes["comp"].isin(wanted)]
+               .sort_values(["comp", "id"], kind="stable").groupby("comp")["id"].agg(list))
+    held = held_at[held_at["comp"].isin(wanted)].groupby("comp")["id"].agg(list)
+    for c, firms in zip(members.index.to_numpy(dtype=np.int64), members.tolist(), strict=True):
+        mine = held[c]
+        total = float(exp.loc[mine, "exposure"].sum())
         group_rows.append({
-            "members": firms, "persons": sorted(x[1] for x in comp if x[0] == "person"),
-            "n_members": len(firms), "borrowers": held,
-            "control_pairs": sum(1 for *_, c in sub.edges(data="control") if c),
-            "guarantee_pairs": sum(1 for *_, c in sub.edges(data="guarantee") if c),
-            "outstanding": float(exp.loc[held, "outstanding"].sum()), "exposure": total,
+            "members": firms, "persons": persons.get(c, []),
+            "n_members": len(firms), "borrowers": mine,
+            "control_pairs": int(control_pairs[c]), "guarantee_pairs": int(guarantee_pairs[c]),
+            "outstanding": float(exp.loc[mine, "outstanding"].sum()), "exposure": total,
             "share_of_tier1": total / tier1_capital,
         })
     group_rows.sort(key=lambda r: (-r["exposure"], r["members"][0]))

@@ -4,6 +4,7 @@ when a new ingest lands."""
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,17 +92,58 @@ def test_array_walk_equals_the_plain_walk_on_a_random_network() -> None:
                     assert got.loc[k, "share"] == pytest.approx(sh, rel=1e-12, abs=1e-15)
                     assert got.loc[k, "party"] == ("person" if k in persons else "firm")
 
+def test_neighbours_sum_both_directions_and_edges_list_each_link_once() -> None:
+    # A sells B 3 and buys 2 from it: one pair, 5 either way; C only buys from A
+    net = Network(["A", "B", "A"], ["B", "A", "C"], [3.0, 2.0, 1.0])
+    near, far, value = net.neighbours(np.array([net.index["A"], net.index["B"]]))
+    got = sorted(zip(net.ids[near], net.ids[far], value.tolist(), strict=True))
+    assert got == [("A", "B", 5.0), ("A", "C", 1.0), ("B", "A", 5.0)]
+    src, dst, val = net.edges()
+    assert sorted(zip(net.ids[src], net.ids[dst], val.tolist(), strict=True)) == [
+        ("A", "B", 3.0), ("A", "C", 1.0), ("B", "A", 2.0)]
+    assert len(net.neighbours(np.zeros(0, dtype=np.int64))[0]) == 0
+
+
+def test_derived_values_are_built_once_per_state() -> None:
+    from queries.chaincache import IngestState
+
+    class _R:
+        settings = type("S", (), {"neo4j_uri": "bolt://x"})()
+        database = "neo4j"
+
+    cache, calls = ChainCache(), []
+    state = IngestState(as_of=date(2024, 6, 30), token=(1, "r1"))
+
+    def build(value: str) -> str:
+        calls.append(value)
+        return value
+
+    runner: Any = _R()
+    for _ in range(2):
+        assert cache.derived_value(runner, state, "esri", date(2024, 6, 30), lambda: build("v")) == "v"
+    assert calls == ["v"]
+    later = IngestState(as_of=date(2024, 6, 30), token=(2, "r2"))  # a new ingest: built again
+    assert cache.derived_value(runner, later, "esri", date(2024, 6, 30), lambda: build("w")) == "w"
+    assert calls == ["v", "w"]
+
 
 def test_lru_builds_once_and_evicts_the_oldest() -> None:
     lru, built = _Lru(2), []
+
+    def build(key: str) -> str:
+        built.append(key)
+        return key.upper()
+
     for key in ("a", "b", "a", "c"):
-        lru.get_or_build(key, lambda key=key: built.append(key) or key.upper())
+        lru.get_or_build(key, partial(build, key))
     assert built == ["a", "b", "c"] and lru.get("b") is None and lru.get("a") == "A" and len(lru) == 2
 
 
 def test_cached_chain_equals_the_reference_path(platform: GraphRunner) -> None:
     cache = ChainCache()
-    for hops, as_of, direction in ((3, None, "both"), (1, "2023-06-30", "both"), (2, None, "upstream")):
+    cases: list[tuple[int, str | None, Any]] = [
+        (3, None, "both"), (1, "2023-06-30", "both"), (2, None, "upstream")]
+    for hops, as_of, direction in cases:
         ref = chain(platform, U["F"], hops=hops, as_of=as_of, direction=direction, lenders=BANK, cache=None)
         got = chain(platform, U["F"], hops=hops, as_of=as_of, direction=direction, lenders=BANK, cache=cache)
         for s in SECTIONS:

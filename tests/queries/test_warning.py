@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from graph.runner import GraphRunner
@@ -46,6 +47,27 @@ def test_prospects_near_good_borrowers_ranked_by_risk(platform: GraphRunner) -> 
         # low risk first; B2 has no score and goes last
         assert [NAME[u] for u in ranked["uscc"]] == ["B3", "S2", "B2"]
         assert ranked["risk_pd"].tolist()[:2] == [0.01, 0.05]
+
+
+def test_prospects_from_the_cached_network_equal_the_reference_path(platform: GraphRunner) -> None:
+    from queries.chaincache import ChainCache
+
+    def same(hops: int, lenders: list[str] = BANK, exclude_bad: bool = True) -> None:
+        kw = {"hops": hops, "lenders": lenders, "exclude_bad": exclude_bad}
+        fast = prospects(platform, cache=ChainCache(), **kw)  # type: ignore[arg-type]
+        slow = prospects(platform, cache=None, **kw)  # type: ignore[arg-type]
+        pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
+        assert fast.attrs == slow.attrs
+
+    for hops in (1, 2):
+        same(hops=hops)
+        same(hops=hops, lenders=[], exclude_bad=False)
+    got = prospects(platform, lenders=BANK, hops=2, cache=ChainCache()).set_index("uscc")
+    # S3 supplies S1 (a bank-a borrower, no prospect) which supplies F: 2 hops from F, no direct trade
+    assert (got.loc[U["S3"], "distance"], got.loc[U["S3"], "trade_with_borrowers"]) == (2, 0.0)
+    assert got.loc[U["S3"], "borrowers"] == [U["F"]]
+    with published(platform, "risk", [{"uscc": U["B3"], "risk_pd": 0.01, "risk_tier": 1}]):
+        same(hops=1)
 
 
 def test_signal_trends_average_the_changes(platform: GraphRunner) -> None:
