@@ -16,7 +16,7 @@ JSON-ready dict:
   ``targets``: the issue's targets, met or not;
 - ``slices`` (:mod:`gnn.slices`), ``curves`` (:mod:`gnn.curves`, seed 0),
   ``oracle`` when the dataset has ``_truth/hazards.parquet`` (:mod:`gnn.oracle`),
-  ``vintages`` on request (:mod:`gnn.vintages`), ``ablations`` under ``full``
+  ``vintages`` on request (:mod:`gnn.vintages`), ``ablations`` under ``full`` or on request
   (:mod:`gnn.ablations`, with their own time); ``edge_attribution`` under ``full`` when a
   GNN was fitted and the dataset has ``_truth/defaults.parquet``: the GNN explainer's
   edge-mask AUC in finding the true contagion links, against a rule-based baseline
