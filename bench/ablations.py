@@ -72,7 +72,7 @@ def main() -> None:
             intact[m] = np.asarray(CANDIDATES[m].fit(train, val, 0, args.threads).predict_pd(test))
             print(f"intact {m}: fit {time.perf_counter() - t:.0f} s", flush=True)
     if args.intact is not None:
-        np.savez(args.intact, **intact)
+        np.savez(args.intact, allow_pickle=False, **intact)
     base = {m: weighted_scores(test.y, intact[m], counts)["auc"] for m in models}
     for m in models:
         lo, hi = interval(base[m])
