@@ -220,7 +220,10 @@ def explainer_figures(
     links scored three ways: ``explainer`` the size of the link's attribution (its own
     edges plus the edges into the counterparty), the edge mask as an importance, as PyG's
     explainers read it; ``explainer_signed`` the attribution with its sign (positive:
-    towards default); ``explainer_direct`` the size of its own edges' attribution only.
+    towards default); ``explainer_direct`` the size of its own edges' attribution only;
+    ``explainer_total`` / ``explainer_total_signed`` the link's attribution plus the
+    counterparty's own feature attribution (size / signed), which Integrated Gradients' joint
+    path credits to the counterparty's features instead of the link.
     The headline and the target use ``explainer``. ``n_steps``: Integrated Gradients'
     Gauss-Legendre nodes (16 keep a 20k-firm evaluation to minutes; ``chainrisk explain``
     uses 50).
@@ -239,6 +242,9 @@ def explainer_figures(
         "explainer": scores.assign(score=scores["score"].abs()),
         "explainer_signed": scores,
         "explainer_direct": scores.assign(score=scores["direct"].abs()),
+        # the link plus the counterparty's own features: all it passes on through the link
+        "explainer_total": scores.assign(score=(scores["score"] + scores["node"]).abs()),
+        "explainer_total_signed": scores.assign(score=scores["score"] + scores["node"]),
         "baseline": baseline_edge_scores(cut.snapshot, rows),
     }
     figs = {

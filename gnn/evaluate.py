@@ -16,7 +16,7 @@ JSON-ready dict:
   ``targets``: the issue's targets, met or not;
 - ``slices`` (:mod:`gnn.slices`), ``curves`` (:mod:`gnn.curves`, seed 0),
   ``oracle`` when the dataset has ``_truth/hazards.parquet`` (:mod:`gnn.oracle`),
-  ``vintages`` on request (:mod:`gnn.vintages`), ``ablations`` under ``full``
+  ``vintages`` on request (:mod:`gnn.vintages`), ``ablations`` under ``full`` or on request
   (:mod:`gnn.ablations`, with their own time); ``edge_attribution`` under ``full`` when a
   GNN was fitted and the dataset has ``_truth/defaults.parquet``: the GNN explainer's
   edge-mask AUC in finding the true contagion links, against a rule-based baseline
@@ -199,13 +199,15 @@ def evaluate(
     models: Sequence[str] | None = None,
     draws: int = DRAWS,
     edge_attribution: bool | None = None,
+    ablations: bool | None = None,
 ) -> dict[str, Any]:
     """The protocol's figures for every model, as a JSON-ready dict (see the module docstring).
 
     ``full`` adds the ablations (and the vintages unless ``vintages`` says otherwise);
     ``vintages`` the earlier test vintages; ``models`` a subset of the registry (default:
     all of it); ``draws`` the bootstrap draws; ``edge_attribution`` the explainer's
-    edge-mask AUC (default: with ``full``).
+    edge-mask AUC (default: with ``full``); ``ablations`` the ablations of the graph
+    (default: with ``full``).
     """
     names = list(models) if models else list(CANDIDATES)
     unknown = [m for m in names if m not in CANDIDATES]
@@ -280,7 +282,7 @@ def evaluate(
             plan, cuts, models=names, threads=threads, draws=draws, progress=say
         )
         result["vintages_seconds"] = round(time.monotonic() - tv, 1)
-    if full:
+    if full if ablations is None else ablations:
         result["ablations"] = _ablations(
             train, val, test, {m: ps[0] for m, ps in preds.items()}, counts, threads, say
         )

@@ -65,8 +65,10 @@ NEIGHBOURHOOD = "gnn_neighbourhood"
 
 __all__ = [
     "NEIGHBOURHOOD",
+    "FastDropout",
     "GNNConfig",
     "GNNModel",
+    "MessageOperator",
     "NodeEncoder",
     "RiskGNN",
     "SparseAggregate",
@@ -203,6 +205,47 @@ def _torch_csr(m: sp.spmatrix, device: torch.device) -> torch.Tensor:
     ).to(device)
 
 
+class MessageOperator:
+    """``Σ_r A_r (h W_rᵀ)``: every relation's weighted neighbour sum through its own weights.
+
+    Equal to ``Σ_r (A_r h) W_rᵀ``, GraphConv's ``lin_rel`` of its neighbour sum, but cheaper:
+    a relation's messages are computed only for the firms that send one (the non-empty
+    columns ``S_r`` of ``A_r``; on the 10k-firm platform 19.5k sender rows over nine
+    relations instead of 9 × 10.3k), stacked into one matrix ``M = [h[S_1] W_1ᵀ ; ...]``, and
+    summed into their receivers by a single sparse product ``[A_1[:, S_1] ... A_R[:, S_R]] M``.
+    So no ``n × R·hidden`` block of aggregates is ever built or copied, and the sparse
+    kernel is called once per layer instead of once per relation.
+    """
+
+    def __init__(self, mats: Mapping[str, sp.csr_matrix], device: torch.device) -> None:
+        self.device = device
+        self._blocks: dict[str, sp.csr_matrix] = {}
+        self.sources: dict[str, torch.Tensor] = {}
+        for rel, a in mats.items():
+            csc = sp.csc_matrix(a, dtype=np.float32)
+            cols = np.flatnonzero(np.diff(csc.indptr))
+            self._blocks[rel] = csc[:, cols]
+            self.sources[rel] = torch.from_numpy(cols).long().to(device)
+        self._ops: dict[tuple[str, ...], SparseAggregate] = {}
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self.sources
+
+    def _op(self, rels: tuple[str, ...]) -> SparseAggregate:
+        if rels not in self._ops:
+            n = next(iter(self._blocks.values())).shape[0] if self._blocks else 0
+            b = sp.hstack([self._blocks[r] for r in rels], format="csr") if rels else sp.csr_matrix((n, 0))
+            self._ops[rels] = SparseAggregate(b, self.device)
+        return self._ops[rels]
+
+    def messages(self, h: torch.Tensor, weights: Sequence[tuple[str, torch.Tensor]]) -> torch.Tensor:
+        """``Σ_r A_r h W_rᵀ`` over the ``(relation, W_r)`` given (each relation at most once)."""
+        rels = tuple(r for r, _ in weights)
+        # index_select: its backward is a plain index_add, not the sorting accumulate of h[idx]
+        m = torch.cat([torch.index_select(h, 0, self.sources[r]) @ w.T for r, w in weights], dim=0)
+        return self._op(rels)(m)
+
+
 class _SpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, h: torch.Tensor, op: SparseAggregate) -> torch.Tensor:
@@ -213,6 +256,26 @@ class _SpMM(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         op: SparseAggregate = ctx.op
         return op._apply(op._at, grad.contiguous()), None
+
+
+class FastDropout(nn.Module):
+    """Inverted dropout, ``x · 1[u ≥ p] / (1 - p)`` with ``u ~ U(0, 1)`` (Srivastava et al., JMLR 2014).
+
+    The same function as ``nn.Dropout``, drawn from ``torch.rand`` instead of ``bernoulli_``,
+    whose CPU kernel took a sixth of a training step (about twice the time of the uniform
+    draw and the product). Seeded by torch's generator like it; no parameters, so saved
+    weights load unchanged.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p <= 0:
+            return x
+        keep = (torch.rand_like(x) >= self.p).to(x.dtype)
+        return x * (keep * (1.0 / (1.0 - self.p)))
 
 
 class RiskGNN(nn.Module):
@@ -234,20 +297,20 @@ class RiskGNN(nn.Module):
         self.encoder = nn.Sequential(
             nn.Linear(in_dim + config.industry_dim + config.region_dim, h),
             nn.ReLU(),
-            nn.Dropout(config.dropout),
+            FastDropout(config.dropout),
         )
         self.convs = nn.ModuleList(
             HeteroConv({(NODE, r, NODE): GraphConv(h, h, aggr="add") for r in self.relations}, aggr="sum")
             for _ in range(config.layers)
         )
         self.norms = nn.ModuleList(nn.LayerNorm(h) for _ in range(config.layers))
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = FastDropout(config.dropout)
         self.head = nn.Sequential(nn.Linear(h * (config.layers + 1), h), nn.ReLU(), nn.Linear(h, 1))
 
     def embed(
         self,
         data: HeteroData,
-        adj: dict[str, SparseAggregate] | None = None,
+        adj: MessageOperator | None = None,
         *,
         detach_messages: bool = False,
     ) -> torch.Tensor:
@@ -264,17 +327,16 @@ class RiskGNN(nn.Module):
         rels = [k for k in data.edge_types if k[1] in self.relations]
         for conv, norm in zip(self.convs, self.norms, strict=True):
             if rels and adj is not None:
-                # GraphConv's own parameters, Σ_r lin_rel_r(A_r h) + lin_root_r(h), in two products:
-                # the relations' aggregates side by side times their stacked weights, and h times
-                # the sum of the root weights
+                # GraphConv's own parameters, Σ_r lin_rel_r(A_r h) + lin_root_r(h), computed as
+                # Σ_r A_r (h W_rᵀ) on each relation's senders only (:class:`MessageOperator`),
+                # and h times the sum of the root weights
                 used = [k for k in rels if k[1] in adj]
                 convs: list[GraphConv] = [cast(HeteroConv, conv).convs[k] for k in used]
                 src = h.detach() if detach_messages else h
-                agg = torch.cat([adj[k[1]](src) for k in used], dim=1)
-                w_rel = torch.cat([c.lin_rel.weight for c in convs], dim=1)
+                msg = adj.messages(src, [(k[1], c.lin_rel.weight) for k, c in zip(used, convs, strict=True)])
                 w_root = torch.stack([c.lin_root.weight for c in convs]).sum(0)
                 bias = torch.stack([c.lin_rel.bias for c in convs]).sum(0)
-                out = agg @ w_rel.T + h @ w_root.T + bias
+                out = msg + h @ w_root.T + bias
             elif rels:
                 ei = {k: data[k].edge_index for k in rels}
                 out = conv({NODE: h}, ei, edge_weight_dict={k: data[k].edge_weight for k in rels})[NODE]
@@ -287,23 +349,22 @@ class RiskGNN(nn.Module):
     def forward(
         self,
         data: HeteroData,
-        adj: dict[str, SparseAggregate] | None = None,
+        adj: MessageOperator | None = None,
         *,
         detach_messages: bool = False,
     ) -> torch.Tensor:
         return self.head(self.embed(data, adj, detach_messages=detach_messages)).squeeze(-1)
 
 
-def aggregates(data: HeteroData, device: torch.device | None = None) -> dict[str, SparseAggregate]:
-    """The fast neighbour-sum operator of every relation of ``data``."""
+def aggregates(data: HeteroData, device: torch.device | None = None) -> MessageOperator:
+    """The fast neighbour-sum operator of every relation of ``data``, built once per graph."""
     n = data[NODE].num_nodes
-    dev = device or torch.device("cpu")
-    out = {}
+    mats = {}
     for key in data.edge_types:
         ei = data[key].edge_index.cpu().numpy()
         w = data[key].edge_weight.cpu().numpy()
-        out[key[1]] = SparseAggregate(adjacency((ei[0], ei[1], w), n), dev)
-    return out
+        mats[key[1]] = adjacency((ei[0], ei[1], w), n)
+    return MessageOperator(mats, device or torch.device("cpu"))
 
 
 def _book_mask(cut: Cut) -> np.ndarray:

@@ -266,6 +266,8 @@ _EDGE_SCORERS = (
     ("explainer", "explainer: |attribution| of the link's edges and the edges into the counterparty"),
     ("explainer_signed", "explainer: the same, signed (positive: towards default)"),
     ("explainer_direct", "explainer: |attribution| of the link's own edges only"),
+    ("explainer_total", "explainer: |link + counterparty's own features| attribution"),
+    ("explainer_total_signed", "explainer: the same, signed"),
     ("baseline", "rule: counterparty in default × exposure"),
 )
 

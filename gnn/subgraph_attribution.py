@@ -403,19 +403,26 @@ def link_scores(
     seed: int = 0,
     features: bool = True,
 ) -> pd.DataFrame:
-    """``firm``, ``counterparty``, ``relation``, ``score``, ``direct``: every link of each firm,
-    scored by its attribution (the input of :func:`gnn.edge_attribution.edge_attribution_auc`)."""
+    """``firm``, ``counterparty``, ``relation``, ``score``, ``direct``, ``relayed``, ``node``: every
+    link of each firm, scored by its attribution (the input of
+    :func:`gnn.edge_attribution.edge_attribution_auc`); ``node`` is the counterparty's own
+    features' attribution, the part of its influence that Integrated Gradients' joint path
+    (links and features scaled together from the baseline) credits to its features rather than
+    to the link that carries it (``docs/risk-model.md``)."""
     data = model.data(cut)
     frames = []
     for u in firms:
         a = attribute_firm(
             model, cut, u, data=data, method=method, n_steps=n_steps, seed=seed, features=features
         )
+        node = a.links["counterparty"].map(a.nodes).fillna(0.0).to_numpy(dtype="float64")
         frames.append(
-            a.links.assign(firm=u, score=a.links["attribution"])[
-                ["firm", "counterparty", "relation", "score", "direct", "relayed"]
+            a.links.assign(firm=u, score=a.links["attribution"], node=node)[
+                ["firm", "counterparty", "relation", "score", "direct", "relayed", "node"]
             ]
         )
     if not frames:
-        return pd.DataFrame(columns=["firm", "counterparty", "relation", "score", "direct", "relayed"])
+        return pd.DataFrame(
+            columns=["firm", "counterparty", "relation", "score", "direct", "relayed", "node"]
+        )
     return pd.concat(frames, ignore_index=True)

@@ -105,6 +105,16 @@ def test_the_same_seed_gives_the_same_figures(platform: Path, full: dict[str, An
         evaluate(platform, models=["B9"])
 
 
+def test_ablations_run_on_request_without_the_rest_of_full(platform: Path, full: dict[str, Any]) -> None:
+    only = evaluate(platform, seeds=1, models=["B1", "B2"], draws=100, ablations=True)
+    assert "vintages" not in only and "edge_attribution" not in only
+    variants = only["ablations"]["variants"]
+    assert set(variants) == set(full["ablations"]["variants"])
+    # the same refit of the same transformed cuts: the same figures as under full
+    for v, run in variants.items():
+        assert run["models"]["B2"]["auc"] == full["ablations"]["variants"][v]["models"]["B2"]["auc"]
+
+
 def test_html_report_has_every_section_and_no_remote_resource(full: dict[str, Any], tmp_path: Path) -> None:
     path = write_report(full, tmp_path / "out" / "report.html")
     text = path.read_text(encoding="utf-8")

@@ -147,3 +147,48 @@ def test_book_firms_weigh_book_weight_in_the_loss(cuts: tuple[CutPlan, dict[date
     assert (w.numpy()[book] == 4.0).all() and (w.numpy()[~book] == 1.0).all()
     nodes, _, w = _targets(cut, False, book_weight=4.0)
     np.testing.assert_array_equal(np.sort(nodes.numpy()), np.sort(cut.rows[~np.isnan(cut.y)]))
+
+
+def test_message_operator_is_the_sum_of_each_relations_weighted_aggregate() -> None:
+    import scipy.sparse as sp
+
+    from gnn.hetero_model import MessageOperator
+
+    rng = np.random.default_rng(0)
+    n, d, k = 7, 3, 2
+    # "a": edges 0->1, 2->1, 2->3 (senders 0 and 2 only); "b": one edge 5->6; "c": no edge at all
+    mats = {
+        "a": sp.csr_matrix((np.array([0.5, 2.0, 1.0]), ([1, 1, 3], [0, 2, 2])), shape=(n, n)),
+        "b": sp.csr_matrix((np.array([0.8]), ([6], [5])), shape=(n, n)),
+        "c": sp.csr_matrix((n, n)),
+    }
+    op = MessageOperator(mats, torch.device("cpu"))
+    assert op.sources["a"].tolist() == [0, 2] and op.sources["c"].tolist() == []
+    h = torch.from_numpy(rng.normal(size=(n, d)).astype(np.float32)).requires_grad_(True)
+    ws = {r: torch.from_numpy(rng.normal(size=(k, d)).astype(np.float32)) for r in mats}
+    fast = op.messages(h, [(r, ws[r]) for r in ("a", "b", "c")])
+    dense = sum(torch.from_numpy(mats[r].toarray().astype(np.float32)) @ h @ ws[r].T for r in mats)
+    assert isinstance(dense, torch.Tensor)
+    assert torch.allclose(fast, dense, atol=1e-6)
+    (g_fast,) = torch.autograd.grad(fast.square().sum(), h)
+    (g_dense,) = torch.autograd.grad(dense.square().sum(), h)
+    assert torch.allclose(g_fast, g_dense, atol=1e-5)
+    # a subset of the relations sums only those
+    only_b = op.messages(h, [("b", ws["b"])])
+    assert torch.allclose(only_b, torch.from_numpy(mats["b"].toarray().astype(np.float32)) @ h @ ws["b"].T)
+
+
+def test_fast_dropout_is_inverted_dropout_seeded_and_off_in_eval() -> None:
+    from gnn.hetero_model import FastDropout
+
+    drop = FastDropout(0.3)
+    x = torch.ones(200, 50)
+    torch.manual_seed(1)
+    a = drop(x)
+    torch.manual_seed(1)
+    b = drop(x)
+    assert torch.equal(a, b)  # the seed fixes the mask
+    zero = float((a == 0).float().mean())
+    assert 0.27 < zero < 0.33  # about p of the units dropped
+    assert torch.allclose(a[a != 0], torch.full_like(a[a != 0], 1 / 0.7))  # the rest scaled up
+    assert torch.equal(drop.eval()(x), x)

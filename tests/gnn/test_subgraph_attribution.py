@@ -18,7 +18,7 @@ from gnn.explain import explain
 from gnn.hetero_data import NODE
 from gnn.hetero_model import GNNConfig, GNNModel, RiskGNN, aggregates, fit_gnn
 from gnn.protocol import Cut, CutPlan
-from gnn.subgraph_attribution import MaskedRiskGNN, attribute_firm, explain_node, khop_subgraph
+from gnn.subgraph_attribution import MaskedRiskGNN, attribute_firm, explain_node, khop_subgraph, link_scores
 
 TINY = GNNConfig(hidden=8, dropout=0.0, industry_dim=2, region_dim=2)
 
@@ -173,7 +173,14 @@ def test_the_evaluation_scores_the_explainer_against_the_truth(
     truth = pd.read_parquet(platform / "_truth" / "defaults.parquet")
     r = explainer_figures(small_gnn, test, truth, max_firms=4, n_steps=5)
     assert 0 < r["firms_explained"] <= min(4, r["firms_with_link_defaults"])
-    for k in ("explainer", "explainer_signed", "explainer_direct", "baseline"):
+    for k in (
+        "explainer",
+        "explainer_signed",
+        "explainer_direct",
+        "explainer_total",
+        "explainer_total_signed",
+        "baseline",
+    ):
         assert r[k]["n_firms"] == r["firms_explained"] and 0 <= r[k]["coverage"] <= 1
     assert r["explainer"]["n_edges"] == r["explainer_signed"]["n_edges"] == r["explainer_direct"]["n_edges"]
     assert r["met"] == (r["explainer"]["auc"] >= 0.8) and r["target"] == 0.8
@@ -185,3 +192,21 @@ def test_attribute_firm_names_an_unknown_firm(
     plan, cuts = platform_cuts
     with pytest.raises(KeyError):
         attribute_firm(small_gnn, cuts[plan.test], "NOT-A-FIRM")
+
+
+def test_link_scores_carry_the_counterpartys_own_feature_attribution(
+    platform_cuts: tuple[CutPlan, dict[date, Cut]], small_gnn: GNNModel
+) -> None:
+    plan, cuts = platform_cuts
+    test = cuts[plan.test]
+    data = small_gnn.data(test)
+    a = next(
+        a
+        for u in test.uscc[:50]
+        if len((a := attribute_firm(small_gnn, test, str(u), data=data, n_steps=5)).links)
+    )
+    scores = link_scores(small_gnn, test, [a.uscc], n_steps=5)
+    assert len(scores) == len(a.links)
+    expected = scores["counterparty"].map(a.nodes).fillna(0.0).to_numpy()
+    np.testing.assert_allclose(scores["node"].to_numpy(), expected)
+    assert (scores["node"] != 0).any()  # the counterparties' features do carry attribution

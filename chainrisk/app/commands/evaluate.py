@@ -70,6 +70,14 @@ def register(app: typer.Typer) -> None:
                 "(generated data; part of --full).",
             ),
         ] = False,
+        ablations: Annotated[
+            bool,
+            typer.Option(
+                "--ablations",
+                help="Also the ablations of the graph (edges removed, shuffled, one relation dropped; "
+                "part of --full).",
+            ),
+        ] = False,
         out: Annotated[
             Path | None,
             typer.Option("--out", help="The HTML report (default report.html; with --json only when given)."),
@@ -104,6 +112,7 @@ def register(app: typer.Typer) -> None:
                 vintages=full or vintages,
                 models=names,
                 edge_attribution=True if full or explain_edges else None,
+                ablations=True if full or ablations else None,
             )
         if out is not None or not as_json:
             path = write_report(result, out or Path("report.html"))
