@@ -17,6 +17,8 @@ B4    B2's trees plus the GNN's out-of-fold risk read-outs   yes
 ====  =====================================================  ============
 
 B4 reuses the B3 fitted on the same cuts and seed (one fit serves both in an evaluation).
+The registry's order is also the order of simplicity the shipped model's choice walks
+(:func:`select_shipped`, :mod:`gnn.selection`).
 """
 
 from __future__ import annotations
