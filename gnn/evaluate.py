@@ -238,6 +238,10 @@ def evaluate(
             "fit_seconds": round(fit_secs[name] / seeds, 2),
             "description": CANDIDATES[name].description,
         }
+        readouts = getattr(first[name], "readouts_because", None)
+        if readouts:
+            # B4: which read-out set (one or two hops) seed 0 kept on validation, and why
+            figures[name]["readouts_because"] = readouts
     say("choosing the shipped model on the validation firms")
     selection = select_shipped(val.y, val_pds)
     shipped, why = selection.shipped, selection.because

@@ -256,6 +256,8 @@ def train(
             "version": version,
             "description": CANDIDATES[shipped].description,
             "graph_aware": CANDIDATES[shipped].graph_aware,
+            # B4: the read-out set kept on validation (one or two hops), with the numbers
+            "readouts": getattr(model, "readouts_because", None),
         },
         "as_of": as_of.isoformat(),
         "horizon_months": HORIZON_MONTHS,
