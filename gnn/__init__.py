@@ -10,7 +10,8 @@
 - :mod:`gnn.hetero_data`     the dated snapshot as PyG ``HeteroData``: typed directed relations, weights
 - :mod:`gnn.hetero_model`    B3, the heterogeneous GNN, trained full-batch, early-stopped, calibrated
 - :mod:`gnn.stacking`        B4, the chain-feature trees plus the GNN's out-of-fold risk read-outs
-- :mod:`gnn.candidates`      the registry of candidate models B0-B4
+- :mod:`gnn.candidates`      the registry of candidate models B0-B4, and the shipped model's choice
+- :mod:`gnn.selection`       nested models compared on the validation firms: paired SEs, ties to the simpler
 - :mod:`gnn.tiers`           risk tiers and the suggested five-category class
 - :mod:`gnn.training`        train on what was known by a date, ship the best graph-aware candidate
 - :mod:`gnn.model_store`     a trained model on disk: payload (checksummed), feature schema, calibration, card

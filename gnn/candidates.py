@@ -17,6 +17,8 @@ B4    B2's trees plus the GNN's out-of-fold risk read-outs   yes
 ====  =====================================================  ============
 
 B4 reuses the B3 fitted on the same cuts and seed (one fit serves both in an evaluation).
+The registry's order is also the order of simplicity the shipped model's choice walks
+(:func:`select_shipped`, :mod:`gnn.selection`).
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ import pandas as pd
 
 from gnn.baselines import FittedModel, ModelKind, fit_model
 from gnn.protocol import Cut
+from gnn.selection import Selection, choose
 
 __all__ = [
     "CANDIDATES",
-    "SELECTION_METRIC",
     "Candidate",
     "RiskModel",
     "TabularModel",
@@ -130,36 +132,20 @@ CANDIDATES: dict[str, Candidate] = {
 }
 
 
-#: What picks the shipped model on the validation cut (lower is better).
-SELECTION_METRIC = "brier"
+def select_shipped(
+    y_val: np.ndarray, val_pds: Mapping[str, Sequence[np.ndarray]], *, seed: int = 0
+) -> Selection:
+    """The shipped candidate among those with validation PDs (one array per seed), and why.
 
-
-def select_shipped(validation: Mapping[str, Mapping[str, float]]) -> tuple[str, str]:
-    """The shipped candidate among those with ``validation`` figures, and why.
-
-    The graph-aware candidate with the lowest validation **Brier score** (ties: the higher
-    AUC). Brier is a proper scoring rule: it rewards the ranking, the calibration and above
-    all the riskiest firms, where the defaults are; AUC alone shipped, on generated 20k-firm
-    data, a GNN that ranked the middle of the book well (validation AUC 0.722 against 0.719)
-    but found far fewer of the riskiest firms (test PR-AUC 0.25 against 0.37). Without a
-    graph-aware candidate, the best of all.
+    The graph-aware candidates (without one, all of them) in registry order, simplest first,
+    go through :func:`gnn.selection.choose`: a richer candidate replaces the simpler one only
+    when its validation AUC is higher by more than one paired bootstrap standard error and its
+    Brier score is not worse by more than one; a tie keeps the simpler model. The validation
+    cut only: the test cut never decides.
     """
-    names = list(validation)
-    aware = [n for n in names if n in CANDIDATES and CANDIDATES[n].graph_aware]
-    pool = aware or names
-
-    def key(n: str) -> tuple[float, float]:
-        b, a = validation[n].get(SELECTION_METRIC, np.nan), validation[n].get("auc", np.nan)
-        return (np.inf if np.isnan(b) else b, -np.inf if np.isnan(a) else -a)
-
-    best = min(pool, key=key)
-    ranking = ", ".join(
-        f"{n} Brier {validation[n].get(SELECTION_METRIC, np.nan):.5f} "
-        f"AUC {validation[n].get('auc', np.nan):.4f}"
-        for n in sorted(pool, key=key)
-    )
-    kind = "graph-aware candidates" if aware else "candidates (none graph-aware was fitted)"
-    return best, f"{best} has the lowest validation Brier score of the {kind} ({ranking})"
+    aware = [n for n in CANDIDATES if n in val_pds and CANDIDATES[n].graph_aware]
+    order = aware or [n for n in CANDIDATES if n in val_pds]
+    return choose(y_val, val_pds, order, seed=seed)
 
 
 def fit_candidate(name: str, train: Sequence[Cut], val: Cut, *, seed: int = 0, threads: int = 2) -> RiskModel:

@@ -10,8 +10,10 @@ JSON-ready dict:
   ``ci95: {measure: [lo, hi]}`` (bootstrap over firms, draw by draw averaged over the
   seeds; :mod:`gnn.bootstrap`), ``auc_ci95``, ``pr_auc_ci95``, ``validation_auc``,
   ``fit_seconds``;
-- ``shipped``: the graph-aware model with the lowest validation Brier score
-  (:func:`gnn.candidates.select_shipped`); ``comparisons``: shipped
+- ``shipped``: the graph-aware model chosen on the validation firms by a paired
+  comparison, simplest first (:func:`gnn.candidates.select_shipped`,
+  :mod:`gnn.selection`); ``shipped_because`` its numbers; ``selection`` every
+  challenge with its paired SEs; ``comparisons``: shipped
   against B1 and the better of B3/B4 against B2, paired (:mod:`gnn.targets`);
   ``targets``: the issue's targets, met or not;
 - ``slices`` (:mod:`gnn.slices`), ``curves`` (:mod:`gnn.curves`, seed 0),
@@ -83,13 +85,10 @@ def _model_card(model: RiskModel) -> str | None:
 
 def _fit_all(
     names: Sequence[str], train: Sequence[Cut], val: Cut, test: Cut, seeds: int, threads: int, say: Say
-) -> tuple[
-    dict[str, list[np.ndarray]], dict[str, dict[str, list[float]]], dict[str, float], dict[str, RiskModel]
-]:
-    """Every candidate under every seed: test PDs, validation AUC and Brier, fit seconds, seed-0 models."""
+) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]], dict[str, float], dict[str, RiskModel]]:
+    """Every candidate under every seed: test PDs, validation PDs, fit seconds, seed-0 models."""
     preds: dict[str, list[np.ndarray]] = {m: [] for m in names}
-    val_auc: dict[str, list[float]] = {m: [] for m in names}
-    val_brier: dict[str, list[float]] = {m: [] for m in names}
+    val_pds: dict[str, list[np.ndarray]] = {m: [] for m in names}
     secs: dict[str, float] = dict.fromkeys(names, 0.0)
     first: dict[str, RiskModel] = {}
     for seed in range(seeds):
@@ -99,12 +98,10 @@ def _fit_all(
             model = CANDIDATES[name].fit(train, val, seed, threads)
             secs[name] += time.monotonic() - t
             preds[name].append(np.asarray(model.predict_pd(test), dtype="float64"))
-            p_val = np.asarray(model.predict_pd(val), dtype="float64")
-            val_auc[name].append(auc(val.y, p_val))
-            val_brier[name].append(brier(val.y, p_val))
+            val_pds[name].append(np.asarray(model.predict_pd(val), dtype="float64"))
             if seed == 0:
                 first[name] = model
-    return preds, {"auc": val_auc, "brier": val_brier}, secs, first
+    return preds, val_pds, secs, first
 
 
 def _oracle(
@@ -221,7 +218,7 @@ def evaluate(
     train = [cuts[t] for t in plan.train]
     val, test = cuts[plan.validation], cuts[plan.test]
     y_train = np.concatenate([c.y for c in train])
-    preds, val_figs, fit_secs, first = _fit_all(names, train, val, test, seeds, threads, say)
+    preds, val_pds, fit_secs, first = _fit_all(names, train, val, test, seeds, threads, say)
 
     say("bootstrap intervals")
     counts = resample_counts(len(test.y), draws=draws, seed=0)
@@ -238,22 +235,24 @@ def evaluate(
             "ci95": ci,
             "auc_ci95": ci["auc"],
             "pr_auc_ci95": ci["pr_auc"],
-            "validation_auc": float(np.nanmean(val_figs["auc"][name])),
-            "validation_brier": float(np.nanmean(val_figs["brier"][name])),
+            "validation_auc": float(np.nanmean([auc(val.y, p) for p in val_pds[name]])),
+            "validation_brier": float(np.nanmean([brier(val.y, p) for p in val_pds[name]])),
             "fit_seconds": round(fit_secs[name] / seeds, 2),
             "description": CANDIDATES[name].description,
         }
-    shipped, why = select_shipped(
-        {m: {"auc": f["validation_auc"], "brier": f["validation_brier"]} for m, f in figures.items()}
-    )
+        readouts = getattr(first[name], "readouts_because", None)
+        if readouts:
+            # B4: which read-out set (one or two hops) seed 0 kept on validation, and why
+            figures[name]["readouts_because"] = readouts
+    say("choosing the shipped model on the validation firms")
+    selection = select_shipped(val.y, val_pds)
+    shipped, why = selection.shipped, selection.because
     comparisons: dict[str, Any] = {}
     if "B1" in figures and shipped != "B1":
         comparisons["shipped_vs_B1"] = paired(draws_by, figures, shipped, "B1")
     gnns = [m for m in GNN_MODELS if m in figures]
     if gnns and "B2" in figures:
-        best, _ = select_shipped(
-            {m: {"auc": figures[m]["validation_auc"], "brier": figures[m]["validation_brier"]} for m in gnns}
-        )
+        best = select_shipped(val.y, {m: val_pds[m] for m in gnns}).shipped
         comparisons["best_gnn_vs_B2"] = paired(draws_by, figures, best, "B2")
     core_seconds = round(time.monotonic() - t0, 1)
 
@@ -262,6 +261,7 @@ def evaluate(
         "models": figures,
         "shipped": shipped,
         "shipped_because": why,
+        "selection": selection.to_dict(),
         "comparisons": comparisons,
         "slices": slice_table(test, preds),
         "curves": {

@@ -32,19 +32,31 @@ gnn_hood_max               max of sigmoid(logit_k) over the direct neighbours k
 A firm's own logit never enters its neighbourhood read-outs (paths back to the firm are
 dropped), so the trees see the firm once, through ``gnn_logit``.
 
-**Out of fold.** On the training cuts these come from GNNs that never saw the firm's label:
-firms are split into ``folds`` by a hash of their USCC (the same firm falls in the same fold
-every year, so its label in another year cannot leak), a GNN is fitted on the other folds'
-labels (all nodes still pass messages) and scores the held-out fold. On the validation and
-test cuts they come from B3 fitted on every training label. The trees are then fitted,
-stopped and calibrated exactly as B2 (:mod:`gnn.baselines`).
+**Out of fold.** On the training cuts a firm's read-outs come from a GNN that never saw its
+label: firms are split into ``folds`` by a hash of their USCC (the same firm falls in the same
+fold every year, so its label in another year cannot leak), and a GNN fitted on the other
+folds' labels (all nodes still pass messages) gives its logits to **every** node; the firms
+of the held-out fold take all their read-outs, their own logit and their neighbours', from
+those logits (:func:`out_of_fold_features`). Taking each neighbour's logit from the GNN that
+held *that neighbour* out instead would leak: the neighbour's GNN was fitted on the firm's
+own label, which reaches the neighbour's logit through message passing. (The neighbours'
+logits still saw the neighbours' own labels, as on no later cut; a limit of stacking on one
+graph.) On the validation and test cuts the read-outs come from B3 fitted on every training
+label.
+
+**Which read-outs.** The trees are fitted, stopped and calibrated exactly as B2
+(:mod:`gnn.baselines`), once with the one-hop read-outs and once with the two-hop ones
+added; the two-hop set is kept only when it wins the paired comparison on the validation
+firms (:func:`gnn.selection.choose`, simplest first): where there is no contagion, the
+two-hop read-outs fit noise.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -54,6 +66,7 @@ from gnn.baselines import FittedModel, fit_model
 from gnn.hetero_data import Edges, relation_edges
 from gnn.hetero_model import GNNConfig, GNNModel, fit_gnn
 from gnn.protocol import Cut
+from gnn.selection import choose
 
 __all__ = [
     "STACKED_FEATURES",
@@ -61,6 +74,7 @@ __all__ = [
     "StackedModel",
     "fit_stacked",
     "fold_of",
+    "out_of_fold_features",
     "stacked_features",
 ]
 
@@ -142,18 +156,23 @@ def stacked_features(cut: Cut, node_logits: np.ndarray, *, two_hop: bool = False
 
     :data:`STACKED_FEATURES`, and :data:`TWO_HOP_FEATURES` with ``two_hop``.
     """
+    return _readouts(cut, np.asarray(cut.rows, dtype=np.int64), node_logits, two_hop=two_hop)
+
+
+def _readouts(cut: Cut, rows: np.ndarray, node_logits: np.ndarray, *, two_hop: bool) -> pd.DataFrame:
+    """:func:`stacked_features` of the snapshot rows ``rows`` (a subset of the cut's, in any order)."""
     p = 1.0 / (1.0 + np.exp(-node_logits))
     n = cut.snapshot.n
-    out = pd.DataFrame({"gnn_logit": node_logits[cut.rows]})
+    out = pd.DataFrame({"gnn_logit": node_logits[rows]})
     edges = relation_edges(cut.snapshot)
     for rel, name in _NEIGHBOURHOOD.items():
         agg = np.zeros(n)
         if rel in edges:
             src, dst, w = edges[rel]
             np.add.at(agg, dst, w * p[src])
-        out[name] = agg[cut.rows]
+        out[name] = agg[rows]
     if two_hop:
-        for name, v in _two_hop(edges, n, p, np.asarray(cut.rows, dtype=np.int64)).items():
+        for name, v in _two_hop(edges, n, p, rows).items():
             out[name] = v
     return out
 
@@ -169,6 +188,16 @@ def _mask_fold(cut: Cut, fold: int, folds: int) -> Cut:
     return replace(cut, y=y, y_nodes=y_nodes)
 
 
+class NodeScorer(Protocol):
+    """What the out-of-fold fits return: logits for every node of a cut's snapshot."""
+
+    def node_logits(self, cut: Cut) -> np.ndarray: ...
+
+
+#: (masked training cuts, validation cut, seed=, threads=, config=) -> fitted GNN
+FitGNN = Callable[..., NodeScorer]
+
+
 @dataclass
 class StackedModel:
     """A fitted B4: B3 for the read-outs of new cuts, and the trees over B2 + read-out features."""
@@ -178,6 +207,8 @@ class StackedModel:
     name: str = "B4"
     #: whether the trees read the two-hop read-outs too (models saved before them: False)
     two_hop: bool = False
+    #: why this read-out set (one- or two-hop) was kept, with the validation numbers
+    readouts_because: str = ""
 
     def frame(self, cut: Cut) -> pd.DataFrame:
         feats = stacked_features(cut, self.gnn.node_logits(cut), two_hop=self.two_hop)
@@ -193,18 +224,41 @@ class StackedModel:
         return tree_contributions(self.fitted, self.frame(cut))
 
 
-def out_of_fold_logits(
-    train: Sequence[Cut], val: Cut, *, folds: int, seed: int, threads: int, config: GNNConfig | None
-) -> list[np.ndarray]:
-    """Every training cut's node logits, each firm's from a GNN fitted without its label."""
-    logits = [np.zeros(c.snapshot.n) for c in train]
+def out_of_fold_features(
+    train: Sequence[Cut],
+    val: Cut,
+    *,
+    folds: int,
+    seed: int,
+    threads: int,
+    config: GNNConfig | None,
+    two_hop: bool = True,
+    fit: FitGNN = fit_gnn,
+) -> list[pd.DataFrame]:
+    """Every training cut's read-outs, each firm's from the GNN fitted without its fold's labels.
+
+    One GNN per fold (``fit``, seeds ``seed + 1 + k``); the firms of fold ``k`` take their own
+    logit *and their neighbours'* from the fold-``k`` GNN, so no read-out of a firm depends on
+    its label (see the module docstring). Frames align with each cut's rows.
+    """
+    if folds < 2:
+        raise ValueError(f"out-of-fold read-outs need at least 2 folds, got {folds}")
+    frames: list[pd.DataFrame | None] = [None] * len(train)
     for k in range(folds):
         masked = [_mask_fold(c, k, folds) for c in train]
-        model = fit_gnn(masked, val, seed=seed + 1 + k, threads=threads, config=config)
+        model = fit(masked, val, seed=seed + 1 + k, threads=threads, config=config)
         for i, c in enumerate(train):
-            held = fold_of(c.snapshot.firms["uscc"].to_numpy(), folds) == k
-            logits[i][held] = model.node_logits(c)[held]
-    return logits
+            held = np.flatnonzero(fold_of(c.uscc, folds) == k)
+            part = _readouts(
+                c, np.asarray(c.rows, dtype=np.int64)[held], model.node_logits(c), two_hop=two_hop
+            )
+            part.index = held
+            frame = frames[i]
+            if frame is None:
+                frame = pd.DataFrame(np.nan, index=np.arange(len(c.rows)), columns=part.columns)
+            frame.loc[held] = part
+            frames[i] = frame
+    return [f for f in frames if f is not None]
 
 
 def fit_stacked(
@@ -216,18 +270,42 @@ def fit_stacked(
     threads: int = 2,
     folds: int = 2,
     config: GNNConfig | None = None,
-    two_hop: bool = True,
+    two_hop: bool | None = None,
 ) -> StackedModel:
-    """Fit B4 given B3 (``gnn``, fitted on every training label), with out-of-fold training read-outs."""
-    oof = out_of_fold_logits(train, val, folds=folds, seed=seed, threads=threads, config=config or gnn.config)
-    x = pd.concat(
-        [
-            pd.concat([c.both, stacked_features(c, z, two_hop=two_hop)], axis=1)
-            for c, z in zip(train, oof, strict=True)
-        ],
-        ignore_index=True,
+    """Fit B4 given B3 (``gnn``, fitted on every training label), with out-of-fold training read-outs.
+
+    ``two_hop``: ``True``/``False`` fixes the read-out set; ``None`` (default) fits both and
+    keeps the two-hop set only when it wins the paired comparison on the validation firms.
+    """
+    oof = out_of_fold_features(
+        train, val, folds=folds, seed=seed, threads=threads, config=config or gnn.config, two_hop=True
     )
     y = np.concatenate([c.y for c in train])
-    x_val = pd.concat([val.both, stacked_features(val, gnn.node_logits(val), two_hop=two_hop)], axis=1)
-    fitted = fit_model("trees", x, y, x_val, val.y, seed=seed, threads=threads)
-    return StackedModel(gnn, fitted, two_hop=two_hop)
+    val_feats = stacked_features(val, gnn.node_logits(val), two_hop=True)
+    options = [False, True] if two_hop is None else [two_hop]
+    fitted: dict[str, FittedModel] = {}
+    for hop in options:
+        cols = list(STACKED_FEATURES) + (list(TWO_HOP_FEATURES) if hop else [])
+        x = pd.concat(
+            [
+                pd.concat([c.both, f[cols].reset_index(drop=True)], axis=1)
+                for c, f in zip(train, oof, strict=True)
+            ],
+            ignore_index=True,
+        )
+        x_val = pd.concat([val.both, val_feats[cols]], axis=1)
+        fitted["two-hop" if hop else "one-hop"] = fit_model(
+            "trees", x, y, x_val, val.y, seed=seed, threads=threads
+        )
+    if len(fitted) == 1:
+        ((name, model),) = fitted.items()
+        return StackedModel(
+            gnn, model, two_hop=name == "two-hop", readouts_because=f"{name} read-outs, as asked"
+        )
+    # each model reads its own columns (by name) from the frame with every read-out
+    x_val_all = pd.concat([val.both, val_feats], axis=1)
+    pds = {name: [model.predict_pd(x_val_all)] for name, model in fitted.items()}
+    chosen = choose(val.y, pds, ["one-hop", "two-hop"], seed=seed)
+    return StackedModel(
+        gnn, fitted[chosen.shipped], two_hop=chosen.shipped == "two-hop", readouts_because=chosen.because
+    )

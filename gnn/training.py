@@ -178,10 +178,6 @@ def training_cuts(
     return plan, train_cuts, build_cut(tables, plan.validation, currency=currency)
 
 
-def _choose(metrics: Mapping[str, Mapping[str, float]], names: Sequence[str]) -> tuple[str, str]:
-    return select_shipped({n: metrics[n] for n in names})
-
-
 def train(
     source: str | Path | Mapping[str, pd.DataFrame],
     as_of: date,
@@ -232,13 +228,16 @@ def train(
     fitted: dict[str, RiskModel] = {}
     metrics: dict[str, dict[str, float]] = {}
     seconds: dict[str, float] = {}
+    val_pds: dict[str, list[np.ndarray]] = {}
     for name in names:
         say(f"fitting {name}")
         t1 = time.monotonic()
         fitted[name] = CANDIDATES[name].fit(train_cuts, val, seed, threads)
         seconds[name] = round(time.monotonic() - t1, 2)
-        metrics[name] = scores(val.y, fitted[name].predict_pd(val))
-    shipped, why = _choose(metrics, names)
+        val_pds[name] = [np.asarray(fitted[name].predict_pd(val), dtype="float64")]
+        metrics[name] = scores(val.y, val_pds[name][0])
+    selection = select_shipped(val.y, val_pds, seed=seed)
+    shipped = selection.shipped
     model = fitted[shipped]
     payload = payload_of(model)
     version = model_version(shipped, as_of, payload)
@@ -257,6 +256,8 @@ def train(
             "version": version,
             "description": CANDIDATES[shipped].description,
             "graph_aware": CANDIDATES[shipped].graph_aware,
+            # B4: the read-out set kept on validation (one or two hops), with the numbers
+            "readouts": getattr(model, "readouts_because", None),
         },
         "as_of": as_of.isoformat(),
         "horizon_months": HORIZON_MONTHS,
@@ -292,7 +293,8 @@ def train(
             for n in names
         },
         "shipped": shipped,
-        "selection": why,
+        "selection": selection.because,
+        "selection_challenges": selection.to_dict()["challenges"],
         "features": schema.to_dict(),
         "calibration": calibration,
         "intended_use": INTENDED_USE,

@@ -75,6 +75,10 @@ def test_paired_comparison_and_targets(full: dict[str, Any]) -> None:
     } <= names
     for t in full["targets"]:
         assert isinstance(t["met"], bool) and t["applies"] in {"contagion", "no contagion", "always"}
+    # the choice was made on the validation firms, and says so with its numbers
+    sel = full["selection"]
+    assert sel["shipped"] == full["shipped"] and full["shipped_because"] == sel["because"]
+    assert sel["validation_auc"]["B2"] == pytest.approx(full["models"]["B2"]["validation_auc"])
 
 
 def test_slices_oracle_ablations_and_curves(full: dict[str, Any]) -> None:

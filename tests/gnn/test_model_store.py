@@ -48,6 +48,7 @@ def test_card_states_what_a_bank_needs(trained: TrainedModel, saved: Path) -> No
     for c in card["candidates"].values():
         assert set(c["validation"]) >= {"auc", "pr_auc", "brier", "ece"}
     assert card["selection"] and card["limits"] and card["intended_use"]
+    assert all(c["incumbent"] in card["candidates"] for c in card["selection_challenges"])
     assert card["sizes"]["validation_defaults"] > 0 and card["sizes"]["train_firms"] > 0
     assert set(card["software"]["packages"]) >= {
         "python",

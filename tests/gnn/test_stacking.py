@@ -1,15 +1,24 @@
-"""B4's read-outs (``gnn.stacking``): the one- and two-hop neighbourhood features of the GNN's logits."""
+"""B4's read-outs (``gnn.stacking``): the one- and two-hop neighbourhood features of the GNN's logits,
+out of fold without the firm's own label."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import pytest
 
 from gnn.hetero_data import relation_edges
+from gnn.hetero_model import GNNConfig
 from gnn.protocol import Cut, CutPlan
-from gnn.stacking import STACKED_FEATURES, TWO_HOP_FEATURES, fold_of, stacked_features
+from gnn.stacking import (
+    STACKED_FEATURES,
+    TWO_HOP_FEATURES,
+    fold_of,
+    out_of_fold_features,
+    stacked_features,
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +91,77 @@ def test_folds_follow_the_firm_not_the_year() -> None:
     f = fold_of(uscc, 3)
     np.testing.assert_array_equal(f, fold_of(uscc[::-1], 3)[::-1])
     assert set(f.tolist()) == {0, 1, 2}
+
+
+class _LabelSpreader:
+    """A toy "GNN" that is all leak: a node's logit is the sum of the labels it was fitted on,
+    its own and its neighbours' (any relation, either direction). Fitted on masked cuts, it
+    keeps those labels; what it returns for a node depends on exactly the labels it saw.
+    """
+
+    def __init__(self, train: list[Cut]) -> None:
+        self.labels = {c.as_of: np.nan_to_num(np.asarray(c.y_nodes, dtype="float64")) for c in train}
+
+    def node_logits(self, cut: Cut) -> np.ndarray:
+        y = self.labels[cut.as_of]
+        out = y.copy()
+        for src, dst, _ in relation_edges(cut.snapshot).values():
+            np.add.at(out, dst, y[src])
+            np.add.at(out, src, y[dst])
+        return out - 3.0
+
+
+def _spread(train: list[Cut], val: Cut, **_: object) -> _LabelSpreader:
+    return _LabelSpreader(train)
+
+
+def _flip(cut: Cut, i: int) -> Cut:
+    """The cut with the label of its ``i``-th row flipped (in ``y`` and ``y_nodes``)."""
+    y, y_nodes = cut.y.copy(), np.asarray(cut.y_nodes, dtype="float64").copy()
+    y[i] = 1.0 - y[i]
+    y_nodes[cut.rows[i]] = y[i]
+    return replace(cut, y=y, y_nodes=y_nodes)
+
+
+def _linked_across_folds(cut: Cut, folds: int) -> int:
+    """A book row with a book neighbour in another fold (whose read-outs may see its label)."""
+    fold = fold_of(cut.uscc, folds)
+    row_of = {int(r): i for i, r in enumerate(cut.rows.tolist())}
+    for src, dst, _ in relation_edges(cut.snapshot).values():
+        for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+            if s in row_of and d in row_of and fold[row_of[s]] != fold[row_of[d]]:
+                return row_of[s]
+    raise AssertionError("no link across folds")
+
+
+def test_no_label_of_a_firm_reaches_its_own_out_of_fold_readouts(
+    platform_cuts: tuple[CutPlan, dict[date, Cut]],
+) -> None:
+    plan, cuts = platform_cuts
+    train, val = [cuts[plan.train[-1]]], cuts[plan.validation]
+    i = _linked_across_folds(train[0], 2)
+    kw = {"folds": 2, "seed": 0, "threads": 1, "config": None, "fit": _spread}
+    base = out_of_fold_features(train, val, **kw)[0]  # type: ignore[arg-type]
+    flipped = out_of_fold_features([_flip(train[0], i)], val, **kw)[0]  # type: ignore[arg-type]
+    assert list(base.columns) == [*STACKED_FEATURES, *TWO_HOP_FEATURES] and len(base) == len(train[0].rows)
+    # the firm's own row: not one read-out moved, though its label flipped
+    np.testing.assert_array_equal(base.iloc[i].to_numpy(float), flipped.iloc[i].to_numpy(float))
+    # the test has teeth: the toy model does carry the label to the firm's neighbours in the other fold
+    changed = ~np.isclose(base.to_numpy(float), flipped.to_numpy(float), equal_nan=True).all(axis=1)
+    fold = fold_of(train[0].uscc, 2)
+    assert changed.any() and (fold[changed] != fold[i]).all()
+
+
+def test_the_real_gnn_reads_outs_ignore_the_firms_own_label(
+    platform_cuts: tuple[CutPlan, dict[date, Cut]],
+) -> None:
+    """The same with B3 fitted for a few epochs: every fit is deterministic under its seed."""
+    plan, cuts = platform_cuts
+    train, val = [cuts[plan.train[-1]]], cuts[plan.validation]
+    i = _linked_across_folds(train[0], 2)
+    cfg = GNNConfig(hidden=8, max_epochs=3, patience=3)
+    kw = {"folds": 2, "seed": 0, "threads": 1, "config": cfg, "two_hop": False}
+    base = out_of_fold_features(train, val, **kw)[0]  # type: ignore[arg-type]
+    flipped = out_of_fold_features([_flip(train[0], i)], val, **kw)[0]  # type: ignore[arg-type]
+    np.testing.assert_array_equal(base.iloc[i].to_numpy(float), flipped.iloc[i].to_numpy(float))
+    assert not np.allclose(base.to_numpy(float), flipped.to_numpy(float), equal_nan=True)

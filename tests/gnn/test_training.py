@@ -13,7 +13,7 @@ from chainrisk.errors import ConfigError, DataError
 from gnn.labels import window_end
 from gnn.model_store import TrainedModel
 from gnn.protocol import plan_training, year_before
-from gnn.training import _choose, dataset_hash, tables_known_by, train, training_cuts
+from gnn.training import dataset_hash, tables_known_by, train, training_cuts
 from ingest.manifest import read_manifest
 from ingest.snapshot import read_dataset_tables
 
@@ -147,27 +147,6 @@ def test_dataset_hash_ignores_row_order_and_extra_columns() -> None:
     shuffled = ev.iloc[::-1].assign(_row=[7, 3])
     assert dataset_hash({"events": ev}) == dataset_hash({"events": shuffled})
     assert dataset_hash({"events": ev}) != dataset_hash({"events": ev.assign(type=["default", "default"])})
-
-
-def test_graph_aware_candidates_are_preferred() -> None:
-    metrics = {"B1": {"auc": 0.80, "brier": 0.05}, "B2": {"auc": 0.70, "brier": 0.06}}
-    best, why = _choose(metrics, ["B1", "B2"])
-    assert best == "B2" and "graph-aware" in why
-    best, why = _choose(
-        {"B0": {"auc": 0.6, "brier": 0.07}, "B1": {"auc": 0.7, "brier": float("nan")}}, ["B0", "B1"]
-    )
-    assert best == "B0" and "none graph-aware" in why
-
-
-def test_the_lowest_validation_brier_ships_ties_to_the_higher_auc() -> None:
-    metrics = {
-        "B2": {"auc": 0.70, "brier": 0.060},
-        "B3": {"auc": 0.72, "brier": 0.062},  # best AUC, worse Brier: not shipped
-        "B4": {"auc": 0.71, "brier": 0.058},
-    }
-    assert _choose(metrics, ["B2", "B3", "B4"])[0] == "B4"
-    tie = {"B2": {"auc": 0.70, "brier": 0.06}, "B4": {"auc": 0.71, "brier": 0.06}}
-    assert _choose(tie, ["B2", "B4"])[0] == "B4"
 
 
 def test_bad_requests_are_clear_errors(platform: Path) -> None:
