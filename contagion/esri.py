@@ -133,7 +133,7 @@ class ESRIResult:
 
 
 @dataclass(frozen=True)
-class _Cascade:
+class Cascade:
     """One cascade as operators on losses ``1 - h``.
 
     ``loss = max(shock, lin @ loss, max over each buyer's pair rows of grp @ loss)``.
@@ -147,7 +147,7 @@ class _Cascade:
     pair_buyer: np.ndarray | None = None
 
 
-def _essential_codes(
+def essential_codes(
     essential: EssentialLike, sectors: LabelsLike, n: int, sector_labels: Sequence[Hashable] | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Firm sector codes and the integer sector x sector essentialness matrix over those codes.
@@ -193,7 +193,7 @@ def _row_normalised(
     return sp.csr_matrix(sp.diags(np.divide(1.0, tot, out=np.zeros_like(tot), where=tot > 0)) @ m)
 
 
-def _strengths(w: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+def strengths(w: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     """In-network out-strength (sales) and in-strength (purchases) of every firm."""
     coo = w.tocoo()
     n = w.shape[0]
@@ -203,7 +203,7 @@ def _strengths(w: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _totals(x: VectorLike | None, strength: np.ndarray, name: str) -> np.ndarray:
+def firm_totals(x: VectorLike | None, strength: np.ndarray, name: str) -> np.ndarray:
     """A firm's total sales or inputs: ``max(x, in-network strength)``, NaN (or None) -> the strength.
 
     Negative or infinite values raise :class:`InvalidModelInput` naming the firm.
@@ -214,24 +214,24 @@ def _totals(x: VectorLike | None, strength: np.ndarray, name: str) -> np.ndarray
     return np.fmax(v, strength)  # fmax: NaN -> strength
 
 
-def _cascades(
+def build_cascades(
     w: sp.csr_matrix,
     codes: np.ndarray,
     ess: np.ndarray,
     sales: np.ndarray,
     inputs: np.ndarray,
-) -> tuple[_Cascade, _Cascade]:
+) -> tuple[Cascade, Cascade]:
     """Downstream and upstream operators from the supply matrix.
 
     ``sales`` (r) and ``inputs`` (c) are the firms' total sales and inputs,
-    already at least their in-network strengths (see :func:`_totals`).
+    already at least their in-network strengths (see :func:`firm_totals`).
     """
     n = w.shape[0]
     coo = w.tocoo()
     sup, buy, val = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
     kind = ess[codes[sup], codes[buy]]
     # D_i = relevant in-network inputs + inputs from outside the network (c_i - s_in_i)
-    s_in = _strengths(w)[1]
+    s_in = strengths(w)[1]
     relevant = np.bincount(buy, weights=np.where(kind > 0, val, 0.0), minlength=n) + (inputs - s_in)
     ne = kind == 1
     lin = sp.csr_matrix((val[ne] / relevant[buy[ne]], (buy[ne], sup[ne])), shape=(n, n))
@@ -240,7 +240,7 @@ def _cascades(
     keys, pair_of_edge = np.unique(buy[es] * nsec + codes[sup[es]], return_inverse=True)
     pair_buyer = keys // nsec
     grp = _row_normalised(pair_of_edge, sup[es], val[es], (len(keys), n))
-    down = _Cascade(
+    down = Cascade(
         lin=lin,
         lin_t=lin.T.tocsr(),
         grp=grp,
@@ -249,11 +249,11 @@ def _cascades(
         pair_buyer=pair_buyer,
     )
     up_lin = sp.csr_matrix((val / sales[sup], (sup, buy)), shape=(n, n))
-    up = _Cascade(lin=up_lin, lin_t=up_lin.T.tocsr())
+    up = Cascade(lin=up_lin, lin_t=up_lin.T.tocsr())
     return down, up
 
 
-def _dense(c: _Cascade, shock_loss: np.ndarray, *, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
+def _dense(c: Cascade, shock_loss: np.ndarray, *, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
     """Synchronous iteration over every firm and scenario (columns) until the largest change <= tol."""
     loss = shock_loss.copy()
     new, buf = np.empty_like(loss), None
@@ -305,7 +305,7 @@ def _gather(
 
 
 def _frontier(
-    c: _Cascade, sources: np.ndarray, work: dict[str, np.ndarray], width: int, *, tol: float, max_iter: int
+    c: Cascade, sources: np.ndarray, work: dict[str, np.ndarray], width: int, *, tol: float, max_iter: int
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Follow each source's cascade (column) only where it goes; changes pass on once >= tol.
 
@@ -362,7 +362,9 @@ def _frontier(
     return all_keys, out, t
 
 
-def _weights(weights: WeightsLike, s_out: np.ndarray, s_in: np.ndarray, sales: np.ndarray) -> np.ndarray:
+def impact_weights(
+    weights: WeightsLike, s_out: np.ndarray, s_in: np.ndarray, sales: np.ndarray
+) -> np.ndarray:
     n = s_out.size
     if isinstance(weights, str):
         named = {"sales": sales, "out_strength": s_out, "in_strength": s_in, "uniform": np.ones(n)}
@@ -465,11 +467,12 @@ def supply_shock(
     """
     w = as_csr(supply, "supply")
     n = w.shape[0]
-    codes, ess = _essential_codes(essential, sectors, n, sector_labels)
+    codes, ess = essential_codes(essential, sectors, n, sector_labels)
     psi, vector = as_scenarios(shock, "shock", n)
-    s_out, s_in = _strengths(w)
-    sales, inputs = _totals(total_sales, s_out, "total_sales"), _totals(total_inputs, s_in, "total_inputs")
-    down, up = _cascades(w, codes, ess, sales, inputs)
+    s_out, s_in = strengths(w)
+    sales = firm_totals(total_sales, s_out, "total_sales")
+    inputs = firm_totals(total_inputs, s_in, "total_inputs")
+    down, up = build_cascades(w, codes, ess, sales, inputs)
     shock_loss = 1.0 - psi
     ld, rd = _dense(down, shock_loss, tol=tol, max_iter=max_iter)
     lu, ru = _dense(up, shock_loss, tol=tol, max_iter=max_iter)
@@ -564,13 +567,14 @@ def esri(
     """
     w = as_csr(supply, "supply")
     n = w.shape[0]
-    codes, ess = _essential_codes(essential, sectors, n, sector_labels)
-    s_out, s_in = _strengths(w)
-    sales, inputs = _totals(total_sales, s_out, "total_sales"), _totals(total_inputs, s_in, "total_inputs")
-    v = _weights(weights, s_out, s_in, sales)
+    codes, ess = essential_codes(essential, sectors, n, sector_labels)
+    s_out, s_in = strengths(w)
+    sales = firm_totals(total_sales, s_out, "total_sales")
+    inputs = firm_totals(total_inputs, s_in, "total_inputs")
+    v = impact_weights(weights, s_out, s_in, sales)
     if not tol >= 0 or (not exact and tol == 0):
         raise InvalidModelInput(f"tol must be positive (or 0 with exact=True), got {tol!r}")
-    down, up = _cascades(w, codes, ess, sales, inputs)
+    down, up = build_cascades(w, codes, ess, sales, inputs)
     src_all = np.arange(n) if firms is None else np.unique(np.asarray(firms, dtype=np.int64))
     out = np.full((3, n), np.nan)
     rounds = 0

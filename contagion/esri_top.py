@@ -45,14 +45,14 @@ from scipy.sparse.csgraph import breadth_first_order
 
 from contagion._validate import as_csr
 from contagion.esri import (
+    Cascade,
     EssentialLike,
-    _Cascade,
-    _cascades,
-    _essential_codes,
-    _strengths,
-    _totals,
-    _weights,
+    build_cascades,
     esri,
+    essential_codes,
+    firm_totals,
+    impact_weights,
+    strengths,
 )
 from contagion.typing import LabelsLike, MatrixLike, VectorLike
 
@@ -74,7 +74,7 @@ class TopESRI:
     bound: np.ndarray  # U for every firm
 
 
-def _operator(c: _Cascade, n: int) -> sp.csr_matrix:
+def _operator(c: Cascade, n: int) -> sp.csr_matrix:
     """The cascade's losses operator M (linear part plus each essential pair's row, summed)."""
     m = c.lin
     if c.grp is not None and c.grp.shape[0] and c.pair_buyer is not None:
@@ -127,11 +127,12 @@ def esri_bounds(
     """
     w = as_csr(supply, "supply")
     n = w.shape[0]
-    codes, ess = _essential_codes(essential, sectors, n, sector_labels)
-    s_out, s_in = _strengths(w)
-    sales, inputs = _totals(total_sales, s_out, "total_sales"), _totals(total_inputs, s_in, "total_inputs")
-    v = _weights("sales", s_out, s_in, sales)
-    down, up = _cascades(w, codes, ess, sales, inputs)
+    codes, ess = essential_codes(essential, sectors, n, sector_labels)
+    s_out, s_in = strengths(w)
+    sales = firm_totals(total_sales, s_out, "total_sales")
+    inputs = firm_totals(total_inputs, s_in, "total_inputs")
+    v = impact_weights("sales", s_out, s_in, sales)
+    down, up = build_cascades(w, codes, ess, sales, inputs)
     parts = []
     for c in (down, up):
         m = _operator(c, n)
