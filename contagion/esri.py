@@ -253,6 +253,42 @@ def build_cascades(
     return down, up
 
 
+@dataclass(frozen=True)
+class Network:
+    """A supply network ready for the cascades: strengths, totals and both cascades (shared
+    by :func:`supply_shock`, :func:`esri` and :mod:`contagion.esri_top`)."""
+
+    w: sp.csr_matrix
+    s_out: np.ndarray
+    s_in: np.ndarray
+    sales: np.ndarray
+    inputs: np.ndarray
+    down: Cascade
+    up: Cascade
+
+    @property
+    def n(self) -> int:
+        return int(self.w.shape[0])
+
+
+def network_of(
+    supply: MatrixLike,
+    sectors: LabelsLike,
+    essential: EssentialLike,
+    sector_labels: Sequence[Hashable] | None,
+    total_sales: VectorLike | None,
+    total_inputs: VectorLike | None,
+) -> Network:
+    """Validate the inputs and build the :class:`Network` the cascades run on."""
+    w = as_csr(supply, "supply")
+    codes, ess = essential_codes(essential, sectors, w.shape[0], sector_labels)
+    s_out, s_in = strengths(w)
+    sales = firm_totals(total_sales, s_out, "total_sales")
+    inputs = firm_totals(total_inputs, s_in, "total_inputs")
+    down, up = build_cascades(w, codes, ess, sales, inputs)
+    return Network(w, s_out, s_in, sales, inputs, down, up)
+
+
 def _dense(c: Cascade, shock_loss: np.ndarray, *, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
     """Synchronous iteration over every firm and scenario (columns) until the largest change <= tol."""
     loss = shock_loss.copy()
@@ -465,14 +501,9 @@ def supply_shock(
        firm-level economic systemic risk from nation-wide supply networks",
        Sci. Rep. 12, 7719 (2022).
     """
-    w = as_csr(supply, "supply")
-    n = w.shape[0]
-    codes, ess = essential_codes(essential, sectors, n, sector_labels)
+    net = network_of(supply, sectors, essential, sector_labels, total_sales, total_inputs)
+    n, down, up = net.n, net.down, net.up
     psi, vector = as_scenarios(shock, "shock", n)
-    s_out, s_in = strengths(w)
-    sales = firm_totals(total_sales, s_out, "total_sales")
-    inputs = firm_totals(total_inputs, s_in, "total_inputs")
-    down, up = build_cascades(w, codes, ess, sales, inputs)
     shock_loss = 1.0 - psi
     ld, rd = _dense(down, shock_loss, tol=tol, max_iter=max_iter)
     lu, ru = _dense(up, shock_loss, tol=tol, max_iter=max_iter)
@@ -565,16 +596,11 @@ def esri(
        firm-level economic systemic risk from nation-wide supply networks",
        Sci. Rep. 12, 7719 (2022).
     """
-    w = as_csr(supply, "supply")
-    n = w.shape[0]
-    codes, ess = essential_codes(essential, sectors, n, sector_labels)
-    s_out, s_in = strengths(w)
-    sales = firm_totals(total_sales, s_out, "total_sales")
-    inputs = firm_totals(total_inputs, s_in, "total_inputs")
-    v = impact_weights(weights, s_out, s_in, sales)
     if not tol >= 0 or (not exact and tol == 0):
         raise InvalidModelInput(f"tol must be positive (or 0 with exact=True), got {tol!r}")
-    down, up = build_cascades(w, codes, ess, sales, inputs)
+    net = network_of(supply, sectors, essential, sector_labels, total_sales, total_inputs)
+    n, down, up = net.n, net.down, net.up
+    v = impact_weights(weights, net.s_out, net.s_in, net.sales)
     src_all = np.arange(n) if firms is None else np.unique(np.asarray(firms, dtype=np.int64))
     out = np.full((3, n), np.nan)
     rounds = 0
@@ -612,8 +638,8 @@ def esri(
         downstream=out[1],
         upstream=out[2],
         weights=v,
-        total_sales=sales,
-        total_inputs=inputs,
+        total_sales=net.sales,
+        total_inputs=net.inputs,
         tol=tol,
         exact=exact,
         rounds=rounds,

@@ -47,12 +47,9 @@ from contagion._validate import as_csr
 from contagion.esri import (
     Cascade,
     EssentialLike,
-    build_cascades,
     esri,
-    essential_codes,
-    firm_totals,
     impact_weights,
-    strengths,
+    network_of,
 )
 from contagion.typing import LabelsLike, MatrixLike, VectorLike
 
@@ -125,14 +122,9 @@ def esri_bounds(
     >>> bool((exact <= u + 1e-12).all()), u.round(4).tolist()
     (True, [0.8904, 0.3894, 0.6676])
     """
-    w = as_csr(supply, "supply")
-    n = w.shape[0]
-    codes, ess = essential_codes(essential, sectors, n, sector_labels)
-    s_out, s_in = strengths(w)
-    sales = firm_totals(total_sales, s_out, "total_sales")
-    inputs = firm_totals(total_inputs, s_in, "total_inputs")
-    v = impact_weights("sales", s_out, s_in, sales)
-    down, up = build_cascades(w, codes, ess, sales, inputs)
+    net = network_of(supply, sectors, essential, sector_labels, total_sales, total_inputs)
+    n, down, up = net.n, net.down, net.up
+    v = impact_weights("sales", net.s_out, net.s_in, net.sales)
     parts = []
     for c in (down, up):
         m = _operator(c, n)
