@@ -293,3 +293,35 @@ def test_rule_in_the_rounds_reaches_the_restarted_fixed_point() -> None:
     np.testing.assert_allclose(sum(acc), h - start, atol=1e-12)
     with pytest.raises(ValueError, match="rule"):
         differential(mats[0], h1, tol=1e-13, max_rounds=10, rule=rule)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_rule_with_a_prior_by_hand(compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Firm 0 -> 1 by layer A (W = 0.5), 1 -> 2 by layer B (W = 0.4). An earlier run shocked firm 0 by
+    # 0.2 and reached the prior (0.2, 0.1, 0.04); now firm 0 defaults outright: the propagation
+    # continues from max(prior, shock) = (1, 0.1, 0.04) with first increment (0.8, 0, 0).
+    # Firm 1 defaults by the rule when X < c (1 - k h) with c = -2, k = 1.
+    if not compiled:
+        monkeypatch.setattr(kernels, "numba", None)
+    mats = [sp.csr_matrix(np.array([[0.0, 0, 0], [0.5, 0, 0], [0, 0, 0]])),
+            sp.csr_matrix(np.array([[0.0, 0, 0], [0, 0, 0], [0, 0.4, 0]]))]
+    prior = np.array([[0.2, 0.2], [0.1, 0.1], [0.04, 0.04]])
+    start = np.array([[1.0, 1.0], [0.1, 0.1], [0.04, 0.04]])
+    # scenario 0: X_1 = -1.05, above the threshold -1.8 at the prior's 0.1, below -1.0 once firm 1
+    # reaches 0.1 + 0.5 x 0.8 = 0.5 in round 1, so it defaults there (jump 1 - 0.1 = 0.9, all
+    # carried by layer A); round 2 passes 0.4 x 0.9 = 0.36 to firm 2 (0.04 -> 0.40, layer B).
+    # scenario 1: X_1 = -1.9 is below -1.8 already at the prior's distress: a default of the start,
+    # carried by no layer of this call; firm 2 still gets 0.36 by layer B.
+    # Firm 2 (c = -3, X = 0) never defaults by the rule; firm 0 is at 1 from the start.
+    latent = np.array([[0.0, 0.0], [-1.05, -1.9], [0.0, 0.0]])
+    rule = DefaultRule(latent=latent, thresholds=np.array([-2.0, -2.0, -3.0]), sensitivity=1.0,
+                       cap=np.ones(3))
+    h, acc, rounds, residual, _ = differential(mats, start, tol=1e-13, max_rounds=100, prior=prior, rule=rule)
+    assert residual == 0.0 and acc is not None and rounds == 3  # the third round moves nothing
+    np.testing.assert_allclose(h, [[1.0, 1.0], [1.0, 1.0], [0.4, 0.4]], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(acc[0], [[0.0, 0.0], [0.9, 0.0], [0.0, 0.0]], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(acc[1], [[0.0, 0.0], [0.0, 0.0], [0.36, 0.36]], rtol=0, atol=1e-15)
+    # a restart from the larger shock (no prior) reaches the same distress
+    again, _, _, _, _ = differential(mats, np.array([[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]), tol=1e-13,
+                                     max_rounds=100, rule=rule)
+    np.testing.assert_allclose(again, h, rtol=0, atol=1e-15)
