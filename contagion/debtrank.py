@@ -39,7 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from chainrisk.errors import ConvergenceError, InvalidModelInput
-from contagion._kernels import block_width, differential, scale_rows_capped, spmm
+from contagion._kernels import DefaultRule, block_width, differential, scale_rows_capped, spmm
 from contagion._validate import as_csr, as_scenarios, as_vector, is_sparse
 from contagion.typing import Labels, MatrixLike, ScenarioLike, VectorLike
 
@@ -143,6 +143,7 @@ def debtrank(
     tol: float = 1e-9,
     max_rounds: int = 1000,
     strict: bool = True,
+    rule: DefaultRule | None = None,
 ) -> DebtRankResult:
     r"""Run DebtRank from an initial distress, for one scenario or k at once.
 
@@ -165,6 +166,13 @@ def debtrank(
     strict : bool
         Raise :class:`ConvergenceError` when ``max_rounds`` runs out (default);
         otherwise return with ``converged=False``.
+    rule : :class:`contagion.multilayer.DefaultRule`, optional
+        Defaults decided inside the rounds, as in :func:`contagion.multilayer.propagate`: a
+        firm whose distress crosses the rule in a round (or in the shock) is set to distress 1
+        there and passes the rest of a full default on in the next round. ``rule.latent`` is
+        n x k (n, or n x 1, for a vector shock). ``"differential"`` only: the single variant
+        passes a firm's distress on once, in the round after it first rises, so a firm the
+        rule defaulted later would never pass the rest on; it is refused there.
 
     Returns
     -------
@@ -199,6 +207,16 @@ def debtrank(
     >>> round(r.value(), 4)  # R with uniform weights: (0.1 + 0.25) / 3
     0.1167
 
+    With a Merton rule (``contagion.stress.distress``) that defaults firm 1 once
+    :math:`X_1 = -1.5 < c_1 (1 - h_1) = -2 (1 - h_1)`, i.e. past distress 0.25, which its
+    0.2667 above crosses: firm 1 jumps to 1 and firm 0 then loses 0.5.
+
+    >>> from contagion.multilayer import DefaultRule
+    >>> rule = DefaultRule(latent=np.array([5.0, -1.5, 5.0]), thresholds=np.array([-np.inf, -2.0, -np.inf]),
+    ...                    sensitivity=1.0, cap=np.ones(3))
+    >>> debtrank(W, [0.0, 0.0, 0.5], variant="differential", rule=rule).distress.round(4).tolist()
+    [0.5, 1.0, 0.5]
+
     References
     ----------
     .. [1] S. Battiston, M. Puliga, R. Kaushik, P. Tasca, G. Caldarelli,
@@ -211,12 +229,16 @@ def debtrank(
     if not tol > 0:
         raise InvalidModelInput(f"tol must be positive, got {tol!r}")
     h1, vector = as_scenarios(shock, "shock", n)
+    if variant not in ("single", "differential"):
+        raise InvalidModelInput(f"variant must be 'single' or 'differential', got {variant!r}")
+    if rule is not None:
+        rule = _rule_for(rule, h1.shape, variant)
     if variant == "single":
         h, rounds, residual, work = _single(w, h1, max_rounds=max_rounds)
-    elif variant == "differential":
+    elif rule is None:
         h, _, rounds, residual, work = differential(w, h1, tol=tol, max_rounds=max_rounds)
-    else:
-        raise InvalidModelInput(f"variant must be 'single' or 'differential', got {variant!r}")
+    else:  # the rule runs in the attributed kernel; one matrix gives the plain kernel's sums
+        h, _, rounds, residual, work = differential([w], h1, tol=tol, max_rounds=max_rounds, rule=rule)
     converged = residual == 0.0
     if not converged and strict:
         raise ConvergenceError(f"DebtRank ({variant}) did not converge", residual=residual, iterations=rounds)
@@ -225,6 +247,24 @@ def debtrank(
     return DebtRankResult(
         distress=h, initial=h1, rounds=rounds, converged=converged, variant=variant, scenario_rounds=work
     )
+
+
+def _rule_for(rule: DefaultRule, shape: tuple[int, int], variant: str) -> DefaultRule:
+    """``rule`` checked against the scenarios' shape (a vector's latent as one column)."""
+    if variant != "differential":
+        raise InvalidModelInput(
+            "rule needs variant='differential': the single variant passes each firm's distress on "
+            "once, so a firm the rule defaults after that would never pass the rest of its default on")
+    latent = np.asarray(rule.latent, dtype=np.float64)
+    if latent.ndim == 1 and shape[1] == 1:
+        latent = latent[:, None]
+    n = shape[0]
+    if latent.shape != shape or np.shape(rule.thresholds) != (n,) or np.shape(rule.cap) != (n,):
+        raise InvalidModelInput(
+            f"rule: latent must have the shock's shape {shape}, thresholds and cap ({n},); got "
+            f"{latent.shape}, {np.shape(rule.thresholds)} and {np.shape(rule.cap)}")
+    return DefaultRule(latent=latent, thresholds=np.asarray(rule.thresholds, dtype=np.float64),
+                       sensitivity=float(rule.sensitivity), cap=np.asarray(rule.cap, dtype=np.float64))
 
 
 def _single(w: sp.csr_matrix, h1: np.ndarray, *, max_rounds: int) -> tuple[np.ndarray, int, float, int]:

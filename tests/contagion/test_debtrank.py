@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrisk.errors import ConvergenceError, InvalidModelInput
-from contagion import debtrank, impact_matrix
+from contagion import debtrank, impact_matrix, propagate
+from contagion.multilayer import DefaultRule
 
 from .conftest import LOOP, random_impact
 
@@ -100,6 +101,31 @@ def test_bad_inputs_name_the_firm() -> None:
         debtrank(np.zeros((2, 3)), [0.0, 0.0])
     with pytest.raises(InvalidModelInput, match="variant"):
         debtrank(LOOP, [0.0, 0.0, 0.1], variant="triple")  # type: ignore[arg-type]
+
+
+def test_a_default_rule_runs_in_the_differential_variant_as_in_propagate() -> None:
+    # LOOP: 0 <- 1 (0.5), 1 <- 0 (0.5), 1 <- 2 (0.4); firm 2 loses 0.5. Without the rule firm 1 ends
+    # at 0.2667 (0.2 / 0.75). Scenario 0: X_1 = -1.5 < -2 (1 - h_1) once h_1 > 0.25, so firm 1
+    # defaults, passes a full default on and firm 0 loses 0.5. Scenario 1: X_1 = -1.0 would need
+    # h_1 > 0.5: no default, the plain differential DebtRank.
+    shock = np.array([[0.0, 0.0], [0.0, 0.0], [0.5, 0.5]])
+    rule = DefaultRule(latent=np.array([[5.0, 5.0], [-1.5, -1.0], [5.0, 5.0]]),
+                       thresholds=np.array([-np.inf, -2.0, -np.inf]), sensitivity=1.0, cap=np.ones(3))
+    r = debtrank(LOOP, shock, variant="differential", rule=rule)
+    np.testing.assert_allclose(r.distress, [[0.5, 0.4 / 3], [1.0, 0.8 / 3], [0.5, 0.5]], atol=1e-9)
+    np.testing.assert_array_equal(r.initial, shock)  # R counts the jumps the rule made
+    # the same propagation as one layer of multilayer.propagate with the same rule, bit for bit
+    want = propagate({"w": sp.csr_matrix(LOOP)}, shock, rule=rule, tol=1e-9).distress
+    np.testing.assert_array_equal(r.distress, want)
+    # a vector shock takes a vector latent
+    one = DefaultRule(latent=np.array([5.0, -1.5, 5.0]), thresholds=rule.thresholds, sensitivity=1.0,
+                      cap=rule.cap)
+    np.testing.assert_array_equal(debtrank(LOOP, shock[:, 0], variant="differential", rule=one).distress,
+                                  r.distress[:, 0])
+    with pytest.raises(InvalidModelInput, match="variant='differential'"):
+        debtrank(LOOP, shock, rule=rule)  # the single variant passes distress on once: refused
+    with pytest.raises(InvalidModelInput, match="shape"):
+        debtrank(LOOP, shock[:, :1], variant="differential", rule=rule)
 
 
 def test_non_convergence() -> None:
