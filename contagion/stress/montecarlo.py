@@ -78,7 +78,7 @@ from contagion.stress.asset_correlation import (
     irb_correlation,
     yearly_default_rates,
 )
-from contagion.stress.collect import Collected, RunCollector
+from contagion.stress.collect import DEFAULT_MAX_KEPT_BYTES, Collected, RunCollector
 from contagion.stress.concentration import client_groups, concentration_report
 from contagion.stress.copula import CopulaModel, copula_model, draw_latent, shifted_pd
 from contagion.stress.default_stock import in_default, split_book, stock_report
@@ -505,7 +505,8 @@ def _run_dask(model: StressModel, bounds: Sequence[tuple[int, int]], scheduler: 
 
 
 def _execute(model: StressModel, runs: int, block_size: int, scheduler: str | Client | None, progress: bool,
-             keep_above: float | None = None) -> Collected:
+             keep_above: float | None = None, max_kept_bytes: int | None = DEFAULT_MAX_KEPT_BYTES
+             ) -> Collected:
     """Run every block and fold it into a :class:`~contagion.stress.collect.RunCollector` as it arrives."""
     bounds = _blocks(runs, block_size)
     cop = model.copula
@@ -513,7 +514,7 @@ def _execute(model: StressModel, runs: int, block_size: int, scheduler: str | Cl
     # the weight of all runs, known before any runs: the collector drops runs below the final VaR early
     total_weight = (float(global_draws(range(runs), model.seed, sampling)[1].sum()) if sampling.active
                     else float(runs))
-    collector = RunCollector(runs, total_weight, EULER_LEVEL, keep_above)
+    collector = RunCollector(runs, total_weight, EULER_LEVEL, keep_above, max_kept_bytes)
 
     def go(sink: Callable[[BlockResult], None]) -> None:
         if scheduler is not None:
@@ -590,6 +591,7 @@ def run_stress(
     risk_pds: RiskRunPDs | None = None,
     history: Sequence[SnapshotLike] | pd.DataFrame | None = None,
     keep_runs_above: float | None = None,
+    max_kept_bytes: int | None = DEFAULT_MAX_KEPT_BYTES,
 ) -> StressResult:
     """Run a scenario's Monte Carlo stress test on a snapshot (see the module docstring).
 
@@ -626,6 +628,9 @@ def run_stress(
         :func:`contagion.stress.reverse.reverse_stress` at a threshold this low. Without
         it only the runs at or beyond the 99 % VaR keep them (what the Euler
         contributions need; :mod:`contagion.stress.collect`); ``-inf`` keeps every run.
+    max_kept_bytes : int, optional
+        Bound on the memory of those kept per-run firm losses and defaults (default 4 GiB,
+        :data:`contagion.stress.collect.DEFAULT_MAX_KEPT_BYTES`); ``None``: no bound.
 
     Returns
     -------
@@ -637,6 +642,9 @@ def run_stress(
         A selector that matches nothing in the snapshot (names the line).
     InvalidModelInput
         Inputs of the wrong shape or out of range.
+    ModelError
+        The kept per-run firm losses would pass ``max_kept_bytes`` (raised as soon as the
+        folded blocks show it, not at the end).
     ConfigError
         A Dask scheduler that cannot be reached.
 
@@ -666,7 +674,7 @@ def run_stress(
                          risk_pds=risk_pds, history=history)
     timings["prepare"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    col = _execute(model, n_runs, block_size, scheduler, progress, keep_runs_above)
+    col = _execute(model, n_runs, block_size, scheduler, progress, keep_runs_above, max_kept_bytes)
     timings["simulate"] = time.perf_counter() - t1
 
     causes = sorted(col.loss_by_cause, key=lambda c: (c != "direct", c))

@@ -128,6 +128,11 @@ def stress(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")]
     = False,
+    max_kept_gib: Annotated[
+        float, typer.Option("--max-kept-gib", min=0.0, help="Bound on the per-run firm losses kept for the "
+                            "Euler contributions and --reverse-loss, GiB (0: no bound); the run stops "
+                            "with an error before passing it.")
+    ] = 4.0,
 ) -> None:
     """Run a Monte Carlo stress scenario and write tables, a JSON summary and an HTML report.
 
@@ -149,6 +154,7 @@ def stress(
     if sweep_measure not in SWEEP_FIGURES:
         raise ConfigError(f"--sweep-measure must be one of {', '.join(SWEEP_FIGURES)}, got {sweep_measure!r}")
     threshold = _threshold(reverse_loss, spec.concentration.tier1_capital)
+    max_kept = int(max_kept_gib * 2**30) if max_kept_gib > 0 else None
     lenders = bank_lender or spec.bank_lenders  # the options, else the scenario's, else the settings'
     if lenders is None:
         lenders = get_settings().bank_lenders
@@ -169,7 +175,7 @@ def stress(
         result = run_stress(snap, spec, runs=runs, seed=seed, scheduler=scheduler,
                             bank_lenders=lenders, progress=not as_json, block_size=block_size,
                             scenario_file=str(scenario), systemic_impact=systemic, risk_pds=risk,
-                            history=history, keep_runs_above=threshold)
+                            history=history, keep_runs_above=threshold, max_kept_bytes=max_kept)
         if threshold is not None:
             result.details["reverse_stress"] = reverse_stress(result, threshold)
         if sweeps:
@@ -177,7 +183,7 @@ def stress(
                 return run_stress(snap, variant, runs=runs, seed=seed, scheduler=scheduler,
                                   bank_lenders=lenders, progress=False, block_size=block_size,
                                   scenario_file=str(scenario),
-                                  risk_pds=risk, history=history)
+                                  risk_pds=risk, history=history, max_kept_bytes=max_kept)
 
             table = run_sweep(again, spec, sweeps)
             base = result.summary()["measures"][sweep_measure]["value"]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from chainrisk.errors import ModelError
 from contagion.stress import StressPrecisionWarning, StressResult, parse_scenario, run_stress
 from contagion.stress.collect import RunCollector, tail_lower_bound
 from contagion.stress.montecarlo import EULER_LEVEL, prepare, simulate_block
@@ -59,8 +60,7 @@ def test_the_bound_never_passes_the_final_var() -> None:
 
 
 def test_blocks_in_any_order_fold_to_the_same_result() -> None:
-    model, _ = prepare(build_snapshot(equity=30.0), parse_scenario(SCENARIO), seed=42, bank_lenders=["BANK"])
-    blocks = [simulate_block(model, a, a + 40) for a in range(0, 200, 40)]
+    blocks = _blocks()
 
     def fold(order: list[int]) -> object:
         c = RunCollector(200, 200.0, EULER_LEVEL)
@@ -79,3 +79,58 @@ def test_blocks_in_any_order_fold_to_the_same_result() -> None:
     c.add(blocks[1])
     with pytest.raises(RuntimeError, match="blocks missing"):
         c.finish()
+
+
+def _blocks(runs: int = 200, size: int = 40) -> list[object]:
+    model, _ = prepare(build_snapshot(equity=30.0), parse_scenario(SCENARIO), seed=42, bank_lenders=["BANK"])
+    return [simulate_block(model, a, a + size) for a in range(0, runs, size)]
+
+
+def test_the_kept_memory_bound_stops_the_run_where_it_would_pass() -> None:
+    blocks = _blocks()
+    free = RunCollector(200, 200.0, EULER_LEVEL, max_kept_bytes=None)
+    sizes = []
+    for b in blocks:
+        free.add(b)  # type: ignore[arg-type]
+        sizes.append(free.kept_bytes())
+    peak = max(sizes)
+    assert 0 < free.finish().kept_bytes <= peak
+    # at the peak itself the run goes through, with the same figures
+    at = RunCollector(200, 200.0, EULER_LEVEL, max_kept_bytes=peak)
+    for b in blocks:
+        at.add(b)  # type: ignore[arg-type]
+    assert (at.finish().run_firm_loss != free.finish().run_firm_loss).nnz == 0
+    # one byte less: the error comes at the first block whose columns pass it, not at the end
+    tight = RunCollector(200, 200.0, EULER_LEVEL, max_kept_bytes=peak - 1)
+    first_over = sizes.index(peak)
+    for b in blocks[:first_over]:
+        tight.add(b)  # type: ignore[arg-type]
+    with pytest.raises(ModelError, match=rf"max_kept_bytes = {peak - 1:,} B .*: raise the bound") as err:
+        tight.add(blocks[first_over])  # type: ignore[arg-type]
+    assert f"after {40 * (first_over + 1)} of 200 runs" in str(err.value)
+
+
+def test_keeping_every_run_is_refused_from_the_first_block_when_it_would_pass_the_bound() -> None:
+    blocks = _blocks()
+    every = RunCollector(200, 200.0, EULER_LEVEL, keep_above=-math.inf, max_kept_bytes=None)
+    for b in blocks:
+        every.add(b)  # type: ignore[arg-type]
+    total = every.finish().kept_bytes
+    assert len(every.finish().kept_runs) == 200
+    c = RunCollector(200, 200.0, EULER_LEVEL, keep_above=-math.inf, max_kept_bytes=total // 2)
+    with pytest.raises(ModelError, match="keeping every run's firm losses would take about"):
+        c.add(blocks[0])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_kept_bytes"):
+        RunCollector(200, 200.0, EULER_LEVEL, max_kept_bytes=-1)
+
+
+def test_run_stress_passes_the_bound_on() -> None:
+    spec = parse_scenario("name: keep\nruns: 200\nseed: 3\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StressPrecisionWarning)
+        with pytest.raises(ModelError, match="max_kept_bytes"):
+            run_stress(build_snapshot(), spec, progress=False, bank_lenders=["BANK"], block_size=50,
+                       keep_runs_above=-math.inf, max_kept_bytes=64)
+        res = run_stress(build_snapshot(), spec, progress=False, bank_lenders=["BANK"], block_size=50,
+                         keep_runs_above=-math.inf, max_kept_bytes=None)
+    assert res.internals["run_matrix_bytes"]["kept"] > 64
