@@ -4,7 +4,8 @@ The probability of default of firm :math:`i` over the stress horizon is, in orde
 
 1. ``snapshot.firms["pd"]`` where the column exists and the value is finite
    (the GNN's score, once it is written into the snapshot), clipped to [0, 1];
-2. ``defaulted`` firms (already in default as of the snapshot): ``PD = 1``;
+2. ``defaulted`` firms (already in default as of the snapshot): ``PD = 1``, not a
+   parameter (they are the default stock, :mod:`contagion.stress.default_stock`);
 3. otherwise the worst five-category class over the firm's loans (all lenders,
    taking the worse of the lender's ``classification`` and the
    ``min_classification`` floor implied by days overdue), mapped as
@@ -21,7 +22,7 @@ The probability of default of firm :math:`i` over the stress horizon is, in orde
 
 4. firms with no loan, or no recognisable class: the base PD (2 %).
 
-Every number is a field of :class:`contagion.stress.scenario.PDParameters`, so a
+Every other number is a field of :class:`contagion.stress.scenario.PDParameters`, so a
 scenario can override it.
 
 >>> import pandas as pd
@@ -95,7 +96,7 @@ def default_probabilities(firms: pd.DataFrame, loans: pd.DataFrame, params: PDPa
     pd_ = by_class[np.where(worst < 0, 5, worst)]
     if "defaulted" in firms:
         defaulted = firms["defaulted"].fillna(False).to_numpy(dtype=bool)
-        pd_ = np.where(defaulted, params.defaulted, pd_)
+        pd_ = np.where(defaulted, 1.0, pd_)  # the default stock: in default already
     if params.use_snapshot_pd and "pd" in firms:
         given = pd.to_numeric(firms["pd"], errors="coerce").to_numpy(dtype=np.float64)
         finite = np.isfinite(given)

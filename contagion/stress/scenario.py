@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_RHO_REGION",
     "DEFAULT_RHO_SECTOR",
     "LAYERS",
+    "REMOVED_KEYS",
     "SINGLE_CLIENT_LIMIT",
     "TOP_K_MEASURES",
     "ConcentrationParameters",
@@ -410,8 +411,6 @@ class PDParameters(ScenarioPart):
     loss: float = Field(1.0, ge=0.0, le=1.0)
     #: Firms with no loan (or no usable classification).
     no_loan: float = Field(0.02, ge=0.0, le=1.0)
-    #: PD of firms in default at the snapshot date (the default stock; the copula draws none for them).
-    defaulted: float = Field(1.0, ge=0.0, le=1.0)
     #: Use the snapshot's ``pd`` column where it is finite (source ``auto`` or ``snapshot``).
     use_snapshot_pd: bool = True
 
@@ -537,6 +536,16 @@ class Scenario(ScenarioPart):
 
 
 # ----------------------------------------------------------------------------- entry points
+#: Keys scenario files once had that no longer mean anything, with what replaced them: a file
+#: that still sets one fails with this message (at its line) rather than being silently ignored.
+REMOVED_KEYS: dict[tuple[str, ...], str] = {
+    ("default_probability", "defaulted"): (
+        "removed: firms in default at the snapshot date are the bank's default stock, with PD 1 and no "
+        "new default, reported apart (summary.json -> default_stock) and never booked as stress loss; "
+        "'default_stock: {replay: true}' replays them as shocks"),
+}
+
+
 def _attach_lines(obj: Any, path: Path_, lines: dict[Path_, int]) -> None:
     """Give every model its line: the line of the key or item it was written under."""
     if isinstance(obj, ScenarioPart):
@@ -579,6 +588,9 @@ def parse_scenario(text: str, *, file: str = "<scenario>") -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError("a scenario must be a YAML mapping with at least a 'name'", file=file,
                             line=lines.get(()))
+    for key, why in REMOVED_KEYS.items():
+        if key in lines:
+            raise ScenarioError(f"{'.'.join(key)}: {why}", file=file, line=lines[key])
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

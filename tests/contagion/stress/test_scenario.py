@@ -74,6 +74,28 @@ def test_copula_defaults_and_a_global_macro_shift() -> None:
     assert c.rho_global > c.rho_sector + c.rho_region and c.region_digits == 2
 
 
+def test_a_removed_key_fails_with_what_replaced_it() -> None:
+    text = "name: x\ndefault_probability:\n  normal: 0.02\n  defaulted: 0.8\n"
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, file="old.yaml")
+    assert info.value.line == 4
+    assert str(info.value).startswith("old.yaml:4: default_probability.defaulted: removed:")
+    assert "default stock" in str(info.value) and "default_stock: {replay: true}" in str(info.value)
+    # every other key of the original schema still loads, with its meaning
+    kept = ("name: x\nruns: 10\nseed: 1\nbank_lenders: []\nmacro: {sector: {C: -1}, region: {'35': -1}}\n"
+            "copula: {rho_sector: 0.1, rho_region: 0.05, region_digits: 6}\n"
+            "contagion: {transmission: {supply: 0}, loss_rate: 0.4, default_threshold: 0.9, tol: 1.0e-8, "
+            "max_rounds: 50}\n"
+            "default_probability: {normal: 0.02, special_mention: 0.1, substandard: 0.3, doubtful: 0.6, "
+            "loss: 1.0, no_loan: 0.03, use_snapshot_pd: false}\n"
+            "loss: {ccf: 0.5, default_lgd: 0.4, person_recovery: 0, firm_recovery: 0.5, "
+            "collateral_haircuts: {real_estate: 0.3}}\n")
+    s = parse_scenario(kept)
+    assert s.contagion.transmission == {"supply": 0.0, "guarantee": 1.0, "trade_credit": 1.0}
+    assert (s.loss.person_recovery, s.loss.firm_recovery) == (0.0, 0.5)
+    assert s.copula.region_digits == 6 and s.default_probability.no_loan == 0.03
+
+
 def test_contagion_and_loss_fields_and_their_defaults() -> None:
     d = parse_scenario("name: x\n")
     assert d.contagion.supply.margin == 0.1 and d.contagion.debtrank.matrix == "uncapped"
