@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from contagion.stress.report import write_outputs
 
@@ -26,3 +27,11 @@ def test_outputs_written(tmp_path: object) -> None:
     assert "http://" not in html and "https://" not in html
     assert "Copula and asset correlation" in html and "Default stock" in html
     assert {"copula", "default_stock"} <= set(summary)
+    # the interface kept stable (issue 15): the measures with value and se, the firm columns, and
+    # es_contribution summing to ES 99 % as written
+    for key in ("EL", "VaR_95", "ES_95", "VaR_99", "ES_99", "VaR_99.9", "ES_99.9"):
+        assert set(summary["measures"][key]) >= {"value", "se"}, key
+    firms = pd.read_parquet(paths["firms"])
+    assert {"uscc", "pd", "bank_ead", "stress_default_prob", "stress_mean_loss", "lgd", "in_default",
+            "es_contribution"} <= set(firms.columns)
+    assert firms["es_contribution"].sum() == pytest.approx(summary["measures"]["ES_99"]["value"], rel=1e-12)
