@@ -3,7 +3,9 @@ r"""Where the loss sits: by region, industry, lender, guarantee circle, client g
 Each segment has its mean loss and, from :func:`contagion.stress.run_stress`, its
 Euler contribution to ES at 99 % (the sum of its firms' contributions; per lender
 and per layer the same tail-run weights applied to that lender's or layer's loss),
-so each segment type's contributions sum to the ES.
+so each segment type's contributions sum to the ES. Firms outside every guarantee
+circle (or connected-client group) form one more segment of that type,
+:data:`OUTSIDE` (``"(none)"``), so those types sum to the EL and the ES too.
 
 Guarantee circles are the strongly connected components of size at least 2 of the
 firm guarantee graph (``snapshot.guarantees``, guarantor -> borrower): firms that
@@ -34,7 +36,10 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["SEGMENT_COLUMNS", "guarantee_circles", "layer_split", "segment_table"]
+__all__ = ["OUTSIDE", "SEGMENT_COLUMNS", "guarantee_circles", "layer_split", "segment_table"]
+
+#: The segment of the firms outside every guarantee circle or connected-client group.
+OUTSIDE = "(none)"
 
 #: Columns of the segment table.
 SEGMENT_COLUMNS: tuple[str, ...] = ("segment_type", "segment", "mean_loss", "share", "ead", "count",
@@ -135,14 +140,13 @@ def segment_table(
     if lender_es is not None:
         lender["es_contribution"] = [float(lender_es.get(k, 0.0)) for k in lender["segment"]]
     parts.append(lender)
-    in_circle = circles != ""
-    if in_circle.any():
-        parts.append(_group("guarantee_circle", circles[in_circle], firm_mean_loss[in_circle],
-                            firm_ead[in_circle], total, None if firm_es is None else firm_es[in_circle]))
+    # the firms outside every circle (group) are one segment more, so each type sums to EL and ES
+    if (circles != "").any():
+        keys = np.where(circles != "", circles, OUTSIDE).astype(object)
+        parts.append(_group("guarantee_circle", keys, firm_mean_loss, firm_ead, total, firm_es))
     if groups is not None and (groups != "").any():
-        g = groups != ""
-        parts.append(_group("client_group", groups[g], firm_mean_loss[g], firm_ead[g], total,
-                            None if firm_es is None else firm_es[g]))
+        keys = np.where(groups != "", groups, OUTSIDE).astype(object)
+        parts.append(_group("client_group", keys, firm_mean_loss, firm_ead, total, firm_es))
     layers = pd.DataFrame({
         "segment_type": "layer",
         "segment": list(layer_mean_loss),

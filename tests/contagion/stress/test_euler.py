@@ -37,8 +37,13 @@ def test_firm_contributions_sum_to_es(result: StressResult) -> None:
 def test_segment_contributions_sum_to_es(result: StressResult) -> None:
     es = result.measure("ES", 0.99)
     seg = result.segments
-    for kind in ("region", "industry", "lender", "layer"):
+    for kind in ("region", "industry", "lender", "guarantee_circle", "client_group", "layer"):
         assert seg.loc[seg.segment_type == kind, "es_contribution"].sum() == pytest.approx(es, rel=1e-9), kind
+        assert seg.loc[seg.segment_type == kind, "mean_loss"].sum() == pytest.approx(result.measure("EL"),
+                                                                                     rel=1e-9), kind
+    # circles and groups: the firms outside them are one segment, "(none)"
+    circles = seg[seg.segment_type == "guarantee_circle"]
+    assert set(circles["segment"]) == {"circle-1", "(none)"} and circles["count"].sum() == len(result.firms)
 
 
 def test_weights_follow_the_sampling_switch(result: StressResult) -> None:
