@@ -37,6 +37,13 @@ distress :math:`h_i` is capped at 1). They differ where one exposure exceeds the
 equity: a borrower at distress 0.3 whose guarantee is 3 times the guarantor's
 equity costs the guarantor 0.3 of its equity when capped, 0.9 uncapped.
 
+Amplification: :func:`spectral_radius` gives :math:`\rho(W)`, the largest eigenvalue
+modulus of :math:`W = \sum_l \tau_l W^l`. Below 1 the increments shrink by about
+:math:`\rho` a round and distress dies out; at or above 1 distress is amplified
+through the network's cycles, so a cascade that starts runs on until the cap at 1
+stops it (Bardoscia et al. 2015 on the stability of DebtRank): losses then reflect the
+cap more than the exposures.
+
 Equity rule: a firm with equity :math:`\le 0` or unknown (NaN, no statement yet)
 has no buffer left, so any positive exposure in any layer wipes it out:
 :math:`W_{ij} = 1` wherever the exposure is positive (the same rule as
@@ -51,13 +58,14 @@ from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.linalg import ArpackNoConvergence, eigs
 
 from chainrisk.errors import ConvergenceError, InvalidModelInput
 from contagion._kernels import DefaultRule, differential, scale_rows_capped
 from contagion._validate import as_csr, as_scenarios, as_vector
 from contagion.typing import MatrixLike, ScenarioLike, SnapshotLike, VectorLike
 
-__all__ = ["DefaultRule", "MultiLayerResult", "build_layers", "propagate"]
+__all__ = ["DefaultRule", "MultiLayerResult", "build_layers", "propagate", "spectral_radius"]
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,64 @@ def build_layers(
     return {name: _scale_rows(sp.csr_matrix(m), eq, capped=capped) for name, m in exposures.items()}
 
 
+def _weighted_layers(layers: Mapping[str, MatrixLike], transmission: Mapping[str, float] | None,
+                     caller: str) -> list[sp.csr_matrix]:
+    r""":math:`\tau_l W^l` per layer, in the mapping's order (1.0 for layers ``transmission`` leaves out)."""
+    names = list(layers)
+    if not names:
+        raise InvalidModelInput(f"{caller} needs at least one layer")
+    tau = dict.fromkeys(names, 1.0)
+    for name, val in (transmission or {}).items():
+        if name not in tau:
+            raise InvalidModelInput(f"transmission names unknown layer {name!r}")
+        if not (np.isfinite(val) and val >= 0):
+            raise InvalidModelInput(f"transmission[{name!r}] must be finite and >= 0, got {val!r}")
+        tau[name] = float(val)
+    mats = [as_csr(layers[names[0]], f"layers[{names[0]!r}]")]
+    n = mats[0].shape[0]
+    mats += [as_csr(layers[name], f"layers[{name!r}]", n=n) for name in names[1:]]
+    return [sp.csr_matrix(tau[name] * m) for name, m in zip(names, mats, strict=True)]
+
+
+#: Up to this many firms :func:`spectral_radius` takes every eigenvalue of the dense matrix.
+DENSE_EIGEN_MAX = 64
+
+
+def spectral_radius(layers: Mapping[str, MatrixLike], transmission: Mapping[str, float] | None = None
+                    ) -> float:
+    r""":math:`\rho(\sum_l \tau_l W^l)`, the largest eigenvalue modulus (see *Amplification* above).
+
+    For the non-negative impact matrices this is the Perron root. ARPACK (``eigs``, from
+    the all-ones start vector, so the same inputs give the same value) above
+    :data:`DENSE_EIGEN_MAX` firms, every eigenvalue of the dense matrix below; NaN
+    when ARPACK does not converge.
+
+    >>> w = sp.csr_matrix(np.array([[0.0, 0.5], [0.5, 0.0]]))  # two firms, half each other's equity
+    >>> round(spectral_radius({"a": w}), 12)
+    0.5
+    >>> round(spectral_radius({"a": w, "b": w}, {"b": 3.0}), 12)  # 0.5 + 3 x 0.5
+    2.0
+    >>> spectral_radius({"a": sp.csr_matrix(np.array([[0.0, 0.7], [0.0, 0.0]]))})  # no cycle: dies out
+    0.0
+    """
+    mats = _weighted_layers(layers, transmission, "spectral_radius")
+    w = mats[0]
+    for m in mats[1:]:
+        w = w + m
+    w = sp.csr_matrix(w)
+    w.eliminate_zeros()
+    n = w.shape[0]
+    if w.nnz == 0:
+        return 0.0
+    if n <= DENSE_EIGEN_MAX:
+        return float(np.max(np.abs(np.linalg.eigvals(w.toarray()))))
+    try:
+        val = eigs(w, k=1, which="LM", v0=np.ones(n), tol=1e-8, return_eigenvectors=False)
+    except ArpackNoConvergence as exc:
+        val = exc.eigenvalues
+    return float(np.abs(val[0])) if len(val) else float("nan")
+
+
 def propagate(
     layers: Mapping[str, MatrixLike],
     shock: ScenarioLike,
@@ -245,19 +311,8 @@ def propagate(
     0.25 * 0.5 by guarantee.
     """
     names = list(layers)
-    if not names:
-        raise InvalidModelInput("propagate needs at least one layer")
-    tau = dict.fromkeys(names, 1.0)
-    for name, val in (transmission or {}).items():
-        if name not in tau:
-            raise InvalidModelInput(f"transmission names unknown layer {name!r}")
-        if not (np.isfinite(val) and val >= 0):
-            raise InvalidModelInput(f"transmission[{name!r}] must be finite and >= 0, got {val!r}")
-        tau[name] = float(val)
-    mats = [as_csr(layers[names[0]], f"layers[{names[0]!r}]")]
+    mats = _weighted_layers(layers, transmission, "propagate")
     n = mats[0].shape[0]
-    mats += [as_csr(layers[name], f"layers[{name!r}]", n=n) for name in names[1:]]
-    mats = [sp.csr_matrix(tau[name] * m) for name, m in zip(names, mats, strict=True)]
     h1, _ = as_scenarios(shock, "shock", n)
     scale = np.ones(n) if equity is None else as_vector(equity, "equity", n)
     if not 0.0 < default_threshold <= 1.0:

@@ -73,6 +73,7 @@ import scipy.sparse as sp
 
 import chainrisk
 from chainrisk.errors import ConfigError, InvalidModelInput
+from contagion.stress.amplification import amplification
 from contagion.stress.asset_correlation import (
     implied_asset_correlation,
     irb_correlation,
@@ -672,6 +673,7 @@ def run_stress(
 
     model, ctx = prepare(snapshot, scenario, seed=the_seed, bank_lenders=lenders, file=scenario_file,
                          risk_pds=risk_pds, history=history)
+    amplified, amplified_note = amplification(model.layers, model.transmission)
     timings["prepare"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     col = _execute(model, n_runs, block_size, scheduler, progress, keep_runs_above, max_kept_bytes)
@@ -703,6 +705,8 @@ def run_stress(
     firm_es = np.asarray(col.run_firm_loss @ theta).ravel()
     if not col.converged:
         notes.append(f"the contagion did not converge within {model.max_rounds} rounds in some blocks")
+    if amplified_note is not None:
+        notes.append(amplified_note)
 
     firms = snapshot.firms
     mean_distress = col.sums["distress"] / w_total
@@ -757,6 +761,8 @@ def run_stress(
     paths = top_paths(model.layers, model.transmission, mean_distress, text["uscc"].tolist(),
                       top=top_paths_kept)
     timings["total"] = time.perf_counter() - t0
+    share = contagion_share(dist["loss"].to_numpy(), dist["loss_no_contagion"].to_numpy(), scenario,
+                            weights=w_arg)
     return StressResult(
         scenario=scenario,
         scenario_hash=scenario_hash(scenario),
@@ -775,8 +781,7 @@ def run_stress(
         warnings=tuple(notes),
         timings=timings,
         details={**{k: ctx[k] for k in ("pd_source", "copula", "default_stock", "equity")},
-                 "contagion": contagion_share(dist["loss"].to_numpy(), dist["loss_no_contagion"].to_numpy(),
-                                              scenario, weights=w_arg),
+                 "contagion": {**share, "spectral_radius": amplified},
                  "sampling": sampling, "concentration": concentration},
         internals={"copula": model.copula, "run_firm_loss": col.run_firm_loss,
                    "run_defaults": col.run_defaults, "kept_runs": col.kept_runs,

@@ -167,3 +167,29 @@ def test_propagate_from_a_prior_state_reaches_the_restart() -> None:
         propagate(layers, np.array([0.0, 0.5, 0.4, 0.0]), prior=first.distress)
     with pytest.raises(InvalidModelInput, match="shape"):
         propagate(layers, np.array([0.0, 0.0, 0.4, 0.0]), prior=np.zeros((4, 2)))
+
+
+def test_spectral_radius_is_the_amplification_of_the_propagation() -> None:
+    from contagion.multilayer import DENSE_EIGEN_MAX, spectral_radius
+
+    from .conftest import random_impact
+
+    # ARPACK above DENSE_EIGEN_MAX firms agrees with every eigenvalue of the dense matrix
+    a, b = random_impact(300, 0.02, seed=3) * 0.4, random_impact(300, 0.02, seed=4) * 0.9
+    assert DENSE_EIGEN_MAX < 300
+    dense = np.max(np.abs(np.linalg.eigvals((a + 2.0 * b).toarray())))
+    got = spectral_radius({"a": a, "b": b}, {"b": 2.0})
+    assert got == pytest.approx(dense, rel=1e-8) and got == spectral_radius({"a": a, "b": b}, {"b": 2.0})
+    assert spectral_radius({"a": a, "b": b}, {"a": 0.0, "b": 0.0}) == 0.0
+    # what it says: below 1 a small shock stays small (the increments die out); above 1 it grows
+    # through the cycles until the cap at 1 stops it
+    low = sp.csr_matrix(a / spectral_radius({"a": a}) * 0.5)
+    high = sp.csr_matrix(a / spectral_radius({"a": a}) * 2.0)
+    shock = np.zeros(300)
+    shock[np.argmax(np.asarray(a.sum(axis=0)).ravel())] = 0.01
+    calm = propagate({"a": low}, shock).distress[:, 0]
+    wild = propagate({"a": high}, shock).distress[:, 0]
+    assert calm.max() < 0.05 and (calm < 1.0).all()
+    assert (wild == 1.0).sum() > 10  # saturated
+    with pytest.raises(InvalidModelInput, match="unknown layer"):
+        spectral_radius({"a": a}, {"z": 1.0})

@@ -244,3 +244,27 @@ def test_direct_loss_is_the_loss_of_firms_that_default_without_contagion() -> No
     contagion = np.sum([v for k, v in block.loss_by_cause.items() if k != "direct"], axis=0)
     assert (contagion > 0).sum() > 50  # mapped defaults carry loss, booked to the layers
     np.testing.assert_allclose(block.loss_by_cause["direct"] + contagion, firm_loss.sum(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("equity", [30.0, 1.0e6])
+def test_summary_reports_whether_the_contagion_amplifies(equity: float) -> None:
+    from contagion.multilayer import spectral_radius
+
+    snap = build_snapshot(equity=equity)
+    spec = parse_scenario("name: amp\nruns: 50\nseed: 1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StressPrecisionWarning)
+        res = run_stress(snap, spec, progress=False, bank_lenders=["BANK"])
+        off = run_stress(snap, parse_scenario("name: amp\nruns: 50\nseed: 1\ncontagion: {transmission: "
+                                              "{supply: 0, guarantee: 0, trade_credit: 0}}\n"),
+                         progress=False, bank_lenders=["BANK"])
+    model, _ = prepare(snap, spec, seed=1, bank_lenders=["BANK"])
+    rho = res.summary()["contagion"]["spectral_radius"]
+    assert rho["combined"] == pytest.approx(spectral_radius(model.layers, model.transmission), rel=1e-12)
+    for layer in ("supply", "guarantee", "trade_credit"):
+        assert rho[layer] == pytest.approx(spectral_radius({layer: model.layers[layer]}), rel=1e-12)
+    noted = [w for w in res.warnings if "spectral radius" in w]
+    # thin equity (30): the guarantee circle amplifies; ample equity damps everything
+    assert (rho["combined"] >= 1.0) == (equity == 30.0) == bool(noted)
+    assert off.summary()["contagion"]["spectral_radius"]["combined"] == 0.0
+    assert not [w for w in off.warnings if "spectral radius" in w]
