@@ -20,7 +20,10 @@ For each dataset, with the default scenario (default loadings, default contagion
    apart, and the largest difference in the loss of a run (0: the sharded run equals
    the local one);
 4. the per-run firm losses kept for the Euler contributions against keeping every
-   run's (:mod:`contagion.stress.collect`), and the process's peak memory.
+   run's (:mod:`contagion.stress.collect`), and the process's peak memory;
+5. with contagion and no shock, the default probability against the PDs, the share of EL
+   contagion adds and the spectral radius of the impact matrix
+   (:mod:`contagion.stress.amplification`: at or above 1 the cascades saturate).
 
 Prints figures only; never asserts on time. Timings on a shared machine move with
 its load: compare ratios from the same invocation.
@@ -137,6 +140,14 @@ def _precision(snap: object, a: argparse.Namespace) -> None:
     crps = full.runs / full.timings["simulate"]
     print(f"  runs per second, with contagion: {crps:8.2f}")
     print(f"  with contagion, {_kept_line(full)}")
+    rho = full.summary()["contagion"]["spectral_radius"]
+    f = full.firms[~full.firms["in_default"]]
+    ead = f["bank_ead"].to_numpy()
+    print(f"  with contagion, no shock: EAD-weighted default probability "
+          f"{float(f['stress_default_prob'].to_numpy() @ ead) / ead.sum():.1%} against PD "
+          f"{float(f['pd'].to_numpy() @ ead) / ead.sum():.1%}; share of EL from contagion "
+          f"{full.summary()['contagion']['share_of_EL']:.0%}; spectral radius of the impact matrix "
+          + ", ".join(f"{k} {v:.2f}" for k, v in rho.items()) + " (>= 1: cascades saturate)")
     print(f"  with contagion, IS, {full.runs} runs: VaR 99.9 % rel SE {_rel(full):.1%} "
           f"(at 10,000 runs: {_rel(full) * math.sqrt(full.runs / 1e4):.1%}); "
           f"ES 99 % rel SE {_rel(full, 'ES_99'):.1%}")
