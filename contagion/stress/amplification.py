@@ -25,6 +25,7 @@ and for each layer alone; at or above 1 the result carries a warning naming the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import scipy.sparse as sp
@@ -35,17 +36,23 @@ __all__ = ["amplification"]
 
 
 def amplification(layers: Mapping[str, sp.csr_matrix], transmission: Mapping[str, float]
-                  ) -> tuple[dict[str, float], str | None]:
-    """Spectral radius of all layers together (``combined``) and of each layer alone, and a warning
-    when the combined one is at least 1 (``None`` otherwise)."""
-    out = {"combined": spectral_radius(layers, transmission)}
+                  ) -> tuple[dict[str, float | None], str | None]:
+    """Spectral radius of all layers together (``combined``) and of each layer alone (``None`` where
+    ARPACK did not converge), and a warning when the combined one is at least 1 (else ``None``)."""
+    out: dict[str, float | None] = {"combined": spectral_radius(layers, transmission)}
     for name in layers:
         out[name] = spectral_radius({name: layers[name]}, {name: transmission.get(name, 1.0)})
+    # ARPACK may not converge (NaN): the summary is JSON, so that reads null
+    out = {k: (v if v is not None and math.isfinite(v) else None) for k, v in out.items()}
     rho = out["combined"]
-    if not rho >= 1.0:
+    if rho is None or rho < 1.0:
         return out, None
-    parts = ", ".join(f"{name} {out[name]:.2f}" for name in sorted(layers, key=lambda k: -out[k]))
+    parts = ", ".join(f"{name} {_fmt(out[name])}" for name in sorted(layers, key=lambda k: -(out[k] or 0.0)))
     return out, (f"the impact matrix of the contagion has spectral radius {rho:.2f} >= 1 ({parts}): distress "
                  "is amplified through the network's cycles rather than damped, so cascades saturate at "
                  "distress 1 and the loss reflects that cap more than the exposures; check the layers' "
                  "calibration (contagion.supply.margin, contagion.loss_rate, contagion.transmission)")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
