@@ -14,7 +14,7 @@ JSON-ready dict:
   comparison, simplest first (:func:`gnn.candidates.select_shipped`,
   :mod:`gnn.selection`); ``shipped_because`` its numbers; ``selection`` every
   challenge with its paired SEs; ``comparisons``: shipped
-  against B1 and the better of B3/B4 against B2, paired (:mod:`gnn.targets`);
+  against B1 and the better of B3/B4 (higher validation AUC) against B2, paired (:mod:`gnn.targets`);
   ``targets``: the issue's targets, met or not;
 - ``slices`` (:mod:`gnn.slices`), ``curves`` (:mod:`gnn.curves`, seed 0),
   ``oracle`` when the dataset has ``_truth/hazards.parquet`` (:mod:`gnn.oracle`),
@@ -53,7 +53,7 @@ from gnn.metrics import auc, brier, scores
 from gnn.oracle import gap_closed, hazards_path, oracle_pd, read_hazards
 from gnn.protocol import Cut, load_cuts
 from gnn.slices import slice_table
-from gnn.targets import GNN_MODELS, paired, targets
+from gnn.targets import GNN_MODELS, better_gnn, paired, targets
 from gnn.vintages import vintage_figures
 
 __all__ = ["EXPECTED_MODELS", "evaluate"]
@@ -252,7 +252,7 @@ def evaluate(
         comparisons["shipped_vs_B1"] = paired(draws_by, figures, shipped, "B1")
     gnns = [m for m in GNN_MODELS if m in figures]
     if gnns and "B2" in figures:
-        best = select_shipped(val.y, {m: val_pds[m] for m in gnns}).shipped
+        best = better_gnn(figures, gnns)
         comparisons["best_gnn_vs_B2"] = paired(draws_by, figures, best, "B2")
     core_seconds = round(time.monotonic() - t0, 1)
 
