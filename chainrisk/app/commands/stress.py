@@ -133,6 +133,11 @@ def stress(
                             "Euler contributions and --reverse-loss, GiB (0: no bound); the run stops "
                             "with an error before passing it.")
     ] = 4.0,
+    baseline_runs: Annotated[
+        int | None, typer.Option("--baseline-runs", min=0, help="Runs of the calm-year baseline behind "
+                                 "contagion.EL_over_baseline (the same runs without the scenario's shocks "
+                                 "and shifts); default a quarter of --runs, 0: none.")
+    ] = None,
 ) -> None:
     """Run a Monte Carlo stress scenario and write tables, a JSON summary and an HTML report.
 
@@ -175,7 +180,8 @@ def stress(
         result = run_stress(snap, spec, runs=runs, seed=seed, scheduler=scheduler,
                             bank_lenders=lenders, progress=not as_json, block_size=block_size,
                             scenario_file=str(scenario), systemic_impact=systemic, risk_pds=risk,
-                            history=history, keep_runs_above=threshold, max_kept_bytes=max_kept)
+                            history=history, keep_runs_above=threshold, max_kept_bytes=max_kept,
+                            baseline_runs=baseline_runs)
         if threshold is not None:
             result.details["reverse_stress"] = reverse_stress(result, threshold)
         if sweeps:
@@ -183,7 +189,8 @@ def stress(
                 return run_stress(snap, variant, runs=runs, seed=seed, scheduler=scheduler,
                                   bank_lenders=lenders, progress=False, block_size=block_size,
                                   scenario_file=str(scenario),
-                                  risk_pds=risk, history=history, max_kept_bytes=max_kept)
+                                  risk_pds=risk, history=history, max_kept_bytes=max_kept,
+                                  baseline_runs=0)  # the sweep compares the scenario's own figures
 
             table = run_sweep(again, spec, sweeps)
             base = result.summary()["measures"][sweep_measure]["value"]
