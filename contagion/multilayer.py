@@ -205,11 +205,11 @@ def build_layers(
 PERIODS_PER_YEAR = 4.0
 
 
-def _annual_revenue(firms: object, n: int) -> np.ndarray:
+def _annual_revenue(firms: pd.DataFrame, n: int) -> np.ndarray:
     """4 x quarterly ``revenue`` per firm; NaN where missing, non-positive or not a column."""
-    if not hasattr(firms, "columns") or "revenue" not in firms.columns:  # type: ignore[attr-defined]
+    if "revenue" not in firms:
         return np.full(n, np.nan)
-    rev = pd.to_numeric(firms["revenue"], errors="coerce").to_numpy(dtype=np.float64)  # type: ignore[index]
+    rev = pd.to_numeric(pd.Series(firms["revenue"]), errors="coerce").to_numpy(dtype=np.float64)
     return np.where(np.isfinite(rev) & (rev > 0), PERIODS_PER_YEAR * rev, np.nan)
 
 

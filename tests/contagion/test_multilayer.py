@@ -15,8 +15,7 @@ from contagion.multilayer import supply_exposure
 from ingest.snapshot import Snapshot
 
 
-def snapshot(equity: list[float], supply: list[list[float]], guarantees=None, receivables=None,  # type: ignore[no-untyped-def]
-             revenue=None) -> Snapshot:
+def snapshot(equity, supply, guarantees=None, receivables=None, revenue=None) -> Snapshot:  # type: ignore[no-untyped-def]
     n = len(equity)
     zero = [[0.0] * n for _ in range(n)]
     firms = pd.DataFrame({"uscc": [f"U{i}" for i in range(n)], "equity": equity})
@@ -66,7 +65,7 @@ def test_supply_layer_uses_shares_of_revenue_where_links_exceed_it() -> None:
     flows = [[0, 300, 100], [0, 0, 40], [50, 0, 0]]
     snap = snapshot([100.0, 100.0, 100.0], flows, revenue=[50.0, 25.0, np.nan])
     w = build_layers(snap, supply_margin=0.1, matrix="uncapped")["supply"].toarray()
-    want = np.array([
+    want = np.array([  # by hand
         [0.0, 0.1 * 150 / 100, 0.1 * (50 + 50) / 100],  # A: sales to B, sales to C + inputs from C
         [0.1 * 100 / 100, 0.0, 0.1 * 40 / 100],  # B: inputs from A (300 of 300 -> 100), sales to C
         [0.1 * (50 + 100) / 100, 0.1 * 40 / 100, 0.0],  # C: sales to A + inputs from A; inputs from B

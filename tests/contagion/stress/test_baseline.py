@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from contagion.stress import StressPrecisionWarning, parse_scenario, run_stress
+from contagion.stress import StressPrecisionWarning, StressResult, parse_scenario, run_stress
 from contagion.stress.baseline import pd_default_shock
 from contagion.stress.montecarlo import prepare, simulate_block
 from ingest.snapshot import Snapshot
@@ -59,7 +60,7 @@ def random_platform(n: int = 300, seed: int = 11) -> Snapshot:
                     receivables=receivables, loans=loans, guarantee_contracts=contracts)
 
 
-def _quiet(snap: Snapshot, text: str, **kw: object):  # type: ignore[no-untyped-def]
+def _quiet(snap: Snapshot, text: str, **kw: Any) -> StressResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StressPrecisionWarning)
         return run_stress(snap, parse_scenario(text), progress=False, bank_lenders=["BANK"], **kw)
