@@ -38,10 +38,13 @@ the supply matrix, :math:`m` the supply margin, :math:`\lambda` the loss rate):
   gives :math:`m S` again;
 - ``guarantee``: :math:`W_{gb} = \min(1, \lambda\, G_{gb} / e_g)`: guarantor g is
   called when borrower b defaults;
-- ``trade_credit``: :math:`W_{cd} = \min(1, \lambda\, B_{cd} / e_c)`: creditor c
+- ``trade_credit``: :math:`W_{cd} = \min(1, \lambda\, f_c B_{cd} / e_c)`: creditor c
   loses its receivable from debtor d. :math:`B` (``receivables``) is a balance (what d
-  owes c at a date, in money, not a yearly flow), so its ratio to equity is a balance
-  sheet ratio and is not renormalised.
+  owes c at a date), but a receivable is the unpaid part of c's sales: where c's sales
+  links add up to more than its revenue, the balances booked on them are overstated by the
+  same factor, so they take the seller's factor of the supply layer,
+  :math:`f_c = R_c / \max(R_c, \sum_k S_{ck})` (1 where the sales stay within the revenue,
+  the revenue is unknown or c has no sales links: the balance as it is).
 
 The guarantee exposure :math:`\lambda G` may be replaced by the call matrix of
 :mod:`contagion.guarantee` (``guarantee_exposure``), and the equity by an imputed
@@ -88,6 +91,7 @@ __all__ = [
     "MultiLayerResult",
     "build_layers",
     "propagate",
+    "sales_factor",
     "spectral_radius",
     "supply_exposure",
 ]
@@ -189,13 +193,15 @@ def build_layers(
         eq = as_vector(equity, "equity", n, nonnegative=False, labels=labels)
     eq = np.where(np.isfinite(eq), eq, 0.0)  # unknown or infinite: no buffer (module rule)
     supply = as_csr(snapshot.supply, "supply", n=n, labels=labels)
+    revenue = _annual_revenue(snapshot.firms, n)
     guarantee = (loss_rate * as_csr(snapshot.guarantees, "guarantees", n=n, labels=labels)
                  if guarantee_exposure is None
                  else as_csr(guarantee_exposure, "guarantee_exposure", n=n, labels=labels))
     exposures = {
-        "supply": supply_margin * supply_exposure(supply, _annual_revenue(snapshot.firms, n)),
+        "supply": supply_margin * supply_exposure(supply, revenue),
         "guarantee": guarantee,
-        "trade_credit": loss_rate * as_csr(snapshot.receivables, "receivables", n=n, labels=labels),
+        "trade_credit": loss_rate * (sp.diags(sales_factor(supply, revenue))
+                                     @ as_csr(snapshot.receivables, "receivables", n=n, labels=labels)),
     }
     capped = matrix == "capped"
     return {name: _scale_rows(sp.csr_matrix(m), eq, capped=capped) for name, m in exposures.items()}
@@ -213,11 +219,39 @@ def _annual_revenue(firms: pd.DataFrame, n: int) -> np.ndarray:
     return np.where(np.isfinite(rev) & (rev > 0), PERIODS_PER_YEAR * rev, np.nan)
 
 
+def _within_revenue(total: np.ndarray, revenue: np.ndarray) -> np.ndarray:
+    r""":math:`R / \max(R, total)`: 1 where ``total`` stays within the revenue or the revenue is unknown."""
+    r = np.asarray(revenue, dtype=np.float64)
+    f = np.ones(len(total))
+    over = np.isfinite(r) & (r > 0) & (total > np.where(np.isfinite(r), r, np.inf))
+    f[over] = r[over] / total[over]
+    return f
+
+
+def _checked(supply: MatrixLike, revenue: VectorLike) -> tuple[sp.csr_matrix, np.ndarray]:
+    s = sp.csr_matrix(as_csr(supply, "supply"))
+    r = np.asarray(revenue, dtype=np.float64).reshape(-1)
+    if r.shape != (s.shape[0],):
+        raise InvalidModelInput(f"revenue has length {r.size}, expected {s.shape[0]}")
+    return s, r
+
+
+def sales_factor(supply: MatrixLike, revenue: VectorLike) -> np.ndarray:
+    r"""The seller's factor :math:`R_i / \max(R_i, \sum_k S_{ik})` per firm (1 where the revenue is unknown).
+
+    >>> S = sp.csr_matrix(np.array([[0.0, 300.0], [0.0, 0.0]]))
+    >>> sales_factor(S, np.array([100.0, 50.0])).tolist()  # firm 0 sells 300 but turns over 100
+    [0.3333333333333333, 1.0]
+    """
+    s, r = _checked(supply, revenue)
+    return _within_revenue(np.asarray(s.sum(axis=1)).ravel(), r)
+
+
 def supply_exposure(supply: MatrixLike, revenue: VectorLike) -> sp.csr_matrix:
     r"""Yearly supply flow at stake for each firm per partner, as shares of its revenue (module docstring).
 
-    Entry :math:`(i, j)` is :math:`R_i igl(S_{ij} / \max(R_i, \sum_k S_{ik})
-    + S_{ji} / \max(R_i, \sum_k S_{ki})igr)`: what i sells to j plus what it buys from j,
+    Entry :math:`(i, j)` is :math:`R_i \bigl(S_{ij} / \max(R_i, \sum_k S_{ik})
+    + S_{ji} / \max(R_i, \sum_k S_{ki})\bigr)`: what i sells to j plus what it buys from j,
     each scaled down by the same factor on the firm's side wherever its links add up to more
     than its yearly revenue ``revenue`` (NaN or <= 0: unknown, the links are taken as they are).
     Times the margin :math:`m` it is the supply layer's exposure.
@@ -226,23 +260,9 @@ def supply_exposure(supply: MatrixLike, revenue: VectorLike) -> sp.csr_matrix:
     >>> supply_exposure(S, np.array([100.0, np.nan])).toarray().tolist()  # 0 turns over only 100
     [[0.0, 100.0], [300.0, 0.0]]
     """
-    s = sp.csr_matrix(as_csr(supply, "supply"))
-    n = s.shape[0]
-    r = np.asarray(revenue, dtype=np.float64).reshape(-1)
-    if r.shape != (n,):
-        raise InvalidModelInput(f"revenue has length {r.size}, expected {n}")
-    sales = np.asarray(s.sum(axis=1)).ravel()
+    s, r = _checked(supply, revenue)
     inputs = np.asarray(s.sum(axis=0)).ravel()
-    known = np.isfinite(r) & (r > 0)
-
-    def factor(total: np.ndarray) -> np.ndarray:
-        # R / max(R, total): 1 where the links stay within the revenue or the revenue is unknown
-        f = np.ones(n)
-        over = known & (total > np.where(known, r, np.inf))
-        f[over] = r[over] / total[over]
-        return f
-
-    out = sp.diags(factor(sales)) @ s + sp.diags(factor(inputs)) @ s.T.tocsr()
+    out = sp.diags(sales_factor(s, r)) @ s + sp.diags(_within_revenue(inputs, r)) @ s.T.tocsr()
     return sp.csr_matrix(out)
 
 

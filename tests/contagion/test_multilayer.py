@@ -54,7 +54,8 @@ def test_build_layers_conversions() -> None:
 
 
 def test_supply_layer_uses_shares_of_revenue_where_links_exceed_it() -> None:
-    """Three firms whose link values add up to more than their yearly revenue, by hand.
+    """Three firms whose link values add up to more than their yearly revenue, by hand (supply and
+    the trade credit booked on the sales).
 
     A sells 300 to B and 100 to C and buys 50 from C; B sells 40 to C. Quarterly revenue:
     A 50 (yearly 200), B 25 (yearly 100), C none. Equity 100 each, margin 0.1.
@@ -74,6 +75,12 @@ def test_supply_layer_uses_shares_of_revenue_where_links_exceed_it() -> None:
     # the raw flows would make A lose 0.3 of its equity to B's failure (0.1 x 300 / 100), twice as much
     raw = build_layers(snapshot([100.0, 100.0, 100.0], flows), supply_margin=0.1)["supply"].toarray()
     assert raw[0, 1] == pytest.approx(0.3) and raw[1, 0] == pytest.approx(0.3)
+    # receivables (balances) booked on A's overstated sales take A's factor 200/400; B's and C's stay
+    rec = [[0, 60, 0], [0, 0, 10], [20, 0, 0]]
+    tc = build_layers(snapshot([100.0, 100.0, 100.0], flows, receivables=rec, revenue=[50.0, 25.0, np.nan]),
+                      loss_rate=0.5, matrix="uncapped")["trade_credit"].toarray()
+    want_tc = [[0, 0.5 * 0.5 * 60 / 100, 0], [0, 0, 0.5 * 10 / 100], [0.5 * 20 / 100, 0, 0]]
+    np.testing.assert_allclose(tc, want_tc)
     # the same figures from the exposure helper, in money, on yearly revenue
     exp = supply_exposure(sp.csr_matrix(np.array(flows, dtype=float)), np.array([200.0, 100.0, np.nan]))
     np.testing.assert_allclose(exp.toarray(), [[0, 150, 100], [100, 0, 40], [150, 40, 0]])
