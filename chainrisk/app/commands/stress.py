@@ -210,6 +210,12 @@ def stress(
         f"{spec.name}: {result.runs} runs, EL {el:,.2f} ± {result.measure('EL', column='se'):,.2f}, "
         f"VaR99 {result.measure('VaR', 0.99):,.2f}, ES99 {result.measure('ES', 0.99):,.2f}"
     )
+    calm = result.details.get("contagion", {}).get("baseline")
+    if calm:
+        over = calm["EL_over_baseline"]
+        typer.echo(f"EL = PDs' expectation {calm['EL_no_contagion']['value']:,.2f} + calm-year contagion "
+                   f"{calm['contagion_in_calm_year']:,.2f} + the scenario's {over['value']:,.2f} ± "
+                   f"{over['se']:,.2f} (calm year: {calm['runs']} runs)")
     src = result.details.get("pd_source", {})
     typer.echo(f"PDs: {src.get('source')}" + (f" (risk run {src['run_id']}, as of {src['as_of']})"
                                                if src.get("source") == "risk_run" else ""))
