@@ -4,8 +4,10 @@ Run :math:`r = 0, \dots, N-1` of a scenario:
 
 1. draws defaults :math:`D^0_{\cdot r}` from the Gaussian copula
    (:mod:`contagion.stress.copula`), seeded by ``[seed, r]``;
-2. sets the initial distress :math:`h_{\cdot r}(0) = \max(h^{\text{scen}}, D^0_{\cdot r})`
-   (:mod:`contagion.stress.shocks`);
+2. sets the initial distress :math:`h_{\cdot r}(0) = \max(h^{\text{scen}}, s_r D^0_{\cdot r})`
+   (:mod:`contagion.stress.shocks`), :math:`s_r` the distress at which the copula's defaults
+   pass on (``contagion.from_pd_defaults``, :mod:`contagion.stress.baseline`: their excess over
+   the PDs' expectation by default; they stay full defaults for the loss);
 3. propagates it through the supply, guarantee and trade-credit layers with the
    differential DebtRank of :func:`contagion.multilayer.propagate` (the guarantee
    layer's exposures are the calls of :mod:`contagion.guarantee`, equity imputed
@@ -20,6 +22,10 @@ Run :math:`r = 0, \dots, N-1` of a scenario:
 5. prices the bank's loans (:mod:`contagion.stress.loss`), and, for the share of
    loss that contagion adds, the same draws without contagion: the copula's and
    the scenario's defaults, plus the mapping applied to the scenario's own distress.
+
+A calm-year baseline (the same runs without the scenario's shocks and shifts,
+:mod:`contagion.stress.baseline`) splits EL into the PDs' expectation, the calm year's
+contagion and the scenario's increment (``contagion.EL_over_baseline``).
 
 Runs go in blocks of ``block_size`` consecutive indices; a block is one
 ``propagate`` call with its runs as the columns of the shock matrix (one sparse
