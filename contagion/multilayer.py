@@ -17,14 +17,34 @@ to the total distress gained beyond the initial shock.
 Layer conversions in :func:`build_layers` (:math:`e_i` firm i's equity, :math:`S`
 the supply matrix, :math:`m` the supply margin, :math:`\lambda` the loss rate):
 
-- ``supply``: :math:`W_{ij} = \min(1, m\,(S_{ji} + S_{ij}) / e_i)`: as a buyer, i
-  loses :math:`m` per unit of inputs bought from a failed supplier j (cost of
-  replacing them or of lost output); as a supplier, i loses :math:`m` per unit of
-  sales to a failed buyer j (lost contribution margin);
+- ``supply``: firm i loses the contribution margin :math:`m` on the part of its
+  yearly revenue :math:`R_i` that a failed partner j stands for, as a share of i's
+  sales (j a buyer) or of its inputs (j a supplier):
+
+  .. math::
+
+      W_{ij} = \min\Bigl(1,\; \frac{m R_i}{e_i}\Bigl(
+          \frac{S_{ij}}{\max(R_i, \sum_k S_{ik})} + \frac{S_{ji}}{\max(R_i, \sum_k S_{ki})}\Bigr)\Bigr).
+
+  The shares over a firm's sales links, and over its input links, never sum above 1,
+  so however large the link values are against the revenue, the most a firm can lose
+  through one side is :math:`m R_i`: link values are often estimates (a declared
+  contract value, a modelled flow) that add up to more than the firm's statements show,
+  and taken raw they would make the layer transmit more than the firm turns over.
+  Where the links add up to less than the revenue the exposure is the raw
+  :math:`m S`. :math:`R_i` is 4 x the latest quarterly ``revenue`` (the input contract's
+  period, as in :func:`contagion.esri.snapshot_esri`); without a positive revenue
+  (no statement, or none in ``firms``) :math:`R_i` is the side's own link total, which
+  gives :math:`m S` again;
 - ``guarantee``: :math:`W_{gb} = \min(1, \lambda\, G_{gb} / e_g)`: guarantor g is
   called when borrower b defaults;
-- ``trade_credit``: :math:`W_{cd} = \min(1, \lambda\, R_{cd} / e_c)`: creditor c
-  loses its receivable from debtor d.
+- ``trade_credit``: :math:`W_{cd} = \min(1, \lambda\, f_c B_{cd} / e_c)`: creditor c
+  loses its receivable from debtor d. :math:`B` (``receivables``) is a balance (what d
+  owes c at a date), but a receivable is the unpaid part of c's sales: where c's sales
+  links add up to more than its revenue, the balances booked on them are overstated by the
+  same factor, so they take the seller's factor of the supply layer,
+  :math:`f_c = R_c / \max(R_c, \sum_k S_{ck})` (1 where the sales stay within the revenue,
+  the revenue is unknown or c has no sales links: the balance as it is).
 
 The guarantee exposure :math:`\lambda G` may be replaced by the call matrix of
 :mod:`contagion.guarantee` (``guarantee_exposure``), and the equity by an imputed
@@ -57,6 +77,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackNoConvergence, eigs
 
@@ -65,7 +86,15 @@ from contagion._kernels import DefaultRule, differential, scale_rows_capped
 from contagion._validate import as_csr, as_scenarios, as_vector
 from contagion.typing import MatrixLike, ScenarioLike, SnapshotLike, VectorLike
 
-__all__ = ["DefaultRule", "MultiLayerResult", "build_layers", "propagate", "spectral_radius"]
+__all__ = [
+    "DefaultRule",
+    "MultiLayerResult",
+    "build_layers",
+    "propagate",
+    "sales_factor",
+    "spectral_radius",
+    "supply_exposure",
+]
 
 
 @dataclass(frozen=True)
@@ -105,12 +134,13 @@ def build_layers(
     Parameters
     ----------
     snapshot : SnapshotLike
-        Uses ``n``, ``firms["equity"]`` (and ``firms["uscc"]`` when present), ``supply``,
-        ``guarantees`` and ``receivables``.
+        Uses ``n``, ``firms["equity"]`` (and ``firms["uscc"]`` and the quarterly
+        ``firms["revenue"]`` when present), ``supply``, ``guarantees`` and ``receivables``.
     loss_rate : float in [0, 1]
         :math:`\\lambda`, the share of a guaranteed amount or receivable lost.
     supply_margin : float in [0, 1]
-        :math:`m`, equity lost per unit of supply flow to or from a failed partner.
+        :math:`m`, equity lost per unit of revenue a failed partner stands for (its share of
+        the firm's sales or inputs times the yearly revenue).
     matrix : {"capped", "uncapped"}
         Battiston's :math:`\\min(1, E/e)` or Bardoscia's :math:`E/e` (module docstring).
     equity : length-n array, optional
@@ -163,16 +193,77 @@ def build_layers(
         eq = as_vector(equity, "equity", n, nonnegative=False, labels=labels)
     eq = np.where(np.isfinite(eq), eq, 0.0)  # unknown or infinite: no buffer (module rule)
     supply = as_csr(snapshot.supply, "supply", n=n, labels=labels)
+    revenue = _annual_revenue(snapshot.firms, n)
     guarantee = (loss_rate * as_csr(snapshot.guarantees, "guarantees", n=n, labels=labels)
                  if guarantee_exposure is None
                  else as_csr(guarantee_exposure, "guarantee_exposure", n=n, labels=labels))
     exposures = {
-        "supply": supply_margin * (supply + supply.T).tocsr(),
+        "supply": supply_margin * supply_exposure(supply, revenue),
         "guarantee": guarantee,
-        "trade_credit": loss_rate * as_csr(snapshot.receivables, "receivables", n=n, labels=labels),
+        "trade_credit": loss_rate * (sp.diags(sales_factor(supply, revenue))
+                                     @ as_csr(snapshot.receivables, "receivables", n=n, labels=labels)),
     }
     capped = matrix == "capped"
     return {name: _scale_rows(sp.csr_matrix(m), eq, capped=capped) for name, m in exposures.items()}
+
+
+#: Statements' periods per year: ``firms["revenue"]`` is quarterly (the input contract).
+PERIODS_PER_YEAR = 4.0
+
+
+def _annual_revenue(firms: pd.DataFrame, n: int) -> np.ndarray:
+    """4 x quarterly ``revenue`` per firm; NaN where missing, non-positive or not a column."""
+    if "revenue" not in firms:
+        return np.full(n, np.nan)
+    rev = pd.to_numeric(pd.Series(firms["revenue"]), errors="coerce").to_numpy(dtype=np.float64)
+    return np.where(np.isfinite(rev) & (rev > 0), PERIODS_PER_YEAR * rev, np.nan)
+
+
+def _within_revenue(total: np.ndarray, revenue: np.ndarray) -> np.ndarray:
+    r""":math:`R / \max(R, total)`: 1 where ``total`` stays within the revenue or the revenue is unknown."""
+    r = np.asarray(revenue, dtype=np.float64)
+    f = np.ones(len(total))
+    over = np.isfinite(r) & (r > 0) & (total > np.where(np.isfinite(r), r, np.inf))
+    f[over] = r[over] / total[over]
+    return f
+
+
+def _checked(supply: MatrixLike, revenue: VectorLike) -> tuple[sp.csr_matrix, np.ndarray]:
+    s = sp.csr_matrix(as_csr(supply, "supply"))
+    r = np.asarray(revenue, dtype=np.float64).reshape(-1)
+    if r.shape != (s.shape[0],):
+        raise InvalidModelInput(f"revenue has length {r.size}, expected {s.shape[0]}")
+    return s, r
+
+
+def sales_factor(supply: MatrixLike, revenue: VectorLike) -> np.ndarray:
+    r"""The seller's factor :math:`R_i / \max(R_i, \sum_k S_{ik})` per firm (1 where the revenue is unknown).
+
+    >>> S = sp.csr_matrix(np.array([[0.0, 300.0], [0.0, 0.0]]))
+    >>> sales_factor(S, np.array([100.0, 50.0])).tolist()  # firm 0 sells 300 but turns over 100
+    [0.3333333333333333, 1.0]
+    """
+    s, r = _checked(supply, revenue)
+    return _within_revenue(np.asarray(s.sum(axis=1)).ravel(), r)
+
+
+def supply_exposure(supply: MatrixLike, revenue: VectorLike) -> sp.csr_matrix:
+    r"""Yearly supply flow at stake for each firm per partner, as shares of its revenue (module docstring).
+
+    Entry :math:`(i, j)` is :math:`R_i \bigl(S_{ij} / \max(R_i, \sum_k S_{ik})
+    + S_{ji} / \max(R_i, \sum_k S_{ki})\bigr)`: what i sells to j plus what it buys from j,
+    each scaled down by the same factor on the firm's side wherever its links add up to more
+    than its yearly revenue ``revenue`` (NaN or <= 0: unknown, the links are taken as they are).
+    Times the margin :math:`m` it is the supply layer's exposure.
+
+    >>> S = sp.csr_matrix(np.array([[0.0, 300.0], [0.0, 0.0]]))  # firm 0 sells 300 a year to firm 1
+    >>> supply_exposure(S, np.array([100.0, np.nan])).toarray().tolist()  # 0 turns over only 100
+    [[0.0, 100.0], [300.0, 0.0]]
+    """
+    s, r = _checked(supply, revenue)
+    inputs = np.asarray(s.sum(axis=0)).ravel()
+    out = sp.diags(sales_factor(s, r)) @ s + sp.diags(_within_revenue(inputs, r)) @ s.T.tocsr()
+    return sp.csr_matrix(out)
 
 
 def _weighted_layers(layers: Mapping[str, MatrixLike], transmission: Mapping[str, float] | None,

@@ -20,6 +20,7 @@ Modules:
 - :mod:`~contagion.stress.equity`               equity buffers, imputed where unknown (never zero)
 - :mod:`~contagion.stress.distress`             final distress -> default (Merton threshold shift)
 - :mod:`~contagion.stress.amplification`        whether the contagion damps or amplifies (spectral radius)
+- :mod:`~contagion.stress.baseline`             calm-year baseline; the PDs' defaults pass on their excess
 - :mod:`~contagion.stress.loss`                 the bank's loan book: EAD, LGD, guarantees, losses
 - :mod:`~contagion.stress.tail_stats`           EL, VaR, ES, UL and their standard errors (weighted runs too)
 - :mod:`~contagion.stress.importance`           importance sampling of the global factor

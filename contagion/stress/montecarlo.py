@@ -4,8 +4,10 @@ Run :math:`r = 0, \dots, N-1` of a scenario:
 
 1. draws defaults :math:`D^0_{\cdot r}` from the Gaussian copula
    (:mod:`contagion.stress.copula`), seeded by ``[seed, r]``;
-2. sets the initial distress :math:`h_{\cdot r}(0) = \max(h^{\text{scen}}, D^0_{\cdot r})`
-   (:mod:`contagion.stress.shocks`);
+2. sets the initial distress :math:`h_{\cdot r}(0) = \max(h^{\text{scen}}, s_r D^0_{\cdot r})`
+   (:mod:`contagion.stress.shocks`), :math:`s_r` the distress at which the copula's defaults
+   pass on (``contagion.from_pd_defaults``, :mod:`contagion.stress.baseline`: their excess over
+   the PDs' expectation by default; they stay full defaults for the loss);
 3. propagates it through the supply, guarantee and trade-credit layers with the
    differential DebtRank of :func:`contagion.multilayer.propagate` (the guarantee
    layer's exposures are the calls of :mod:`contagion.guarantee`, equity imputed
@@ -20,6 +22,10 @@ Run :math:`r = 0, \dots, N-1` of a scenario:
 5. prices the bank's loans (:mod:`contagion.stress.loss`), and, for the share of
    loss that contagion adds, the same draws without contagion: the copula's and
    the scenario's defaults, plus the mapping applied to the scenario's own distress.
+
+A calm-year baseline (the same runs without the scenario's shocks and shifts,
+:mod:`contagion.stress.baseline`) splits EL into the PDs' expectation, the calm year's
+contagion and the scenario's increment (``contagion.EL_over_baseline``).
 
 Runs go in blocks of ``block_size`` consecutive indices; a block is one
 ``propagate`` call with its runs as the columns of the shock matrix (one sparse
@@ -79,6 +85,14 @@ from contagion.stress.asset_correlation import (
     irb_correlation,
     yearly_default_rates,
 )
+from contagion.stress.baseline import (
+    baseline_report,
+    calm_scenario,
+    is_calm,
+    pd_default_shock,
+    pd_expectation,
+)
+from contagion.stress.baseline import baseline_runs as calm_runs
 from contagion.stress.collect import DEFAULT_MAX_KEPT_BYTES, Collected, RunCollector
 from contagion.stress.concentration import client_groups, concentration_report
 from contagion.stress.copula import CopulaModel, copula_model, draw_latent, shifted_pd
@@ -137,6 +151,10 @@ class StressModel:
     distress_sensitivity: float = 0.0
     #: The default stock replayed as shocks (then their guarantees are called in the runs too).
     replay: bool = False
+    #: How the copula's defaults pass distress on (``contagion.from_pd_defaults``), and
+    #: :math:`\sum_i PD_i` over the firms that can default (``baseline.pd_default_shock``).
+    from_pd_defaults: str = "all"
+    expected_defaults: float = 0.0
 
     @property
     def n(self) -> int:
@@ -224,10 +242,15 @@ def simulate_block(model: StressModel, start: int, stop: int) -> BlockResult:
     latent = draw_latent(model.copula, runs, model.seed)
     thr = model.copula.thresholds
     fresh = (latent < thr[:, None]) & live
-    D0 = fresh | (model.initial >= model.default_threshold)[:, None]
-    shock = np.maximum(model.initial[:, None], D0.astype(np.float64))
-    initial_shock = shock.copy()
-    distress, by_layer, mapped, rounds, converged = _spread(model, shock, latent, live)
+    forced = (model.initial >= model.default_threshold)[:, None]
+    D0 = fresh | forced
+    initial_shock = np.maximum(model.initial[:, None], D0.astype(np.float64))
+    # the copula's defaults enter the propagation at the distress contagion.from_pd_defaults gives
+    # them; outside "all" the mapping must not snap them back to 1 (they are defaults all the same)
+    scale = pd_default_shock(fresh & ~forced, model.expected_defaults, model.from_pd_defaults)
+    shock = np.maximum(model.initial[:, None], np.where(forced, 1.0, fresh * scale[None, :]))
+    spread_latent = latent if model.from_pd_defaults == "all" else np.where(fresh & ~forced, np.inf, latent)
+    distress, by_layer, mapped, rounds, converged = _spread(model, shock, spread_latent, live)
     # the stock is in default in every run: its own loans are not in the book, and it pays no guarantee
     D = D0 | mapped | stock[:, None]
     # without contagion: the same draws, the mapping applied to the scenario's own distress
@@ -348,6 +371,8 @@ def prepare(
         stock=stock,
         distress_sensitivity=c.distress_sensitivity,
         replay=scenario.default_stock.replay,
+        from_pd_defaults=c.from_pd_defaults,
+        expected_defaults=float(np.sum(np.where(stock, 0.0, pd_))),
     )
     context = {"pd": pd_, "firm_ead": firm_ead, "circles": guarantee_circles(snapshot.guarantees),
                "in_default": stock, "lgd": full_book.firm_lgd(), "equity_used": equity.equity,
@@ -593,6 +618,7 @@ def run_stress(
     history: Sequence[SnapshotLike] | pd.DataFrame | None = None,
     keep_runs_above: float | None = None,
     max_kept_bytes: int | None = DEFAULT_MAX_KEPT_BYTES,
+    baseline_runs: int | None = None,
 ) -> StressResult:
     """Run a scenario's Monte Carlo stress test on a snapshot (see the module docstring).
 
@@ -632,6 +658,10 @@ def run_stress(
     max_kept_bytes : int, optional
         Bound on the memory of those kept per-run firm losses and defaults (default 4 GiB,
         :data:`contagion.stress.collect.DEFAULT_MAX_KEPT_BYTES`); ``None``: no bound.
+    baseline_runs : int, optional
+        Runs of the calm-year baseline (:mod:`contagion.stress.baseline`: the same runs
+        without the scenario's shocks and shifts) behind ``contagion.EL_over_baseline``;
+        ``None``: a quarter of ``runs``; 0: no baseline. A calm scenario is its own baseline.
 
     Returns
     -------
@@ -760,6 +790,12 @@ def run_stress(
                 "euler_level": EULER_LEVEL, "tail_runs_kept": len(col.kept_runs)}
     paths = top_paths(model.layers, model.transmission, mean_distress, text["uscc"].tolist(),
                       top=top_paths_kept)
+    t2 = time.perf_counter()
+    calm = _calm_year(snapshot, scenario, dist, w_arg, measures, model, ctx, n_runs=n_runs,
+                      requested=baseline_runs, seed=the_seed, lenders=lenders, file=scenario_file,
+                      risk_pds=risk_pds, history=history, block_size=block_size, scheduler=scheduler,
+                      max_kept_bytes=max_kept_bytes)
+    timings["baseline"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0
     share = contagion_share(dist["loss"].to_numpy(), dist["loss_no_contagion"].to_numpy(), scenario,
                             weights=w_arg)
@@ -781,13 +817,40 @@ def run_stress(
         warnings=tuple(notes),
         timings=timings,
         details={**{k: ctx[k] for k in ("pd_source", "copula", "default_stock", "equity")},
-                 "contagion": {**share, "spectral_radius": amplified},
+                 "contagion": {**share, "spectral_radius": amplified,
+                               **({} if calm is None else {"EL_over_baseline": calm["EL_over_baseline"],
+                                                           "baseline": calm})},
                  "sampling": sampling, "concentration": concentration},
         internals={"copula": model.copula, "run_firm_loss": col.run_firm_loss,
                    "run_defaults": col.run_defaults, "kept_runs": col.kept_runs,
                    "kept_above": col.kept_above,
                    "run_matrix_bytes": {"kept": col.kept_bytes, "all_runs": col.all_runs_bytes}},
     )
+
+
+def _calm_year(snapshot: SnapshotLike, scenario: Scenario, dist: pd.DataFrame, weights: np.ndarray | None,
+               measures: pd.DataFrame, model: StressModel, ctx: Mapping[str, Any], *, n_runs: int,
+               requested: int | None, seed: int, lenders: tuple[str, ...], file: str,
+               risk_pds: RiskRunPDs | None, history: Sequence[SnapshotLike] | pd.DataFrame | None,
+               block_size: int, scheduler: str | Client | None, max_kept_bytes: int | None
+               ) -> dict[str, Any] | None:
+    """The calm-year baseline's report (:mod:`contagion.stress.baseline`), ``None`` when switched off."""
+    runs = calm_runs(n_runs, requested)
+    if runs == 0:
+        return None
+    el = measures[measures["measure"] == "EL"].iloc[0]
+    book = model.book
+    closed = pd_expectation(ctx["pd"], book.borrower, book.ead, book.lgd)
+    if is_calm(scenario):  # the scenario is its own calm year: its every run, at no cost
+        return baseline_report(float(el["value"]), dist["loss"].to_numpy(), weights, dist["loss"].to_numpy(),
+                               dist["loss_no_contagion"].to_numpy(), weights, pd_closed_form=closed,
+                               same_runs=True)
+    calm_model, _ = prepare(snapshot, calm_scenario(scenario), seed=seed, bank_lenders=lenders, file=file,
+                            risk_pds=risk_pds, history=history)
+    col = _execute(calm_model, runs, block_size, scheduler, False, None, max_kept_bytes)
+    w = col.weight if calm_model.copula.is_share > 0.0 else None
+    return baseline_report(float(el["value"]), dist["loss"].to_numpy(), weights, col.loss,
+                           col.loss_no_contagion, w, pd_closed_form=closed, same_runs=False)
 
 
 def contagion_share(loss: np.ndarray, loss_no_contagion: np.ndarray, scenario: Scenario,

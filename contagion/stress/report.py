@@ -112,6 +112,8 @@ def _table(frame: pd.DataFrame, digits: int = 4) -> str:
 def _show(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
     if isinstance(value, list):
         return "; ".join(", ".join(f"{k}={_show(v)}" for k, v in x.items()) if isinstance(x, dict) else str(x)
                          for x in value)
@@ -183,7 +185,9 @@ def _render_html(result: StressResult) -> str:
     sections = ""
     for key, title in (("pd_source", "Probabilities of default"), ("copula", "Copula and asset correlation"),
                        ("default_stock", "Default stock (in default at the snapshot date; not stress loss)"),
-                       ("sampling", "Sampling (importance sampling of the global factor)")):
+                       ("sampling", "Sampling (importance sampling of the global factor)"),
+                       ("contagion", "Contagion: share of EL, amplification, calm-year baseline "
+                                     "(EL = the PDs' expectation + calm contagion + the scenario's)")):
         part = s.get(key)
         if isinstance(part, dict):
             rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(_show(v))}</td></tr>" for k, v in part.items())

@@ -366,6 +366,10 @@ class ContagionParameters(ScenarioPart):
     #: when its latent variable falls below :math:`\Phi^{-1}(PD)(1 - k h)` (Merton; see
     #: :mod:`contagion.stress.distress`). 0 switches the mapping off (default only at the threshold).
     distress_sensitivity: float = Field(1.0, ge=0.0)
+    #: How the defaults drawn from the PDs pass distress on (:mod:`contagion.stress.baseline`):
+    #: ``excess`` only their share beyond the PDs' expectation in a run (the PDs already contain
+    #: the calm year's contagion), ``all`` in full, ``none`` not at all.
+    from_pd_defaults: Literal["excess", "all", "none"] = "excess"
     supply: SupplyParameters = Field(default_factory=lambda: SupplyParameters.model_validate({}))
     debtrank: DebtRankParameters = Field(default_factory=lambda: DebtRankParameters.model_validate({}))
     tol: float = Field(1e-9, gt=0.0)

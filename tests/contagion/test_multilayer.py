@@ -11,15 +11,19 @@ import scipy.sparse as sp
 
 from chainrisk.errors import InvalidModelInput
 from contagion import build_layers, debtrank, propagate
+from contagion.multilayer import supply_exposure
 from ingest.snapshot import Snapshot
 
 
-def snapshot(equity: list[float], supply: list[list[float]], guarantees=None, receivables=None) -> Snapshot:  # type: ignore[no-untyped-def]
+def snapshot(equity, supply, guarantees=None, receivables=None, revenue=None) -> Snapshot:  # type: ignore[no-untyped-def]
     n = len(equity)
     zero = [[0.0] * n for _ in range(n)]
+    firms = pd.DataFrame({"uscc": [f"U{i}" for i in range(n)], "equity": equity})
+    if revenue is not None:
+        firms["revenue"] = revenue
     return Snapshot(
         as_of=datetime.date(2024, 6, 30),
-        firms=pd.DataFrame({"uscc": [f"U{i}" for i in range(n)], "equity": equity}),
+        firms=firms,
         supply=sp.csr_matrix(np.array(supply, dtype=float)),
         guarantees=sp.csr_matrix(np.array(guarantees or zero, dtype=float)),
         receivables=sp.csr_matrix(np.array(receivables or zero, dtype=float)),
@@ -47,6 +51,59 @@ def test_build_layers_conversions() -> None:
         layers["trade_credit"].toarray(), [[0, 0, 0], [0.4, 0, 0], [0, 0, 0]]
     )  # .5*40/50
     assert all(sp.isspmatrix_csr(m) and m.dtype == np.float64 for m in layers.values())
+
+
+def test_supply_layer_uses_shares_of_revenue_where_links_exceed_it() -> None:
+    """Three firms whose link values add up to more than their yearly revenue, by hand (supply and
+    the trade credit booked on the sales).
+
+    A sells 300 to B and 100 to C and buys 50 from C; B sells 40 to C. Quarterly revenue:
+    A 50 (yearly 200), B 25 (yearly 100), C none. Equity 100 each, margin 0.1.
+    A's sales links total 400 > 200: its sales shares are 300/400 and 100/400 of 200, i.e.
+    150 and 50; its inputs (50) stay within the revenue: 50. B's inputs total 300 > 100: the
+    300 from A count as 100; its sales (40) as they are. C has no revenue: its links as they are.
+    """
+    flows = [[0, 300, 100], [0, 0, 40], [50, 0, 0]]
+    snap = snapshot([100.0, 100.0, 100.0], flows, revenue=[50.0, 25.0, np.nan])
+    w = build_layers(snap, supply_margin=0.1, matrix="uncapped")["supply"].toarray()
+    want = np.array([  # by hand
+        [0.0, 0.1 * 150 / 100, 0.1 * (50 + 50) / 100],  # A: sales to B, sales to C + inputs from C
+        [0.1 * 100 / 100, 0.0, 0.1 * 40 / 100],  # B: inputs from A (300 of 300 -> 100), sales to C
+        [0.1 * (50 + 100) / 100, 0.1 * 40 / 100, 0.0],  # C: sales to A + inputs from A; inputs from B
+    ])
+    np.testing.assert_allclose(w, want)
+    # the raw flows would make A lose 0.3 of its equity to B's failure (0.1 x 300 / 100), twice as much
+    raw = build_layers(snapshot([100.0, 100.0, 100.0], flows), supply_margin=0.1)["supply"].toarray()
+    assert raw[0, 1] == pytest.approx(0.3) and raw[1, 0] == pytest.approx(0.3)
+    # receivables (balances) booked on A's overstated sales take A's factor 200/400; B's and C's stay
+    rec = [[0, 60, 0], [0, 0, 10], [20, 0, 0]]
+    tc = build_layers(snapshot([100.0, 100.0, 100.0], flows, receivables=rec, revenue=[50.0, 25.0, np.nan]),
+                      loss_rate=0.5, matrix="uncapped")["trade_credit"].toarray()
+    want_tc = [[0, 0.5 * 0.5 * 60 / 100, 0], [0, 0, 0.5 * 10 / 100], [0.5 * 20 / 100, 0, 0]]
+    np.testing.assert_allclose(tc, want_tc)
+    # the same figures from the exposure helper, in money, on yearly revenue
+    exp = supply_exposure(sp.csr_matrix(np.array(flows, dtype=float)), np.array([200.0, 100.0, np.nan]))
+    np.testing.assert_allclose(exp.toarray(), [[0, 150, 100], [100, 0, 40], [150, 40, 0]])
+
+
+def test_supply_shares_never_sum_above_the_revenue() -> None:
+    """On a seeded random network with flows several times the revenue, each side of a firm puts at
+    most its yearly revenue at stake, and firms within their revenue keep the raw flows."""
+    rng = np.random.default_rng(7)
+    n = 60
+    flows = sp.random(n, n, density=0.15, random_state=rng, data_rvs=lambda k: rng.lognormal(3.0, 1.0, k))
+    flows.setdiag(0.0)
+    flows = sp.csr_matrix(flows)
+    flows.eliminate_zeros()
+    revenue = rng.lognormal(3.0, 1.0, n)  # yearly; many firms' links add up to several times it
+    exp = supply_exposure(flows, revenue)
+    assert (np.asarray(exp.sum(axis=1)).ravel() <= 2.0 * revenue + 1e-9).all()
+    sales = np.asarray(flows.sum(axis=1)).ravel()
+    inputs = np.asarray(flows.sum(axis=0)).ravel()
+    assert (sales > revenue).sum() > 5 and (inputs > revenue).sum() > 5  # the case is exercised
+    within = (sales <= revenue) & (inputs <= revenue)
+    raw = (flows + flows.T).toarray()
+    np.testing.assert_allclose(exp.toarray()[within], raw[within])
 
 
 def test_build_layers_cap_and_equity_rule() -> None:

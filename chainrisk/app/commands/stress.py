@@ -133,6 +133,11 @@ def stress(
                             "Euler contributions and --reverse-loss, GiB (0: no bound); the run stops "
                             "with an error before passing it.")
     ] = 4.0,
+    baseline_runs: Annotated[
+        int | None, typer.Option("--baseline-runs", min=0, help="Runs of the calm-year baseline behind "
+                                 "contagion.EL_over_baseline (the same runs without the scenario's shocks "
+                                 "and shifts); default a quarter of --runs, 0: none.")
+    ] = None,
 ) -> None:
     """Run a Monte Carlo stress scenario and write tables, a JSON summary and an HTML report.
 
@@ -175,7 +180,8 @@ def stress(
         result = run_stress(snap, spec, runs=runs, seed=seed, scheduler=scheduler,
                             bank_lenders=lenders, progress=not as_json, block_size=block_size,
                             scenario_file=str(scenario), systemic_impact=systemic, risk_pds=risk,
-                            history=history, keep_runs_above=threshold, max_kept_bytes=max_kept)
+                            history=history, keep_runs_above=threshold, max_kept_bytes=max_kept,
+                            baseline_runs=baseline_runs)
         if threshold is not None:
             result.details["reverse_stress"] = reverse_stress(result, threshold)
         if sweeps:
@@ -183,7 +189,8 @@ def stress(
                 return run_stress(snap, variant, runs=runs, seed=seed, scheduler=scheduler,
                                   bank_lenders=lenders, progress=False, block_size=block_size,
                                   scenario_file=str(scenario),
-                                  risk_pds=risk, history=history, max_kept_bytes=max_kept)
+                                  risk_pds=risk, history=history, max_kept_bytes=max_kept,
+                                  baseline_runs=0)  # the sweep compares the scenario's own figures
 
             table = run_sweep(again, spec, sweeps)
             base = result.summary()["measures"][sweep_measure]["value"]
@@ -203,6 +210,12 @@ def stress(
         f"{spec.name}: {result.runs} runs, EL {el:,.2f} ± {result.measure('EL', column='se'):,.2f}, "
         f"VaR99 {result.measure('VaR', 0.99):,.2f}, ES99 {result.measure('ES', 0.99):,.2f}"
     )
+    calm = result.details.get("contagion", {}).get("baseline")
+    if calm:
+        over = calm["EL_over_baseline"]
+        typer.echo(f"EL = PDs' expectation {calm['EL_no_contagion']['value']:,.2f} + calm-year contagion "
+                   f"{calm['contagion_in_calm_year']:,.2f} + the scenario's {over['value']:,.2f} ± "
+                   f"{over['se']:,.2f} (calm year: {calm['runs']} runs)")
     src = result.details.get("pd_source", {})
     typer.echo(f"PDs: {src.get('source')}" + (f" (risk run {src['run_id']}, as of {src['as_of']})"
                                                if src.get("source") == "risk_run" else ""))

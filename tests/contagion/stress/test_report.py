@@ -27,6 +27,7 @@ def test_outputs_written(tmp_path: object) -> None:
     assert "http://" not in html and "https://" not in html
     assert "Copula and asset correlation" in html and "Default stock" in html
     assert {"copula", "default_stock"} <= set(summary)
+    assert "calm-year baseline" in html and set(summary["contagion"]["EL_over_baseline"]) == {"value", "se"}
     # the interface kept stable (issue 15): the measures with value and se, the firm columns, and
     # es_contribution summing to ES 99 % as written
     for key in ("EL", "VaR_95", "ES_95", "VaR_99", "ES_99", "VaR_99.9", "ES_99.9"):

@@ -142,3 +142,39 @@ def test_max_kept_gib_reaches_run_stress(tmp_path: Path, monkeypatch: pytest.Mon
                                          *options])
     assert isinstance(result.exception, _Stop), result.output
     assert seen["max_kept_bytes"] == want
+
+
+@pytest.mark.parametrize(("options", "want"), [([], None), (["--baseline-runs", "7"], 7),
+                                               (["--baseline-runs", "0"], 0)])
+def test_baseline_runs_reach_run_stress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str],
+                                       want: int | None) -> None:
+    import contagion.stress
+    from tests.contagion.stress.conftest import build_snapshot
+
+    seen: dict[str, object] = {}
+
+    def fake_run_stress(snapshot: object, scenario: object, **kw: object) -> object:
+        seen.update(kw)
+        raise _Stop
+
+    monkeypatch.setattr(stress, "_inputs", lambda *a, **k: (build_snapshot(), [], None))
+    monkeypatch.setattr(contagion.stress, "run_stress", fake_run_stress)
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: t\nbank_lenders: []\n")
+    result = CliRunner().invoke(_app(), ["stress", str(spec), "--dataset", str(tmp_path), "--no-esri",
+                                         *options])
+    assert isinstance(result.exception, _Stop), result.output
+    assert seen["baseline_runs"] == want
+
+
+def test_text_output_splits_el_over_the_calm_year(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.contagion.stress.conftest import SCENARIO, build_snapshot
+
+    monkeypatch.setattr(stress, "_inputs", lambda *a, **k: (build_snapshot(), [], None))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SCENARIO + "bank_lenders: [BANK]\n")
+    options = ["--no-esri", "--runs", "200", "--baseline-runs", "100", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(_app(), ["stress", str(spec), "--dataset", str(tmp_path), *options])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("EL = PDs' expectation"))
+    assert "calm year: 100 runs" in line
