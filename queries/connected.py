@@ -46,7 +46,8 @@ from scipy.sparse.csgraph import connected_components
 from chainrisk.errors import InvalidQueryParameter
 from graph.protocol import QueryRunner
 from queries.catalogue import records, resolve_as_of, run_for_firms, run_query
-from queries.details import firm_details, stale_before, with_details
+from queries.chaincache import details_of
+from queries.details import stale_before, with_details
 
 __all__ = ["DEFAULT_LIMITS", "LIMITS_SOURCE", "ConnectedClients", "connected_clients"]
 
@@ -217,6 +218,6 @@ def connected_clients(
     clients["group_exposure"] = pd.Series([gexp.get(group_of.get(u, "")) for u in clients["uscc"]],
                                           dtype=object)
     clients = clients.sort_values(["exposure", "uscc"], ascending=[False, True]).reset_index(drop=True)
-    clients = with_details(clients, firm_details(runner, clients["uscc"].tolist(), day))
+    clients = with_details(clients, details_of(runner, clients["uscc"].tolist(), day))
     return ConnectedClients(as_of=day, tier1_capital=float(tier1_capital), net_capital=net_capital,
                             limits=lim, groups=groups, clients=clients)

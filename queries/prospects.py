@@ -33,7 +33,7 @@ from chainrisk.errors import InvalidQueryParameter
 from graph.protocol import QueryRunner
 from ingest.tables import CLASSIFICATIONS
 from queries.catalogue import CATALOGUE, FIRM_BATCH, resolve_as_of, run_for_firms, run_query
-from queries.chaincache import CHAIN_CACHE, ChainCache, ingest_state
+from queries.chaincache import CHAIN_CACHE, ChainCache, details_of, ingest_state
 from queries.details import firm_details, stale_before, with_details
 
 __all__ = ["prospects"]
@@ -180,7 +180,7 @@ def prospects(
     ).iloc[:top].reset_index(drop=True)
     found.insert(1, "rank", range(1, len(found) + 1))
     if cache is not None:
-        details = firm_details(runner, found["uscc"].tolist(), day)
+        details = details_of(runner, found["uscc"].tolist(), day, cache)
     found = with_details(found, details)
     found.attrs.update({"as_of": day.isoformat(), "hops": hops, "window": window,
                         "stale_before": stale_before(day).isoformat()})
