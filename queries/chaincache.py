@@ -364,6 +364,12 @@ class ChainCache:
         key = (self.server(runner), state.token, state.results, as_of)
         return self.tables.get_or_build(key, lambda: DetailsTable.read(runner, as_of))
 
+    def held_book(self, runner: QueryRunner, state: IngestState, as_of: date,
+                  lenders: Sequence[str]) -> pd.DataFrame | None:
+        """The book at ``as_of`` for ``lenders`` if one is held already (none is read)."""
+        hit: pd.DataFrame | None = self.books.get((self.server(runner), state.token, as_of, tuple(lenders)))
+        return hit
+
     def held_table(self, runner: QueryRunner, state: IngestState, as_of: date) -> DetailsTable | None:
         """The details table at ``as_of`` if one is held already (none is read)."""
         hit: DetailsTable | None = self.tables.get((self.server(runner), state.token, state.results, as_of))

@@ -46,7 +46,7 @@ from scipy.sparse.csgraph import connected_components
 from chainrisk.errors import InvalidQueryParameter
 from graph.protocol import QueryRunner
 from queries.catalogue import records, resolve_as_of, run_for_firms, run_query
-from queries.chaincache import details_of
+from queries.chaincache import CHAIN_CACHE, details_of
 from queries.details import stale_before, with_details
 
 __all__ = ["DEFAULT_LIMITS", "LIMITS_SOURCE", "ConnectedClients", "connected_clients"]
@@ -166,7 +166,14 @@ def connected_clients(
     bank = list(runner.settings.bank_lenders if lenders is None else lenders)
 
     borrowers = run_query(runner, "bank_borrowers", {"as_of": day, "lenders": bank})["uscc"].tolist()
-    exp = run_for_firms(runner, "firm_exposure", borrowers, {"as_of": day, "lenders": bank})
+    # the chain cache's book holds these rows when the API warmed it up (every borrower of the bank
+    # is among its firms, and its rows are firm_exposure's): no query over thousands of firms
+    book = CHAIN_CACHE.held_book(runner, CHAIN_CACHE.state(runner), day, bank)
+    if book is not None and book.index.isin(borrowers).sum() == len(set(borrowers)):
+        exp = book.loc[borrowers].reset_index()
+        exp["uscc"] = exp["uscc"].astype(str)  # the dtype a query's frame has
+    else:
+        exp = run_for_firms(runner, "firm_exposure", borrowers, {"as_of": day, "lenders": bank})
     exp = exp.assign(exposure=exp["outstanding"].astype(float)
                      + undrawn_factor * exp["undrawn"].astype(float))
     exp = exp[exp["exposure"] > 0].set_index("uscc")
