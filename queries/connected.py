@@ -165,14 +165,15 @@ def connected_clients(
     day = resolve_as_of(runner, as_of)
     bank = list(runner.settings.bank_lenders if lenders is None else lenders)
 
-    borrowers = run_query(runner, "bank_borrowers", {"as_of": day, "lenders": bank})["uscc"].tolist()
-    # the chain cache's book holds these rows when the API warmed it up (every borrower of the bank
-    # is among its firms, and its rows are firm_exposure's): no query over thousands of firms
+    # the chain cache's book, when the API warmed it up, holds firm_exposure's rows of every firm
+    # with a loan started by the date: the bank's borrowers are those with a loan of the bank
+    # (bank_loans > 0, bank_borrowers' rule), so neither query runs over thousands of firms
     book = CHAIN_CACHE.held_book(runner, CHAIN_CACHE.state(runner), day, bank)
-    if book is not None and book.index.isin(borrowers).sum() == len(set(borrowers)):
-        exp = book.loc[borrowers].reset_index()
+    if book is not None:
+        exp = book.loc[sorted(book.index[book["bank_loans"].to_numpy() > 0])].reset_index()
         exp["uscc"] = exp["uscc"].astype(str)  # the dtype a query's frame has
     else:
+        borrowers = run_query(runner, "bank_borrowers", {"as_of": day, "lenders": bank})["uscc"].tolist()
         exp = run_for_firms(runner, "firm_exposure", borrowers, {"as_of": day, "lenders": bank})
     exp = exp.assign(exposure=exp["outstanding"].astype(float)
                      + undrawn_factor * exp["undrawn"].astype(float))
