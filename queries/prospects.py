@@ -155,6 +155,10 @@ def prospects(
         # every lender's loans: their worst class is the prospect's record elsewhere
         if cache is None:
             loans = run_for_firms(runner, "firm_exposure", usccs, {"as_of": day, "lenders": []})
+        elif (book := cache.held_book(runner, cache.state(runner), day, bank)) is not None:
+            # the held book's worst_rank is loan_worst_class's (every lender's loans, any firm with a
+            # loan started by the date is in the book): no query
+            loans = pd.DataFrame({"uscc": book.index, "worst_rank": book["worst_rank"].to_numpy()})
         else:  # one set query over every loan, not one subquery per prospect
             loans = run_query(runner, "loan_worst_class", {"as_of": day})
         rank = dict(zip(loans["uscc"], loans["worst_rank"], strict=True))
