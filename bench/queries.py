@@ -126,6 +126,8 @@ def _load(dataset: Path, s: Settings, work: Path) -> None:
     marker = work / "loaded.json"
     want = {"dataset": str(dataset.resolve())}
     if marker.exists() and json.loads(marker.read_text()) == want:
+        # a server left running (--keep-server) listens on the last run's ports: start it on this run's
+        server.stop_server(s)
         server.start_server(s)
         print(f"reusing the database in {s.server_home} ({dataset})")
         return
