@@ -69,11 +69,15 @@ def _rows(frame: pd.DataFrame, cutoff: str) -> dict[str, dict[str, Any]]:
     """``frame``'s rows (``firm_details``' columns) by USCC, missing values as ``None``, with the
     stale flags against ``cutoff`` (ISO text: the dates are ISO text too)."""
     out: dict[str, dict[str, Any]] = {}
-    for record in frame.to_dict(orient="records"):
+    # column by column (Series.tolist gives Python scalars, as to_dict does, without its boxing
+    # value by value: most of a page's lookup time)
+    names = [str(c) for c in frame.columns]
+    columns = [frame.iloc[:, i].tolist() for i in range(len(names))]
+    for values in zip(*columns, strict=True):
         # missing as None whatever the column's dtype in this batch: a firm's row is the same
         # whichever firms it was read with (rows are kept per firm across pages)
-        row: dict[str, Any] = {str(k): None if isinstance(v, float) and v != v else v
-                               for k, v in record.items()}
+        row: dict[str, Any] = {k: None if isinstance(v, float) and v != v else v
+                               for k, v in zip(names, values, strict=True)}
         flags = {flag: None if row.get(col) is None else bool(row[col] < cutoff)
                  for col, flag in _DATES.items()}
         row.update(flags)
@@ -94,6 +98,8 @@ class DetailsTable:
     ...                                "signal_month": ["2024-06-01", "2023-01-01"]}), date(2024, 6, 30))
     >>> t.rows(["B", "C"])["B"]["signal_stale"], len(t), "C" in t.rows(["C"])
     (True, 2, False)
+    >>> t.name("A"), t.name("B"), t.name("C")
+    ((True, 'a'), (True, None), (False, None))
     """
 
     def __init__(self, frame: pd.DataFrame, as_of: date):
@@ -119,6 +125,14 @@ class DetailsTable:
     def nbytes(self) -> int:
         """Bytes held: the columns (strings and categories counted deeply) and the USCC index."""
         return int(self.frame.memory_usage(deep=True).sum()) + int(self.index.memory_usage(deep=True))
+
+    def name(self, uscc: str) -> tuple[bool, str | None]:
+        """(whether ``uscc`` is a firm of the table, its name or ``None``): one index probe."""
+        pos = self.index.get_indexer(pd.Index([uscc], dtype=object))[0]
+        if pos < 0:
+            return False, None
+        value = self.frame["name"].iloc[pos]
+        return True, None if value is None or (isinstance(value, float) and value != value) else str(value)
 
     def rows(self, usccs: Sequence[str]) -> dict[str, dict[str, Any]]:
         """:func:`firm_details`' answer for ``usccs`` (firms not in the graph left out), by lookup."""

@@ -299,9 +299,9 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
 
     def build() -> Chain:
         table = cache.held_table(runner, state, day)
-        found = table.rows([uscc]) if table is not None else {}
-        # the name from the details table when it holds the firm: one round trip fewer
-        name = found[uscc]["name"] if uscc in found else _name(runner, uscc)
+        known, name = table.name(uscc) if table is not None else (False, None)
+        if not known:  # the name from the details table when it holds the firm: one round trip fewer
+            name = _name(runner, uscc)
         wanted = _wanted(direction)
         walks = {s: cache.walk(runner, state, s, uscc, hops, day) if s in wanted else _walk_empty()
                  for s in SECTIONS}

@@ -69,9 +69,10 @@ def test_warm_up_reads_the_table_and_pages_use_it(platform: GraphRunner,
         for s in SECTIONS:
             pd.testing.assert_frame_equal(getattr(got, s), getattr(ref, s))
         assert got.to_dict() == ref.to_dict() and got.name == ref.name == "Firm F"
-    # the pages' details came from the table (the focal firm's name, then each page), not per firm
+    # the pages' details came from the table (each page), not per firm; the name by one probe
     key = (cache.server(platform), state.token, state.results, date.fromisoformat(AS_OF))
-    assert len(asked) == 3 and cache.firm_details.get(key) is None
+    assert len(asked) == 2 and cache.firm_details.get(key) is None
+    assert table.name(U["F"]) == (True, "Firm F") and table.name("91350100MA00000000") == (False, None)
     # an older date has no table held: the per-firm path, with the same answers
     old = chain_exposure(platform, U["F"], hops=1, as_of="2023-06-30", lenders=BANK, cache=cache)
     ref = chain_exposure(platform, U["F"], hops=1, as_of="2023-06-30", lenders=BANK, cache=None)
