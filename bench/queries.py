@@ -404,8 +404,8 @@ def _portfolio(g: Any, args: argparse.Namespace) -> None:
     run("connected clients", lambda: connected_clients(g, tier1_capital=1e10, lenders=[]))
     run("early warning", lambda: early_warning(g, lenders=[]))
     run("concentration", lambda: concentration(g, lenders=[]).summary)
-    # as the API answers them: after its start's warm-up (networks, book and, where the code has
-    # one, the details table), each question's first call
+    # in a process warmed up as the API's start does (networks, book and, where the code has one,
+    # the details table): each question's first call
     CHAIN_CACHE.clear()
     t = time.perf_counter()
     warm_up(g, lenders=[])
