@@ -13,10 +13,11 @@ Figures (3 hops, first page of 100 rows, the bank = every lender):
 1. Baseline in the same process: ``chain_exposure(..., cache=None)``, the reference path (one hop
    query per level in the database, ``firm_exposure`` over every firm reached), on a few hub and
    median firms; then the same firms through the process cache: the ratio.
-2. Warm-up of the cache (``queries.chaincache``): the active networks and the bank's book, once
-   per date and ingest.
+2. Warm-up of the cache (``queries.chaincache.warm_up``): the active networks, the bank's book and
+   every firm's details (the details table, with its size), once per date and ingest.
 3. p50 / p99 for hubs (the 1% of firms with the most supply links) and median firms (around the
-   median supply degree): the first page of a chain not walked yet ("walk"), and again ("kept"),
+   median supply degree): the first page of a chain not walked yet ("walk": neither the chain nor
+   per-firm details kept), and again ("kept"),
    one client and 8 client threads at once (library level, one driver shared, as in the API).
 4. Through the HTTP API (``GET /firms/{uscc}/exposure``, uvicorn on loopback, 8 clients, one
    officer key each): the server warms its chain cache at start (``CHAINRISK_API_WARM_UP``) and
@@ -31,9 +32,11 @@ Figures (3 hops, first page of 100 rows, the bank = every lender):
    process (the whole snapshot read, ``snapshot_esri`` on every firm; minutes at 20k firms).
    Prospects at 1 and 2 hops: the reference path (``cache=None``, one query per hop and batch,
    per-prospect subqueries) unless ``--baseline 0``, then the cached network (cold, then kept).
-   Connected clients, early warning, concentration: one call each.
+   Connected clients, early warning, concentration: one call each. Then, as the API answers
+   them, the cache emptied and ``warm_up`` run (the API's start), and each question's first call.
 
     python bench/queries.py --env-server --parts portfolio      # the server the environment names
+    python bench/queries.py --env-server --parts library,http,portfolio --hubs 40 --median 40
 """
 
 from __future__ import annotations
@@ -123,6 +126,8 @@ def _load(dataset: Path, s: Settings, work: Path) -> None:
     marker = work / "loaded.json"
     want = {"dataset": str(dataset.resolve())}
     if marker.exists() and json.loads(marker.read_text()) == want:
+        # a server left running (--keep-server) listens on the last run's ports: start it on this run's
+        server.stop_server(s)
         server.start_server(s)
         print(f"reusing the database in {s.server_home} ({dataset})")
         return
@@ -259,15 +264,14 @@ def main(argv: list[str] | None = None) -> None:
     from graph import server
     from graph.runner import GraphRunner
     from ingest.generate import generate
-    from queries.circles import guarantee_circles
 
+    parts = {p.strip() for p in args.parts.split(",")}
     if args.env_server:
         s = Settings()
         print(f"load average at start {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores); the running server "
               f"of the environment")
         with GraphRunner.from_settings(s) as g:
-            if "portfolio" in args.parts:
-                _portfolio(g, args)
+            _parts(g, s, parts, args)
         print(f"load average at end {os.getloadavg()[0]:.1f}")
         return
     args.work.mkdir(parents=True, exist_ok=True)
@@ -281,22 +285,8 @@ def main(argv: list[str] | None = None) -> None:
           f"server heap {args.heap}, page cache {args.pagecache}")
     try:
         _load(dataset, s, args.work)
-        parts = {p.strip() for p in args.parts.split(",")}
         with GraphRunner.from_settings(s) as g:
-            hubs, median = _sample(g, args.hubs, args.median)
-            samples = {"hub": hubs, "median": median}
-            if "library" in parts:
-                _library(g, hubs, median, args)
-            if "http" in parts:
-                _http(s, g, samples, args.clients, args.hops)
-            if "portfolio" in parts:
-                _portfolio(g, args)
-            if "circles" in parts:
-                for how in ("networkx", "gds"):
-                    t = time.perf_counter()
-                    net = guarantee_circles(g, lenders=[], components=how)
-                    print(f"[circles {how}] {len(net.groups):,} groups, {len(net.circles):,} circles in "
-                          f"{time.perf_counter() - t:.1f} s")
+            _parts(g, s, parts, args)
         print(f"load average at end {os.getloadavg()[0]:.1f}")
     finally:
         if not args.keep_server:
@@ -304,18 +294,43 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(s.server_home / "import", ignore_errors=True)
 
 
+def _parts(g: Any, s: Settings, parts: set[str], args: argparse.Namespace) -> None:
+    """The figures ``parts`` names, on the server ``g`` reads (``s`` its settings)."""
+    from queries.circles import guarantee_circles
+
+    if parts & {"library", "http"}:
+        hubs, median = _sample(g, args.hubs, args.median)
+        if "library" in parts:
+            _library(g, hubs, median, args)
+        if "http" in parts:
+            _http(s, g, {"hub": hubs, "median": median}, args.clients, args.hops)
+    if "portfolio" in parts:
+        _portfolio(g, args)
+    if "circles" in parts:
+        for how in ("networkx", "gds"):
+            t = time.perf_counter()
+            net = guarantee_circles(g, lenders=[], components=how)
+            print(f"[circles {how}] {len(net.groups):,} groups, {len(net.circles):,} circles in "
+                  f"{time.perf_counter() - t:.1f} s")
+
+
 def _library(g: Any, hubs: list[str], median: list[str], args: argparse.Namespace) -> None:
     """Figures 1-3: the reference path, the warm-up, and the cache at one and several clients."""
-    from queries.chaincache import ChainCache
+    from queries.chaincache import ChainCache, warm_up
     from queries.exposure import chain_exposure
 
     kw: dict[str, Any] = {"hops": args.hops, "page": 1, "page_size": 100, "lenders": []}
     cache = ChainCache(chains=4 * (len(hubs) + len(median)))
 
-    # 2. warm-up (networks and book), on a firm outside both samples
+    # 2. warm-up (what the API's start builds), then a first chain on a firm outside both samples
     t = time.perf_counter()
+    state = warm_up(g, cache, lenders=[])
+    t1 = time.perf_counter()
     chain_exposure(g, hubs[-1] if len(hubs) > 1 else median[-1], cache=cache, **kw)
-    print(f"[warm-up] networks + book + first chain: {time.perf_counter() - t:.1f} s")
+    table = cache.held_table(g, state, state.as_of) if hasattr(cache, "held_table") else None
+    held = (f"; details table {len(table):,} firms, {table.nbytes / 2**20:.1f} MiB "
+            f"({table.nbytes / max(1, len(table)):.0f} B a firm)" if table is not None else "")
+    print(f"[warm-up] warm_up {t1 - t:.1f} s + first chain {time.perf_counter() - t1:.1f} s{held}")
 
     # 1. baseline against the process cache, same firms
     for label, fs in (("hub", hubs[: args.baseline]), ("median", median[: args.baseline])):
@@ -330,12 +345,16 @@ def _library(g: Any, hubs: list[str], median: list[str], args: argparse.Namespac
     # 3. sequential and concurrent, walk then kept
     samples = {"hub": hubs, "median": median}
     for label, fs in samples.items():
+        # a first walk: neither the chain nor its firms' per-firm details kept (what warm_up
+        # builds stays, as in the API)
         cache.chains.clear()
+        cache.firm_details.clear()
         walk = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
         kept = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
         print(f"[1 client] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)}")
     for label, fs in samples.items():
         cache.chains.clear()
+        cache.firm_details.clear()
         walk, wall = _concurrent(fs, args.clients, lambda f: chain_exposure(g, f, cache=cache, **kw))
         kept, wall2 = _concurrent(fs, args.clients, lambda f: chain_exposure(g, f, cache=cache, **kw))
         print(f"[{args.clients} clients] {label:<6} walk {_fmt(walk)} | kept {_fmt(kept)} "
@@ -344,7 +363,7 @@ def _library(g: Any, hubs: list[str], median: list[str], args: argparse.Namespac
 
 def _portfolio(g: Any, args: argparse.Namespace) -> None:
     """Figure 6: the portfolio questions, the reference path first where there is one."""
-    from queries.chaincache import CHAIN_CACHE, ChainCache
+    from queries.chaincache import CHAIN_CACHE, ChainCache, warm_up
     from queries.concentration import concentration
     from queries.connected import connected_clients
     from queries.prospects import prospects
@@ -385,6 +404,17 @@ def _portfolio(g: Any, args: argparse.Namespace) -> None:
     run("connected clients", lambda: connected_clients(g, tier1_capital=1e10, lenders=[]))
     run("early warning", lambda: early_warning(g, lenders=[]))
     run("concentration", lambda: concentration(g, lenders=[]).summary)
+    # in a process warmed up as the API's start does (networks, book and, where the code has one,
+    # the details table): each question's first call
+    CHAIN_CACHE.clear()
+    t = time.perf_counter()
+    warm_up(g, lenders=[])
+    print(f"[portfolio] warm-up (the API's start)          {time.perf_counter() - t:8.2f} s", flush=True)
+    run("systemic top 20: after warm-up", lambda: top_systemic(g, top=20, method="esri", lenders=[]))
+    run("prospects 1 hop: after warm-up", partial(prospects, g, hops=1, lenders=[]))
+    run("connected clients: after warm-up", lambda: connected_clients(g, tier1_capital=1e10, lenders=[]))
+    run("early warning: after warm-up", lambda: early_warning(g, lenders=[]))
+    run("concentration: after warm-up", lambda: concentration(g, lenders=[]).summary)
 
 
 if __name__ == "__main__":

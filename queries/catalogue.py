@@ -25,7 +25,7 @@ Running one::
     frame = run_query(runner, "classification_mismatch", {"as_of": "2024-06-30"})
 
 >>> sorted(CATALOGUE)[:3]
-['bank_borrowers', 'book_firms', 'classification_mismatch']
+['all_firm_details', 'bank_borrowers', 'book_firms']
 >>> CATALOGUE["supply_upstream_hop"].param("frontier").type
 'list[str]'
 """
@@ -182,6 +182,33 @@ _HOP_COLUMNS = ("near", "far", "kind", "value")
 
 def _q(*parts: LiteralString) -> LiteralString:
     return " ".join(parts)
+
+
+#: Per firm ``f``: the columns of ``firm_details`` (``all_firm_details`` reads them for every firm).
+_FIRM_DETAILS: LiteralString = _q(
+    "WITH f,",
+    "  COLLECT { MATCH (f)-[:REPORTED]->(x:Financials) WHERE x.published <= $as_of",
+    "    RETURN x ORDER BY x.published DESC, x.period_end DESC LIMIT 1 }[0] AS fin,",
+    "  COLLECT { MATCH (f)-[:HAS_SIGNAL]->(g:Signal) WHERE g.month <= $as_of",
+    "    RETURN g.month ORDER BY g.month DESC LIMIT 1 }[0] AS signal_month,",
+    "  COLLECT { MATCH (f)-[:BORROWED]->(:Loan)-[:HAS_STATUS]->(s:LoanStatus)",
+    "    WHERE s.month <= $as_of",
+    "    RETURN s.month ORDER BY s.month DESC LIMIT 1 }[0] AS status_month,",
+    "  COLLECT { MATCH (:Current {family: 'risk'})-[:POINTS_TO]->(run:Run)",
+    "    MATCH (f)-[:HAS_RESULT]->(x:Result {run_id: run.run_id}) RETURN x LIMIT 1 }[0] AS risk,",
+    "  COLLECT { MATCH (:Current {family: 'stress'})-[:POINTS_TO]->(run:Run)",
+    "    MATCH (f)-[:HAS_RESULT]->(x:Result {run_id: run.run_id}) RETURN x LIMIT 1 }[0] AS stress",
+    "RETURN f.uscc AS uscc, f.name AS name, f.industry AS industry, f.region AS region,",
+    "  coalesce(f.external, false) AS external,",
+    "  toString(fin.published) AS statement_published, toString(fin.period_end) AS statement_period,",
+    "  toString(signal_month) AS signal_month, toString(status_month) AS loan_status_month,",
+    "  risk.risk_pd AS risk_pd, risk.risk_tier AS risk_tier, toString(risk.as_of) AS risk_as_of,",
+    "  stress.stress_default_prob AS stress_default_prob,",
+    "  stress.stress_systemic_impact AS stress_systemic_impact",
+)
+_DETAIL_COLUMNS = ("uscc", "name", "industry", "region", "external", "statement_published",
+                   "statement_period", "signal_month", "loan_status_month", "risk_pd", "risk_tier",
+                   "risk_as_of", "stress_default_prob", "stress_systemic_impact")
 
 
 _QUERIES: tuple[NamedQuery, ...] = (
@@ -355,35 +382,30 @@ _QUERIES: tuple[NamedQuery, ...] = (
         name="firm_details",
         text=_q(
             "UNWIND $usccs AS u MATCH (f:Firm {uscc: u})",
-            "WITH f,",
-            "  COLLECT { MATCH (f)-[:REPORTED]->(x:Financials) WHERE x.published <= $as_of",
-            "    RETURN x ORDER BY x.published DESC, x.period_end DESC LIMIT 1 }[0] AS fin,",
-            "  COLLECT { MATCH (f)-[:HAS_SIGNAL]->(g:Signal) WHERE g.month <= $as_of",
-            "    RETURN g.month ORDER BY g.month DESC LIMIT 1 }[0] AS signal_month,",
-            "  COLLECT { MATCH (f)-[:BORROWED]->(:Loan)-[:HAS_STATUS]->(s:LoanStatus)",
-            "    WHERE s.month <= $as_of",
-            "    RETURN s.month ORDER BY s.month DESC LIMIT 1 }[0] AS status_month,",
-            "  COLLECT { MATCH (:Current {family: 'risk'})-[:POINTS_TO]->(run:Run)",
-            "    MATCH (f)-[:HAS_RESULT]->(x:Result {run_id: run.run_id}) RETURN x LIMIT 1 }[0] AS risk,",
-            "  COLLECT { MATCH (:Current {family: 'stress'})-[:POINTS_TO]->(run:Run)",
-            "    MATCH (f)-[:HAS_RESULT]->(x:Result {run_id: run.run_id}) RETURN x LIMIT 1 }[0] AS stress",
-            "RETURN f.uscc AS uscc, f.name AS name, f.industry AS industry, f.region AS region,",
-            "  coalesce(f.external, false) AS external,",
-            "  toString(fin.published) AS statement_published, toString(fin.period_end) AS statement_period,",
-            "  toString(signal_month) AS signal_month, toString(status_month) AS loan_status_month,",
-            "  risk.risk_pd AS risk_pd, risk.risk_tier AS risk_tier, toString(risk.as_of) AS risk_as_of,",
-            "  stress.stress_default_prob AS stress_default_prob,",
-            "  stress.stress_systemic_impact AS stress_systemic_impact",
+            _FIRM_DETAILS,
         ),
         params=(Param("usccs", "list[str]", "the firms", required=True), _AS_OF),
-        columns=("uscc", "name", "industry", "region", "external", "statement_published",
-                 "statement_period", "signal_month", "loan_status_month", "risk_pd", "risk_tier",
-                 "risk_as_of", "stress_default_prob", "stress_systemic_impact"),
+        columns=_DETAIL_COLUMNS,
         doc="Per firm: name, industry, region; the dates of its latest statement (published by the "
             "date), signal and loan status; the current risk run's PD and tier and the current stress "
             "run's default probability and systemic impact, where those runs exist.",
         timeout_s=60.0,
         row_cap=10_000,
+    ),
+    NamedQuery(
+        name="all_firm_details",
+        # firm_details for every firm in one stream (queries.details.DetailsTable): no $usccs list to
+        # send and match, and one round trip instead of one a batch
+        text=_q(
+            "MATCH (f:Firm)",
+            _FIRM_DETAILS,
+        ),
+        params=(_AS_OF,),
+        columns=_DETAIL_COLUMNS,
+        doc="firm_details for every firm of the graph at once: what a process keeps in memory so that "
+            "a page's or a portfolio answer's details are lookups (queries.details.DetailsTable).",
+        timeout_s=600.0,
+        row_cap=50_000_000,
     ),
     NamedQuery(
         name="firm_risk",

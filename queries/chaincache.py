@@ -12,7 +12,11 @@ Here
   a loan started by the date, or an active guarantee given), read once per date and bank; every
   other firm's row is zeros with no loan class, which is what ``firm_exposure`` answers for it;
 - a walked **chain** is kept (LRU), so pages 2..n cost only their rows' details, and those
-  details are kept per firm too (under the same state and the current risk and stress runs).
+  details are kept per firm too (under the same state and the current risk and stress runs);
+- the **details table** (``queries.details.DetailsTable``) holds every firm's details on the
+  latest date, read in one stream at warm-up (or at the first page that needs it), so even a
+  chain's first page, and the portfolio questions' thousands of firms (:func:`details_of`), look
+  their details up in memory rather than in the database.
 
 Freshness. Each call reads the ingest state (``ingest_state``: the latest committed ``as_of``,
 the number of committed ingest runs and the greatest run id) in one small query, and every
@@ -46,8 +50,9 @@ import pandas as pd
 
 from graph.protocol import QueryRunner
 from queries.catalogue import CATALOGUE, run_for_firms, run_query
+from queries.details import DetailsTable, firm_details
 
-__all__ = ["CHAIN_CACHE", "ChainCache", "IngestState", "Network", "ingest_state", "warm_up"]
+__all__ = ["CHAIN_CACHE", "ChainCache", "IngestState", "Network", "details_of", "ingest_state", "warm_up"]
 
 T = TypeVar("T")
 #: How each list walks its network: (network, against the links' direction, shares computed).
@@ -260,6 +265,8 @@ class ChainCache:
         self.books = _Lru(dates)
         self.chains = _Lru(chains)
         self.firm_details = _Lru(dates)
+        #: Every firm's details per (state, current runs, date): ``DetailsTable``, ~0.4 KB a firm.
+        self.tables = _Lru(dates)
         self.max_details = 200_000
         self._clock = clock
         self._states: dict[tuple[str, str], tuple[IngestState, float]] = {}
@@ -351,9 +358,26 @@ class ChainCache:
             known.update(got)
         return {u: known[u] for u in usccs if u in known}
 
+    def details_table(self, runner: QueryRunner, state: IngestState, as_of: date) -> DetailsTable:
+        """Every firm's details at ``as_of`` (``DetailsTable``), read once per ingest state, current
+        risk and stress runs and date: the same key as :meth:`details`."""
+        key = (self.server(runner), state.token, state.results, as_of)
+        return self.tables.get_or_build(key, lambda: DetailsTable.read(runner, as_of))
+
+    def held_book(self, runner: QueryRunner, state: IngestState, as_of: date,
+                  lenders: Sequence[str]) -> pd.DataFrame | None:
+        """The book at ``as_of`` for ``lenders`` if one is held already (none is read)."""
+        hit: pd.DataFrame | None = self.books.get((self.server(runner), state.token, as_of, tuple(lenders)))
+        return hit
+
+    def held_table(self, runner: QueryRunner, state: IngestState, as_of: date) -> DetailsTable | None:
+        """The details table at ``as_of`` if one is held already (none is read)."""
+        hit: DetailsTable | None = self.tables.get((self.server(runner), state.token, state.results, as_of))
+        return hit
+
     def clear(self) -> None:
         """Forget everything (tests; a process that knows the graph was rewritten without an ingest)."""
-        for lru in (self.networks, self.books, self.chains, self.firm_details, self.derived):
+        for lru in (self.networks, self.books, self.chains, self.firm_details, self.derived, self.tables):
             lru.clear()
         with self._states_lock:
             self._states.clear()
@@ -365,7 +389,8 @@ CHAIN_CACHE = ChainCache()
 
 def warm_up(runner: QueryRunner, cache: ChainCache | None = None, *,
             lenders: Sequence[str] | None = None) -> IngestState:
-    """Build what every chain on the latest date shares: both networks and the bank's book.
+    """Build what every chain on the latest date shares: both networks, the bank's book and every
+    firm's details (the details table).
 
     A server calls it once at start (a minute or more on 100k firms), so that its first chain
     request only walks. The keys are those ``queries.exposure`` uses for ``as_of`` left out
@@ -377,4 +402,24 @@ def warm_up(runner: QueryRunner, cache: ChainCache | None = None, *,
     for kind in _LOADERS:
         cache.network(runner, state, kind, day)
     cache.book(runner, state, day, list(runner.settings.bank_lenders if lenders is None else lenders))
+    cache.details_table(runner, state, day)
     return state
+
+
+#: From this many firms on, :func:`details_of` reads the whole details table when none is held.
+TABLE_FROM = 2000
+
+
+def details_of(runner: QueryRunner, usccs: Sequence[str], as_of: date,
+               cache: ChainCache | None = CHAIN_CACHE) -> dict[str, dict[str, Any]]:
+    """``queries.details.firm_details(runner, usccs, as_of)``, looked up in ``cache``'s details
+    table when one is held for the date (``warm_up`` reads the latest date's) or when ``usccs``
+    are many (:data:`TABLE_FROM`: then the table is read, one stream, rather than the firms in
+    batches); per-firm queries for a few firms otherwise, or with ``cache=None``. Same rows."""
+    if cache is None or len(usccs) == 0:
+        return firm_details(runner, usccs, as_of)
+    state = cache.state(runner)
+    table = cache.held_table(runner, state, as_of)
+    if table is None and len(set(usccs)) >= TABLE_FROM:
+        table = cache.details_table(runner, state, as_of)
+    return table.rows(usccs) if table is not None else firm_details(runner, usccs, as_of)

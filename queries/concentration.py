@@ -41,7 +41,8 @@ from graph.protocol import QueryRunner
 from ingest.lifecycle import lifecycle_stage
 from ingest.snapshot.assemble import sector_of
 from queries.catalogue import records, resolve_as_of, run_query
-from queries.details import firm_details, stale_before, with_details
+from queries.chaincache import details_of
+from queries.details import stale_before, with_details
 
 __all__ = ["DIMENSIONS", "Concentration", "chain_position", "concentration", "hhi_of"]
 
@@ -138,7 +139,7 @@ def concentration(
                      "largest": g["category"].iloc[0] if len(g) else None})
         if dim == "firm":
             g = g.iloc[:top_firms].rename(columns={"category": "uscc"})
-            g = with_details(g, firm_details(runner, g["uscc"].tolist(), day))
+            g = with_details(g, details_of(runner, g["uscc"].tolist(), day))
         frames[dim] = g
     return Concentration(as_of=day, measure=measure, total=total, summary=pd.DataFrame(rows),
                          dimensions=frames)

@@ -46,7 +46,8 @@ from scipy.sparse.csgraph import connected_components
 from chainrisk.errors import InvalidQueryParameter
 from graph.protocol import QueryRunner
 from queries.catalogue import records, resolve_as_of, run_for_firms, run_query
-from queries.details import firm_details, stale_before, with_details
+from queries.chaincache import CHAIN_CACHE, details_of
+from queries.details import stale_before, with_details
 
 __all__ = ["DEFAULT_LIMITS", "LIMITS_SOURCE", "ConnectedClients", "connected_clients"]
 
@@ -164,8 +165,16 @@ def connected_clients(
     day = resolve_as_of(runner, as_of)
     bank = list(runner.settings.bank_lenders if lenders is None else lenders)
 
-    borrowers = run_query(runner, "bank_borrowers", {"as_of": day, "lenders": bank})["uscc"].tolist()
-    exp = run_for_firms(runner, "firm_exposure", borrowers, {"as_of": day, "lenders": bank})
+    # the chain cache's book, when the API warmed it up, holds firm_exposure's rows of every firm
+    # with a loan started by the date: the bank's borrowers are those with a loan of the bank
+    # (bank_loans > 0, bank_borrowers' rule), so neither query runs over thousands of firms
+    book = CHAIN_CACHE.held_book(runner, CHAIN_CACHE.state(runner), day, bank)
+    if book is not None:
+        exp = book.loc[sorted(book.index[book["bank_loans"].to_numpy() > 0])].reset_index()
+        exp["uscc"] = exp["uscc"].astype(str)  # the dtype a query's frame has
+    else:
+        borrowers = run_query(runner, "bank_borrowers", {"as_of": day, "lenders": bank})["uscc"].tolist()
+        exp = run_for_firms(runner, "firm_exposure", borrowers, {"as_of": day, "lenders": bank})
     exp = exp.assign(exposure=exp["outstanding"].astype(float)
                      + undrawn_factor * exp["undrawn"].astype(float))
     exp = exp[exp["exposure"] > 0].set_index("uscc")
@@ -217,6 +226,6 @@ def connected_clients(
     clients["group_exposure"] = pd.Series([gexp.get(group_of.get(u, "")) for u in clients["uscc"]],
                                           dtype=object)
     clients = clients.sort_values(["exposure", "uscc"], ascending=[False, True]).reset_index(drop=True)
-    clients = with_details(clients, firm_details(runner, clients["uscc"].tolist(), day))
+    clients = with_details(clients, details_of(runner, clients["uscc"].tolist(), day))
     return ConnectedClients(as_of=day, tier1_capital=float(tier1_capital), net_capital=net_capital,
                             limits=lim, groups=groups, clients=clients)

@@ -298,7 +298,10 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
     key = (cache.server(runner), state.token, uscc, hops, direction, day, tuple(bank))
 
     def build() -> Chain:
-        name = _name(runner, uscc)
+        table = cache.held_table(runner, state, day)
+        known, name = table.name(uscc) if table is not None else (False, None)
+        if not known:  # the name from the details table when it holds the firm: one round trip fewer
+            name = _name(runner, uscc)
         wanted = _wanted(direction)
         walks = {s: cache.walk(runner, state, s, uscc, hops, day) if s in wanted else _walk_empty()
                  for s in SECTIONS}
@@ -459,5 +462,9 @@ def _kept(runner: QueryRunner, cache: ChainCache, firm: str, hops: int, directio
 def _cached_page(runner: QueryRunner, cache: ChainCache, whole: Chain, state: IngestState, page: int,
                  page_size: int) -> ChainExposure:
     day = whole.as_of
+    # the details table (read at warm-up) answers by lookup: a chain's first page then costs no query
+    table = cache.held_table(runner, state, day)
+    if table is not None:
+        return whole.page(runner, page, page_size, details=table.rows)
     return whole.page(runner, page, page_size, details=lambda usccs: cache.details(
         runner, state, day, usccs, lambda missing: firm_details(runner, missing, day)))

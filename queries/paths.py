@@ -36,7 +36,8 @@ from chainrisk.errors import InvalidQueryParameter, UnknownFirm
 from graph.protocol import QueryRunner
 from ingest.uscc import validate
 from queries.catalogue import CATALOGUE, jsonable, resolve_as_of, run_for_firms
-from queries.details import firm_details, stale_before
+from queries.chaincache import details_of
+from queries.details import stale_before
 
 __all__ = ["MAX_PATH_HOPS", "RELATIONS", "paths_between"]
 
@@ -129,6 +130,6 @@ def paths_between(
     exposure = run_for_firms(runner, "firm_exposure", firms, {"as_of": day, "lenders": bank})
     money = {r["uscc"]: {k: r[k] for k in ("outstanding", "undrawn", "exposure", "guarantees_given")}
              for r in exposure.to_dict(orient="records")}
-    details = firm_details(runner, firms, day)
+    details = details_of(runner, firms, day)
     answer["firms"] = {u: jsonable({**details.get(u, {}), **money.get(u, {})}) for u in firms}
     return answer

@@ -33,7 +33,7 @@ from chainrisk.errors import InvalidQueryParameter
 from graph.protocol import QueryRunner
 from ingest.tables import CLASSIFICATIONS
 from queries.catalogue import CATALOGUE, FIRM_BATCH, resolve_as_of, run_for_firms, run_query
-from queries.chaincache import CHAIN_CACHE, ChainCache, ingest_state
+from queries.chaincache import CHAIN_CACHE, ChainCache, details_of, ingest_state
 from queries.details import firm_details, stale_before, with_details
 
 __all__ = ["prospects"]
@@ -155,6 +155,10 @@ def prospects(
         # every lender's loans: their worst class is the prospect's record elsewhere
         if cache is None:
             loans = run_for_firms(runner, "firm_exposure", usccs, {"as_of": day, "lenders": []})
+        elif (book := cache.held_book(runner, cache.state(runner), day, bank)) is not None:
+            # the held book's worst_rank is loan_worst_class's (every lender's loans, any firm with a
+            # loan started by the date is in the book): no query
+            loans = pd.DataFrame({"uscc": book.index, "worst_rank": book["worst_rank"].to_numpy()})
         else:  # one set query over every loan, not one subquery per prospect
             loans = run_query(runner, "loan_worst_class", {"as_of": day})
         rank = dict(zip(loans["uscc"], loans["worst_rank"], strict=True))
@@ -180,7 +184,7 @@ def prospects(
     ).iloc[:top].reset_index(drop=True)
     found.insert(1, "rank", range(1, len(found) + 1))
     if cache is not None:
-        details = firm_details(runner, found["uscc"].tolist(), day)
+        details = details_of(runner, found["uscc"].tolist(), day, cache)
     found = with_details(found, details)
     found.attrs.update({"as_of": day.isoformat(), "hops": hops, "window": window,
                         "stale_before": stale_before(day).isoformat()})

@@ -40,8 +40,8 @@ import scipy.sparse as sp
 from chainrisk.errors import InvalidQueryParameter
 from graph.protocol import QueryRunner
 from queries.catalogue import resolve_as_of, run_for_firms, run_query
-from queries.chaincache import CHAIN_CACHE, IngestState, ingest_state
-from queries.details import firm_details, stale_before, with_details
+from queries.chaincache import CHAIN_CACHE, IngestState, details_of, ingest_state
+from queries.details import stale_before, with_details
 
 __all__ = ["ESRI_TOL", "METHODS", "top_systemic"]
 
@@ -138,6 +138,6 @@ def top_systemic(
     usccs = frame["uscc"].tolist()
     money = run_for_firms(runner, "firm_exposure", usccs, {"as_of": day, "lenders": bank})
     frame = frame.merge(money[["uscc", "outstanding", "undrawn", "exposure"]], on="uscc", how="left")
-    frame = with_details(frame, firm_details(runner, usccs, day))
+    frame = with_details(frame, details_of(runner, usccs, day))
     frame.attrs.update(attrs, method=used, measure=_MEASURES[used])
     return frame

@@ -29,7 +29,8 @@ import pandas as pd
 
 from graph.protocol import QueryRunner
 from queries.catalogue import resolve_as_of, run_query
-from queries.details import firm_details, stale_before, with_details
+from queries.chaincache import details_of
+from queries.details import stale_before, with_details
 
 __all__ = ["early_warning"]
 
@@ -50,7 +51,7 @@ def early_warning(
     frame = run_query(runner, "early_warning", {"as_of": day, "window": window, "min_fall": min_fall,
                                                 "min_growth": min_growth, "lenders": bank})
     frame.insert(1, "rank", range(1, len(frame) + 1))
-    frame = with_details(frame, firm_details(runner, frame["uscc"].tolist(), day))
+    frame = with_details(frame, details_of(runner, frame["uscc"].tolist(), day))
     frame.attrs.update({"as_of": day.isoformat(), "window": window, "min_fall": min_fall,
                         "min_growth": min_growth, "stale_before": stale_before(day).isoformat()})
     return frame

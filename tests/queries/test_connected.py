@@ -59,3 +59,28 @@ def test_limits_control_share_and_undrawn_factor_are_parameters(platform: GraphR
         connected_clients(platform, tier1_capital=0)
     with pytest.raises(InvalidQueryParameter, match="unknown limit"):
         connected_clients(platform, tier1_capital=1.0, limits={"bogus": 0.1})
+
+
+def test_a_warm_chain_cache_gives_the_same_answer(platform: GraphRunner,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    import queries.connected
+    from queries.chaincache import CHAIN_CACHE, warm_up
+
+    CHAIN_CACHE.clear()
+    try:
+        cold = connected_clients(platform, tier1_capital=10_000.0, lenders=BANK)
+        state = warm_up(platform, lenders=BANK)  # the book and the details table, as the API's start
+        assert CHAIN_CACHE.held_book(platform, state, cold.as_of, BANK) is not None
+        # the borrowers and their exposures from the held book: no bank_borrowers, no firm_exposure
+        real = queries.connected.run_query
+        monkeypatch.setattr(queries.connected, "run_for_firms", None)
+        monkeypatch.setattr(queries.connected, "run_query",
+                            lambda r, name, p=None: None if name == "bank_borrowers" else real(r, name, p))
+        warm = connected_clients(platform, tier1_capital=10_000.0, lenders=BANK)
+        pd.testing.assert_frame_equal(warm.clients, cold.clients)
+        pd.testing.assert_frame_equal(warm.groups, cold.groups)
+        assert len(cold.clients) > 0 and len(cold.groups) > 0
+    finally:
+        CHAIN_CACHE.clear()

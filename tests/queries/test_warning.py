@@ -70,6 +70,27 @@ def test_prospects_from_the_cached_network_equal_the_reference_path(platform: Gr
         same(hops=1)
 
 
+def test_prospects_after_a_warm_up_equal_the_reference_path(platform: GraphRunner,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from queries.chaincache import ChainCache, warm_up
+
+    module = importlib.import_module("queries.prospects")  # the package's name is the function
+    real = module.run_query
+    for lenders in (BANK, []):
+        cache = ChainCache()
+        warm_up(platform, cache, lenders=lenders)  # the book (worst classes) and the details table
+        with monkeypatch.context() as m:  # the worst classes from the held book, not loan_worst_class
+            m.setattr(module, "run_query",
+                      lambda r, name, p=None: None if name == "loan_worst_class" else real(r, name, p))
+            for hops in (1, 2):
+                fast = prospects(platform, hops=hops, lenders=lenders, cache=cache)
+                slow = prospects(platform, hops=hops, lenders=lenders, cache=None)
+                pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
+                assert len(fast) > 0
+
+
 def test_signal_trends_average_the_changes(platform: GraphRunner) -> None:
     from queries.catalogue import run_query
 

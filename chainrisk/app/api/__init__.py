@@ -7,8 +7,9 @@ and its role decides what it may call (``docs/api.md``). OpenAPI is at ``/openap
 Swagger UI at ``/docs`` from vendored assets.
 
 With ``settings.api_warm_up`` (on under ``chainrisk serve``), the app builds the process's chain
-cache (``queries.chaincache.warm_up``: both networks and the bank's book on the latest date) in a
-background thread as it starts, so the first officer's exposure request only walks its chain;
+cache (``queries.chaincache.warm_up``: both networks, the bank's book and every firm's details on the
+latest date) in a background thread as it starts, so the first officer's exposure request only walks
+its chain and looks its page's details up in memory;
 ``/health`` says how far that warm-up is (``chain_cache``).
 
 - ``chainrisk.app.api.errors``: JSON answers, and library errors as JSON HTTP errors;

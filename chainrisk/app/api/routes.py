@@ -60,13 +60,14 @@ def firm_card(request: Request, _: _Reader, uscc: _Uscc, as_of: _AsOf = None) ->
     """One firm: its risk labels (PD, tier, reasons) where a risk run is current, the current stress
     run's results, the bank's exposure, and how old its data is at ``as_of``."""
     from queries.catalogue import jsonable, resolve_as_of, run_for_firms, run_query
-    from queries.details import STALE_MONTHS, firm_details, months_before
+    from queries.chaincache import details_of
+    from queries.details import STALE_MONTHS, months_before
 
     code = _uscc(uscc)
     st = api_state(request)
     runner = st.runner()
     day = resolve_as_of(runner, as_of)
-    details = firm_details(runner, [code], day).get(code)
+    details = details_of(runner, [code], day).get(code)
     if details is None:
         raise UnknownFirm(f"no firm with USCC {code} in the graph")
     risk = run_query(runner, "firm_risk", {"firm": code})

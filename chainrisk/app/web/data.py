@@ -46,8 +46,9 @@ from queries.catalogue import (
     run_query,
 )
 from queries.catalogue import Param as _Param
+from queries.chaincache import details_of
 from queries.circles import analyse_guarantees
-from queries.details import STALE_MONTHS, firm_details, months_before
+from queries.details import STALE_MONTHS, months_before
 from queries.exposure import SECTIONS, chain
 
 __all__ = [
@@ -106,8 +107,9 @@ def _uscc(value: str) -> str:
 
 def firm_rows(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str, dict[str, Any]]:
     """Per firm: the catalogue's ``firm_details`` plus ``*_stale`` flags (``None`` where there is
-    no such data) and ``stale`` (any of them true): :func:`queries.details.firm_details`."""
-    return firm_details(runner, list(usccs), as_of)
+    no such data) and ``stale`` (any of them true): :func:`queries.details.firm_details`, looked
+    up in the process's details table when one is held (``queries.chaincache.details_of``)."""
+    return details_of(runner, list(usccs), as_of)
 
 
 def _defaulted(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict[str, str]:
