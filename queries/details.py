@@ -78,6 +78,10 @@ def _rows(frame: pd.DataFrame, cutoff: str) -> dict[str, dict[str, Any]]:
         # whichever firms it was read with (rows are kept per firm across pages)
         row: dict[str, Any] = {k: None if isinstance(v, float) and v != v else v
                                for k, v in zip(names, values, strict=True)}
+        # a tier is a whole number; a column with missing values arrives as floats
+        tier = row.get("risk_tier")
+        if isinstance(tier, float) and tier.is_integer():
+            row["risk_tier"] = int(tier)
         flags = {flag: None if row.get(col) is None else bool(row[col] < cutoff)
                  for col, flag in _DATES.items()}
         row.update(flags)
@@ -100,6 +104,9 @@ class DetailsTable:
     (True, 2, False)
     >>> t.name("A"), t.name("B"), t.name("C")
     ((True, 'a'), (True, None), (False, None))
+    >>> t = DetailsTable(pd.DataFrame({"uscc": ["A", "B"], "risk_tier": [2, None]}), date(2024, 6, 30))
+    >>> [t.rows(["A", "B"])[u]["risk_tier"] for u in "AB"]  # JSON shows 2, not 2.0
+    [2, None]
     """
 
     def __init__(self, frame: pd.DataFrame, as_of: date):
