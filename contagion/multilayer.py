@@ -15,16 +15,29 @@ their terms :math:`y^l_i = \tau_l (W^l \Delta h(t))_i`, after the cap:
 to the total distress gained beyond the initial shock.
 
 Layer conversions in :func:`build_layers` (:math:`e_i` firm i's equity, :math:`S`
-the supply matrix, :math:`m` the supply margin, :math:`\lambda` the loss rate):
+the supply matrix, :math:`m` the supply margin, :math:`T` the replacement time in
+months, :math:`\lambda` the loss rate):
 
 - ``supply``: firm i loses the contribution margin :math:`m` on the part of its
   yearly revenue :math:`R_i` that a failed partner j stands for, as a share of i's
-  sales (j a buyer) or of its inputs (j a supplier):
+  sales (j a buyer) or of its inputs (j a supplier), for the :math:`T` months it
+  takes to replace the partner:
 
   .. math::
 
-      W_{ij} = \min\Bigl(1,\; \frac{m R_i}{e_i}\Bigl(
+      W_{ij} = \min\Bigl(1,\; \frac{m R_i}{e_i}\,\frac{T}{12}\Bigl(
           \frac{S_{ij}}{\max(R_i, \sum_k S_{ik})} + \frac{S_{ji}}{\max(R_i, \sum_k S_{ki})}\Bigr)\Bigr).
+
+  A firm that loses a buyer or a supplier does not lose that partner's share of a
+  whole year: it finds other buyers and suppliers within months. The evidence is on
+  the time the loss lasts, not on one number: disasters at suppliers cut their
+  customers' sales for a few quarters, most for inputs that are hard to replace
+  (Barrot & Sauvagnat 2016, *Quarterly Journal of Economics* 131(3)); the 2011
+  earthquake's disruptions spread up and down Japan's supply chains in the following
+  year (Carvalho, Nirei, Saito & Tahbaz-Salehi 2021, *QJE* 136(2)), and the
+  simulation of that propagation by Inoue & Todo (2019, *Nature Sustainability* 2)
+  lets firms substitute lost suppliers. :data:`SUPPLY_REPLACEMENT_MONTHS` (3, one
+  quarter) is the default; 12 is the whole year (no replacement).
 
   The shares over a firm's sales links, and over its input links, never sum above 1,
   so however large the link values are against the revenue, the most a firm can lose
@@ -87,6 +100,7 @@ from contagion._validate import as_csr, as_scenarios, as_vector
 from contagion.typing import MatrixLike, ScenarioLike, SnapshotLike, VectorLike
 
 __all__ = [
+    "SUPPLY_REPLACEMENT_MONTHS",
     "DefaultRule",
     "MultiLayerResult",
     "build_layers",
@@ -120,11 +134,16 @@ def _scale_rows(m: sp.csr_matrix, equity: np.ndarray, *, capped: bool) -> sp.csr
     return w
 
 
+#: Months a firm takes to replace a failed buyer or supplier (module docstring): one quarter.
+SUPPLY_REPLACEMENT_MONTHS = 3.0
+
+
 def build_layers(
     snapshot: SnapshotLike,
     *,
     loss_rate: float = 0.45,
     supply_margin: float = 0.1,
+    supply_replacement_months: float = SUPPLY_REPLACEMENT_MONTHS,
     matrix: Literal["capped", "uncapped"] = "capped",
     equity: VectorLike | None = None,
     guarantee_exposure: MatrixLike | None = None,
@@ -141,6 +160,9 @@ def build_layers(
     supply_margin : float in [0, 1]
         :math:`m`, equity lost per unit of revenue a failed partner stands for (its share of
         the firm's sales or inputs times the yearly revenue).
+    supply_replacement_months : float in (0, 12]
+        :math:`T`, months of that margin lost before the firm replaces the partner;
+        the supply exposure is scaled by :math:`T/12` (12: the whole year).
     matrix : {"capped", "uncapped"}
         Battiston's :math:`\\min(1, E/e)` or Bardoscia's :math:`E/e` (module docstring).
     equity : length-n array, optional
@@ -159,7 +181,7 @@ def build_layers(
     ------
     InvalidModelInput
         NaN, infinite or negative amounts in a matrix (naming the firm by USCC),
-        rates outside [0, 1], a matrix of the wrong size.
+        rates outside [0, 1], replacement months outside (0, 12], a matrix of the wrong size.
 
     Examples
     --------
@@ -172,12 +194,14 @@ def build_layers(
     ...     guarantees=sp.csr_matrix([[0, 0, 80.0], [0, 0, 0], [0, 0, 0]]),
     ...     receivables=sp.csr_matrix([[0, 0, 0], [40.0, 0, 0], [0, 0, 0]]),
     ...     loans=pd.DataFrame(), guarantee_contracts=pd.DataFrame())
-    >>> layers = build_layers(snap, loss_rate=0.5)
+    >>> layers = build_layers(snap, loss_rate=0.5, supply_replacement_months=12)  # a whole year lost
     >>> layers["supply"].toarray().tolist()  # A sells 200 to B: 0.1*200/100, 0.1*200/50
     [[0.0, 0.2, 0.0], [0.4, 0.0, 0.0], [0.0, 0.0, 0.0]]
     >>> layers["guarantee"][0, 2], layers["trade_credit"][1, 0]  # 0.5*80/100, 0.5*40/50
     (np.float64(0.4), np.float64(0.4))
-    >>> build_layers(snap, supply_margin=0.4, matrix="uncapped")["supply"][1, 0]  # 0.4*200/50
+    >>> build_layers(snap)["supply"][1, 0]  # replaced in 3 months: 0.1*200*(3/12)/50
+    np.float64(0.1)
+    >>> build_layers(snap, supply_margin=0.4, supply_replacement_months=12, matrix="uncapped")["supply"][1, 0]
     np.float64(1.6)
     """
     if matrix not in ("capped", "uncapped"):
@@ -185,6 +209,9 @@ def build_layers(
     for name, val in (("loss_rate", loss_rate), ("supply_margin", supply_margin)):
         if not 0.0 <= val <= 1.0:
             raise InvalidModelInput(f"{name} must lie in [0, 1], got {val!r}")
+    if not 0.0 < supply_replacement_months <= 12.0:  # also rejects NaN
+        raise InvalidModelInput("supply_replacement_months must lie in (0, 12] (12: a failed partner's "
+                                f"whole year is lost), got {supply_replacement_months!r}")
     n = snapshot.n
     labels = snapshot.firms["uscc"].tolist() if "uscc" in snapshot.firms else None
     if equity is None:
@@ -198,7 +225,7 @@ def build_layers(
                  if guarantee_exposure is None
                  else as_csr(guarantee_exposure, "guarantee_exposure", n=n, labels=labels))
     exposures = {
-        "supply": supply_margin * supply_exposure(supply, revenue),
+        "supply": supply_margin * (supply_replacement_months / 12.0) * supply_exposure(supply, revenue),
         "guarantee": guarantee,
         "trade_credit": loss_rate * (sp.diags(sales_factor(supply, revenue))
                                      @ as_csr(snapshot.receivables, "receivables", n=n, labels=labels)),

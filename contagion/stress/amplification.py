@@ -8,8 +8,9 @@ stops them (Bardoscia et al. 2015), so the cascade saturates: nearly every run e
 with the same strongly connected core in default and the stress loss measures the cap
 more than the exposures. A validator reads this beside ``share_of_EL``: a baseline
 scenario (no shock) whose default rate is many times the PDs, with :math:`\rho \ge 1`,
-points at the calibration of the layers (``contagion.supply.margin``, the loss rate,
-the transmission weights), not at the scenario.
+points at the calibration of the layers (``contagion.supply.margin``,
+``contagion.supply_replacement_months``, the loss rate, the transmission weights), not at the
+scenario.
 
 ``summary.json`` → ``contagion.spectral_radius`` has the value for all layers together
 and for each layer alone; at or above 1 the result carries a warning naming the layers.
@@ -51,7 +52,8 @@ def amplification(layers: Mapping[str, sp.csr_matrix], transmission: Mapping[str
     return out, (f"the impact matrix of the contagion has spectral radius {rho:.2f} >= 1 ({parts}): distress "
                  "is amplified through the network's cycles rather than damped, so cascades saturate at "
                  "distress 1 and the loss reflects that cap more than the exposures; check the layers' "
-                 "calibration (contagion.supply.margin, contagion.loss_rate, contagion.transmission)")
+                 "calibration (contagion.supply.margin, contagion.supply_replacement_months, "
+                 "contagion.loss_rate, contagion.transmission)")
 
 
 def _fmt(value: float | None) -> str:

@@ -353,6 +353,7 @@ def prepare(
     if scenario.default_stock.replay:
         h0 = np.where(stock, 1.0, h0)
     built = multilayer.build_layers(snapshot, loss_rate=c.loss_rate, supply_margin=c.supply.margin,
+                                    supply_replacement_months=c.supply_replacement_months,
                                     matrix=c.debtrank.matrix, equity=equity.equity,
                                     guarantee_exposure=full_book.calls)
     layers = {str(k): sp.csr_matrix(v) for k, v in built.items()}
@@ -875,6 +876,7 @@ def contagion_share(loss: np.ndarray, loss_no_contagion: np.ndarray, scenario: S
         "distress_sensitivity": c.distress_sensitivity,
         "debtrank_matrix": c.debtrank.matrix,
         "supply_margin": c.supply.margin,
+        "supply_replacement_months": c.supply_replacement_months,
     }
 
 

@@ -48,6 +48,7 @@ from pydantic import (
 )
 
 from chainrisk.errors import ScenarioError
+from contagion.multilayer import SUPPLY_REPLACEMENT_MONTHS
 
 __all__ = [
     "CONNECTED_GROUP_LIMIT",
@@ -370,6 +371,10 @@ class ContagionParameters(ScenarioPart):
     #: ``excess`` only their share beyond the PDs' expectation in a run (the PDs already contain
     #: the calm year's contagion), ``all`` in full, ``none`` not at all.
     from_pd_defaults: Literal["excess", "all", "none"] = "excess"
+    #: Months a firm takes to replace a failed buyer or supplier: the supply layer puts that many
+    #: twelfths of the partner's yearly margin at stake (:func:`contagion.multilayer.build_layers`;
+    #: 12 = the whole year, the engine before).
+    supply_replacement_months: float = SUPPLY_REPLACEMENT_MONTHS
     supply: SupplyParameters = Field(default_factory=lambda: SupplyParameters.model_validate({}))
     debtrank: DebtRankParameters = Field(default_factory=lambda: DebtRankParameters.model_validate({}))
     tol: float = Field(1e-9, gt=0.0)
@@ -385,6 +390,14 @@ class ContagionParameters(ScenarioPart):
         if bad:
             raise ValueError(f"transmission must be >= 0, got {bad}")
         return {layer: float(v.get(layer, 1.0)) for layer in LAYERS}
+
+    @field_validator("supply_replacement_months")
+    @classmethod
+    def _months(cls, v: float) -> float:
+        if not 0.0 < v <= 12.0:  # also rejects NaN
+            raise ValueError(f"must lie in (0, 12] months (the time a firm takes to replace a failed "
+                             f"buyer or supplier; 12 = the partner's whole year is lost), got {v!r}")
+        return float(v)
 
 
 #: Where PDs come from (see :mod:`contagion.stress.pd_source`).

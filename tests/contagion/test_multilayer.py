@@ -39,7 +39,7 @@ def test_build_layers_conversions() -> None:
         guarantees=[[0, 0, 80], [0, 0, 0], [0, 0, 0]],
         receivables=[[0, 0, 0], [40, 0, 0], [0, 0, 0]],
     )
-    layers = build_layers(snap, loss_rate=0.5, supply_margin=0.1)
+    layers = build_layers(snap, loss_rate=0.5, supply_margin=0.1, supply_replacement_months=12)
     assert set(layers) == {"supply", "guarantee", "trade_credit"}
     # supply: 0 sells 200 to 1 -> W[0,1] = 0.1*200/100 = 0.2 (supplier side), W[1,0] = 0.1*200/50 = 0.4
     # (buyer side); 1 sells 100 to 2 -> W[1,2] = 0.1*100/50 = 0.2, W[2,1] = min(1, 0.1*100/20) = 0.5
@@ -55,7 +55,7 @@ def test_build_layers_conversions() -> None:
 
 def test_supply_layer_uses_shares_of_revenue_where_links_exceed_it() -> None:
     """Three firms whose link values add up to more than their yearly revenue, by hand (supply and
-    the trade credit booked on the sales).
+    the trade credit booked on the sales); a failed partner's whole year is lost (12 months).
 
     A sells 300 to B and 100 to C and buys 50 from C; B sells 40 to C. Quarterly revenue:
     A 50 (yearly 200), B 25 (yearly 100), C none. Equity 100 each, margin 0.1.
@@ -65,7 +65,8 @@ def test_supply_layer_uses_shares_of_revenue_where_links_exceed_it() -> None:
     """
     flows = [[0, 300, 100], [0, 0, 40], [50, 0, 0]]
     snap = snapshot([100.0, 100.0, 100.0], flows, revenue=[50.0, 25.0, np.nan])
-    w = build_layers(snap, supply_margin=0.1, matrix="uncapped")["supply"].toarray()
+    w = build_layers(snap, supply_margin=0.1, supply_replacement_months=12,
+                     matrix="uncapped")["supply"].toarray()
     want = np.array([  # by hand
         [0.0, 0.1 * 150 / 100, 0.1 * (50 + 50) / 100],  # A: sales to B, sales to C + inputs from C
         [0.1 * 100 / 100, 0.0, 0.1 * 40 / 100],  # B: inputs from A (300 of 300 -> 100), sales to C
@@ -73,7 +74,8 @@ def test_supply_layer_uses_shares_of_revenue_where_links_exceed_it() -> None:
     ])
     np.testing.assert_allclose(w, want)
     # the raw flows would make A lose 0.3 of its equity to B's failure (0.1 x 300 / 100), twice as much
-    raw = build_layers(snapshot([100.0, 100.0, 100.0], flows), supply_margin=0.1)["supply"].toarray()
+    raw = build_layers(snapshot([100.0, 100.0, 100.0], flows), supply_margin=0.1,
+                       supply_replacement_months=12)["supply"].toarray()
     assert raw[0, 1] == pytest.approx(0.3) and raw[1, 0] == pytest.approx(0.3)
     # receivables (balances) booked on A's overstated sales take A's factor 200/400; B's and C's stay
     rec = [[0, 60, 0], [0, 0, 10], [20, 0, 0]]
@@ -84,6 +86,36 @@ def test_supply_layer_uses_shares_of_revenue_where_links_exceed_it() -> None:
     # the same figures from the exposure helper, in money, on yearly revenue
     exp = supply_exposure(sp.csr_matrix(np.array(flows, dtype=float)), np.array([200.0, 100.0, np.nan]))
     np.testing.assert_allclose(exp.toarray(), [[0, 150, 100], [100, 0, 40], [150, 40, 0]])
+
+
+def test_supply_replacement_months_scale_the_supply_layer_only() -> None:
+    """The 3-firm case above with partners replaced in 3 months instead of a whole year, by hand.
+
+    A (yearly revenue 200, equity 100) sells 300 to B and 100 to C and buys 50 from C: its sales
+    shares are 150 and 50 of its revenue, its inputs 50. Replaced in T = 3 months, a failed B
+    costs A the margin 0.1 on 3/12 of 150: 0.1 x 150 x 0.25 / 100 = 0.0375 of its equity; a
+    failed C 0.1 x (50 + 50) x 0.25 / 100 = 0.025. The guarantee and trade-credit layers do not
+    depend on T.
+    """
+    flows = [[0, 300, 100], [0, 0, 40], [50, 0, 0]]
+    rec = [[0, 60, 0], [0, 0, 10], [20, 0, 0]]
+    gua = [[0, 0, 30], [0, 0, 0], [0, 0, 0]]
+    snap = snapshot([100.0, 100.0, 100.0], flows, guarantees=gua, receivables=rec,
+                    revenue=[50.0, 25.0, np.nan])
+    quarter = build_layers(snap, supply_margin=0.1, supply_replacement_months=3, matrix="uncapped")
+    year = build_layers(snap, supply_margin=0.1, supply_replacement_months=12, matrix="uncapped")
+    assert quarter["supply"][0, 1] == pytest.approx(0.1 * 150 * 3 / 12 / 100)  # 0.0375
+    assert quarter["supply"][0, 2] == pytest.approx(0.1 * (50 + 50) * 3 / 12 / 100)  # 0.025
+    assert quarter["supply"][1, 0] == pytest.approx(0.1 * 100 * 3 / 12 / 100)  # B's inputs from A: 100 of 300
+    np.testing.assert_allclose(quarter["supply"].toarray(), year["supply"].toarray() / 4)
+    for name in ("guarantee", "trade_credit"):
+        np.testing.assert_array_equal(quarter[name].toarray(), year[name].toarray())
+    # the default is one quarter
+    np.testing.assert_allclose(build_layers(snap, supply_margin=0.1, matrix="uncapped")["supply"].toarray(),
+                               quarter["supply"].toarray())
+    for bad in (0.0, -1.0, 12.5, float("nan")):
+        with pytest.raises(InvalidModelInput, match="supply_replacement_months"):
+            build_layers(snap, supply_replacement_months=bad)
 
 
 def test_supply_shares_never_sum_above_the_revenue() -> None:
@@ -203,7 +235,7 @@ def test_supply_margin_and_equity_override() -> None:
     snap = snapshot([100.0, 0.0], [[0, 200.0], [0, 0]])
     plain = build_layers(snap, supply_margin=0.25)
     assert plain["supply"][1, 0] == 1.0  # zero equity: any exposure wipes it out
-    imputed = build_layers(snap, supply_margin=0.25, equity=[100.0, 100.0])
+    imputed = build_layers(snap, supply_margin=0.25, supply_replacement_months=12, equity=[100.0, 100.0])
     assert imputed["supply"].toarray().tolist() == [[0.0, 0.5], [0.5, 0.0]]  # 0.25 x 200 / 100
 
 

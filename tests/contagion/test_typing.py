@@ -42,7 +42,8 @@ def test_any_object_with_the_attributes_will_do() -> None:
         loans=pd.DataFrame(), guarantee_contracts=pd.DataFrame(), n=2, content_hash=lambda: "h",
     )
     assert isinstance(snap, SnapshotLike)
-    assert build_layers(snap)["supply"].toarray().tolist() == [[0.0, 0.5], [0.5, 0.0]]  # type: ignore[arg-type]
+    # margin 0.1 on 50 for the default 3 months, over equity 10: 0.1 x 50 x 3/12 / 10
+    assert build_layers(snap)["supply"].toarray().tolist() == [[0.0, 0.125], [0.125, 0.0]]  # type: ignore[arg-type]
 
 
 def test_aliases_are_exported() -> None:

@@ -70,7 +70,7 @@ def test_no_shock_el_stays_near_the_pds_expectation_on_realistic_flows() -> None
     """The saturation finding: with no shock, EL is the PDs' own expectation plus a little (within
     20 %), not a multiple of it, once the supply layer takes shares of the revenue and the PDs'
     defaults pass on only their excess (the defaults); on the raw flows with every PD default passed
-    on in full (the engine before) the same network doubles it."""
+    on in full and a failed partner's whole year lost (the engine before) the same network doubles it."""
     snap = random_platform()
     text = "name: calm\nruns: 1500\nseed: 5\n"
     res = _quiet(snap, text)
@@ -80,7 +80,7 @@ def test_no_shock_el_stays_near_the_pds_expectation_on_realistic_flows() -> None
     base = res.summary()["contagion"]["baseline"]
     assert base["same_runs_as_scenario"] and base["pd_expectation"] == pytest.approx(expected, rel=1e-9)
     before = _quiet(dataclasses.replace(snap, firms=snap.firms.drop(columns=["revenue"])),
-                    text + "contagion: {from_pd_defaults: all}\n")
+                    text + "contagion: {from_pd_defaults: all, supply_replacement_months: 12}\n")
     assert before.measure("EL") > 1.8 * expected
     rho = res.summary()["contagion"]["spectral_radius"]["supply"]
     assert rho < before.summary()["contagion"]["spectral_radius"]["supply"]
@@ -113,7 +113,9 @@ def test_baseline_runs_default_to_a_quarter_and_zero_switches_them_off() -> None
 def test_pd_defaults_enter_the_propagation_at_their_excess() -> None:
     """Outside ``all`` the copula's defaults stay defaults, pass on only s_r, and the scenario's in full."""
     snap = build_snapshot(equity=30.0)
-    spec = parse_scenario(SCENARIO.replace("{rho_sector: 0.2", "{rho_global: 0.3, rho_sector: 0.2"))
+    # a partner's whole year lost: the small network's supply layer then passes enough on to tell them apart
+    spec = parse_scenario(SCENARIO.replace("{rho_sector: 0.2", "{rho_global: 0.3, rho_sector: 0.2")
+                          + "  supply_replacement_months: 12\n")
     assert spec.copula.rho_global == 0.3
     model, ctx = prepare(snap, spec, seed=42, bank_lenders=["BANK"])
     assert model.from_pd_defaults == "excess"

@@ -106,3 +106,14 @@ def test_contagion_and_loss_fields_and_their_defaults() -> None:
     assert s.contagion.supply.margin == 0.05 and s.contagion.debtrank.matrix == "capped"
     assert s.contagion.distress_sensitivity == 0.0 and s.loss.downturn_lgd
     assert scenario_hash(s) != scenario_hash(d)
+
+
+def test_supply_replacement_months_default_range_and_error() -> None:
+    assert parse_scenario("name: x\n").contagion.supply_replacement_months == 3.0
+    whole = parse_scenario("name: x\ncontagion: {supply_replacement_months: 12}\n")
+    assert whole.contagion.supply_replacement_months == 12.0
+    assert scenario_hash(whole) != scenario_hash(parse_scenario("name: x\n"))
+    for bad in ("0", "-2", "13", ".nan"):
+        with pytest.raises(ScenarioError, match=r"s\.yaml:3: contagion\.supply_replacement_months: "
+                                                r"must lie in \(0, 12\] months"):
+            parse_scenario(f"name: x\ncontagion:\n  supply_replacement_months: {bad}\n", file="s.yaml")

@@ -26,6 +26,11 @@ def test_parse_and_apply() -> None:
         with_value(base, "copula.rho_globl", 0.1)
     with pytest.raises(ScenarioError, match="rho_global"):
         with_value(base, "copula.rho_global", 0.99)  # the loadings would sum above 1
+    # the supply layer's replacement time sweeps like any number; 0 months is refused with the key
+    key, months = parse_sweep("contagion.supply_replacement_months=1:12:4")
+    assert [with_value(base, key, m).contagion.supply_replacement_months for m in months] == months
+    with pytest.raises(ScenarioError, match=r"supply_replacement_months=0\.0: must lie in"):
+        with_value(base, key, 0.0)
 
 
 def test_sweep_table_and_tornado() -> None:
