@@ -515,9 +515,17 @@ def fit_gnn(
     config: GNNConfig | None = None,
     device: str | None = None,
     progress: Callable[[int, float], None] | None = None,
+    epochs: int | None = None,
 ) -> GNNModel:
-    """Fit B3 on the training cuts, stop early on the validation book's AUC, calibrate on it."""
+    """Fit B3 on the training cuts, stop early on the validation book's AUC, calibrate on it.
+
+    ``epochs``: train exactly this many epochs and keep the last weights, with no validation
+    pass per epoch and no patience tail (B4's out-of-fold GNNs take B3's early-stopped epoch
+    count, :func:`gnn.stacking.out_of_fold_features`); the validation cut still calibrates.
+    """
     cfg = config or GNNConfig()
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"a fixed-length fit needs at least one epoch, got {epochs}")
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -537,8 +545,8 @@ def fit_gnn(
     pos_weight = torch.tensor([max(neg / max(pos, 1.0), 1.0) ** 0.5], device=dev)
     net = RiskGNN(enc.width, relations, cfg, len(enc.industries), len(enc.provinces)).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    best, best_epoch, best_state, history = -np.inf, 0, copy.deepcopy(net.state_dict()), []
-    for epoch in range(cfg.max_epochs):
+
+    def step() -> None:
         net.train()
         opt.zero_grad()
         loss = sum(
@@ -548,20 +556,33 @@ def fit_gnn(
         assert isinstance(loss, torch.Tensor)
         loss.backward()
         opt.step()
+
+    def val_logits() -> np.ndarray:
         net.eval()
         with torch.no_grad():
-            score = auc(val.y, net(val_data, val_adj)[val_rows].double().cpu().numpy())
-        history.append(score)
-        if progress is not None:
-            progress(epoch, score)
-        if score > best:
-            best, best_epoch, best_state = score, epoch, copy.deepcopy(net.state_dict())
-        elif epoch - best_epoch >= cfg.patience:
-            break
-    net.load_state_dict(best_state)
+            return cast(np.ndarray, net(val_data, val_adj)[val_rows].double().cpu().numpy())
+
+    history: list[float] = []
+    if epochs is not None:
+        for _ in range(epochs):
+            step()
+        z = val_logits()
+        best, best_epoch = auc(val.y, z), epochs - 1
+    else:
+        best, best_epoch, best_state = -np.inf, 0, copy.deepcopy(net.state_dict())
+        for epoch in range(cfg.max_epochs):
+            step()
+            score = auc(val.y, val_logits())
+            history.append(score)
+            if progress is not None:
+                progress(epoch, score)
+            if score > best:
+                best, best_epoch, best_state = score, epoch, copy.deepcopy(net.state_dict())
+            elif epoch - best_epoch >= cfg.patience:
+                break
+        net.load_state_dict(best_state)
+        z = val_logits()
     net.eval()
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    with torch.no_grad():
-        z = net(val_data, val_adj)[val_rows].double().cpu().numpy()
     calibrator = Calibrator.fit(val.y, 1.0 / (1.0 + np.exp(-z)))
     return GNNModel(enc, relations, cfg, state, calibrator, best_epoch, float(best), history=history)

@@ -234,19 +234,22 @@ def out_of_fold_features(
     config: GNNConfig | None,
     two_hop: bool = True,
     fit: FitGNN = fit_gnn,
+    epochs: int | None = None,
 ) -> list[pd.DataFrame]:
     """Every training cut's read-outs, each firm's from the GNN fitted without its fold's labels.
 
     One GNN per fold (``fit``, seeds ``seed + 1 + k``); the firms of fold ``k`` take their own
     logit *and their neighbours'* from the fold-``k`` GNN, so no read-out of a firm depends on
-    its label (see the module docstring). Frames align with each cut's rows.
+    its label (see the module docstring). Frames align with each cut's rows. ``epochs``: each
+    fold GNN trains exactly that many epochs (see :func:`fit_stacked`); ``None``: each stops
+    early on the validation cut like B3.
     """
     if folds < 2:
         raise ValueError(f"out-of-fold read-outs need at least 2 folds, got {folds}")
     frames: list[pd.DataFrame | None] = [None] * len(train)
     for k in range(folds):
         masked = [_mask_fold(c, k, folds) for c in train]
-        model = fit(masked, val, seed=seed + 1 + k, threads=threads, config=config)
+        model = fit(masked, val, seed=seed + 1 + k, threads=threads, config=config, epochs=epochs)
         for i, c in enumerate(train):
             held = np.flatnonzero(fold_of(c.uscc, folds) == k)
             part = _readouts(
@@ -276,9 +279,21 @@ def fit_stacked(
 
     ``two_hop``: ``True``/``False`` fixes the read-out set; ``None`` (default) fits both and
     keeps the two-hop set only when it wins the paired comparison on the validation firms.
+
+    The fold GNNs train for B3's early-stopped epoch count (``gnn.best_epoch + 1``), not each
+    with its own early stopping: the read-outs only need to come from networks like B3, and
+    a fixed length spares every fold its per-epoch validation pass and its patience tail
+    (the usual practice of stacking: the level-0 learner's settings are chosen once).
     """
     oof = out_of_fold_features(
-        train, val, folds=folds, seed=seed, threads=threads, config=config or gnn.config, two_hop=True
+        train,
+        val,
+        folds=folds,
+        seed=seed,
+        threads=threads,
+        config=config or gnn.config,
+        two_hop=True,
+        epochs=gnn.best_epoch + 1,
     )
     y = np.concatenate([c.y for c in train])
     val_feats = stacked_features(val, gnn.node_logits(val), two_hop=True)

@@ -77,6 +77,24 @@ def test_pds_are_calibrated_floored_and_aligned(
     assert len(model.history) <= SMALL.max_epochs
 
 
+def test_a_fixed_length_fit_retraces_the_early_stopped_one(
+    model: GNNModel, cuts: tuple[CutPlan, dict[date, Cut]]
+) -> None:
+    """``epochs=best_epoch + 1`` under the same seed ends on the early-stopped fit's best weights:
+    the validation passes it skips draw no random numbers, so the training steps are the same."""
+    plan, c = cuts
+    train, val = [c[t] for t in plan.train], c[plan.validation]
+    fixed = fit_gnn(train, val, seed=3, config=SMALL, epochs=model.best_epoch + 1)
+    assert fixed.state.keys() == model.state.keys()
+    for key, value in model.state.items():
+        assert torch.equal(fixed.state[key], value), key
+    assert fixed.best_epoch == model.best_epoch and fixed.history == []
+    assert fixed.validation_auc == pytest.approx(model.validation_auc)
+    np.testing.assert_array_equal(fixed.predict_pd(c[plan.test]), model.predict_pd(c[plan.test]))
+    with pytest.raises(ValueError, match="at least one epoch"):
+        fit_gnn(train, val, seed=3, config=SMALL, epochs=0)
+
+
 def test_encoder_is_fitted_on_training_cuts_only(cuts: tuple[CutPlan, dict[date, Cut]]) -> None:
     plan, c = cuts
     train = [c[t] for t in plan.train]

@@ -9,12 +9,14 @@ from datetime import date
 import numpy as np
 import pytest
 
+import gnn.stacking as stacking
 from gnn.hetero_data import relation_edges
-from gnn.hetero_model import GNNConfig
+from gnn.hetero_model import GNNConfig, fit_gnn
 from gnn.protocol import Cut, CutPlan
 from gnn.stacking import (
     STACKED_FEATURES,
     TWO_HOP_FEATURES,
+    fit_stacked,
     fold_of,
     out_of_fold_features,
     stacked_features,
@@ -165,3 +167,39 @@ def test_the_real_gnn_reads_outs_ignore_the_firms_own_label(
     flipped = out_of_fold_features([_flip(train[0], i)], val, **kw)[0]  # type: ignore[arg-type]
     np.testing.assert_array_equal(base.iloc[i].to_numpy(float), flipped.iloc[i].to_numpy(float))
     assert not np.allclose(base.to_numpy(float), flipped.to_numpy(float), equal_nan=True)
+
+
+def test_fold_gnns_train_for_b3s_epoch_count_deterministically(
+    platform_cuts: tuple[CutPlan, dict[date, Cut]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B4's fold GNNs run B3's early-stopped epoch count with no validation pass of their own,
+    and the same seed gives the same read-outs."""
+    plan, cuts = platform_cuts
+    train, val = [cuts[t] for t in plan.train], cuts[plan.validation]
+    cfg = GNNConfig(hidden=8, max_epochs=6, patience=2)
+    b3 = fit_gnn(train, val, seed=0, threads=1, config=cfg)
+    folds: list[dict[str, object]] = []
+
+    def fold_fit(masked: list[Cut], v: Cut, **kw: object) -> object:
+        model = fit_gnn(masked, v, **kw)  # type: ignore[arg-type]
+        folds.append({"epochs": kw["epochs"], "best_epoch": model.best_epoch, "history": model.history})
+        return model
+
+    real = stacking.out_of_fold_features
+    seen: list[list[object]] = []
+
+    def recording(*args: object, **kw: object) -> list[object]:
+        out = real(*args, **{**kw, "fit": fold_fit})  # type: ignore[arg-type]
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(stacking, "out_of_fold_features", recording)
+    b4 = fit_stacked(train, val, gnn=b3, seed=0, threads=1, two_hop=False)
+    again = fit_stacked(train, val, gnn=b3, seed=0, threads=1, two_hop=False)
+    assert len(folds) == 4  # two folds, two fits
+    for f in folds:
+        assert f == {"epochs": b3.best_epoch + 1, "best_epoch": b3.best_epoch, "history": []}
+    for a, b in zip(seen[0], seen[1], strict=True):
+        np.testing.assert_array_equal(a.to_numpy(float), b.to_numpy(float))  # type: ignore[attr-defined]
+    test = cuts[plan.test]
+    np.testing.assert_array_equal(b4.predict_pd(test), again.predict_pd(test))
