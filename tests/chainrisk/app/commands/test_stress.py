@@ -121,10 +121,14 @@ def test_reverse_loss_share_needs_capital(tmp_path: Path, monkeypatch: pytest.Mo
     assert isinstance(result.exception, ConfigError) and "capital" in str(result.exception)
 
 
-@pytest.mark.parametrize(("options", "want"), [([], 4 * 2**30), (["--max-kept-gib", "0.5"], 2**29),
-                                               (["--max-kept-gib", "0"], None)])
-def test_max_kept_gib_reaches_run_stress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str],
-                                         want: int | None) -> None:
+@pytest.mark.parametrize(("options", "keyword", "want"), [
+    ([], "max_kept_bytes", 4 * 2**30), (["--max-kept-gib", "0.5"], "max_kept_bytes", 2**29),
+    (["--max-kept-gib", "0"], "max_kept_bytes", None),
+    ([], "baseline_runs", None), (["--baseline-runs", "7"], "baseline_runs", 7),
+    (["--baseline-runs", "0"], "baseline_runs", 0),
+])
+def test_run_options_reach_run_stress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str],
+                                      keyword: str, want: int | None) -> None:
     import contagion.stress
     from tests.contagion.stress.conftest import build_snapshot
 
@@ -141,30 +145,7 @@ def test_max_kept_gib_reaches_run_stress(tmp_path: Path, monkeypatch: pytest.Mon
     result = CliRunner().invoke(_app(), ["stress", str(spec), "--dataset", str(tmp_path), "--no-esri",
                                          *options])
     assert isinstance(result.exception, _Stop), result.output
-    assert seen["max_kept_bytes"] == want
-
-
-@pytest.mark.parametrize(("options", "want"), [([], None), (["--baseline-runs", "7"], 7),
-                                               (["--baseline-runs", "0"], 0)])
-def test_baseline_runs_reach_run_stress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str],
-                                       want: int | None) -> None:
-    import contagion.stress
-    from tests.contagion.stress.conftest import build_snapshot
-
-    seen: dict[str, object] = {}
-
-    def fake_run_stress(snapshot: object, scenario: object, **kw: object) -> object:
-        seen.update(kw)
-        raise _Stop
-
-    monkeypatch.setattr(stress, "_inputs", lambda *a, **k: (build_snapshot(), [], None))
-    monkeypatch.setattr(contagion.stress, "run_stress", fake_run_stress)
-    spec = tmp_path / "s.yaml"
-    spec.write_text("name: t\nbank_lenders: []\n")
-    result = CliRunner().invoke(_app(), ["stress", str(spec), "--dataset", str(tmp_path), "--no-esri",
-                                         *options])
-    assert isinstance(result.exception, _Stop), result.output
-    assert seen["baseline_runs"] == want
+    assert seen[keyword] == want
 
 
 def test_text_output_splits_el_over_the_calm_year(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
