@@ -334,6 +334,8 @@ def _library(g: Any, hubs: list[str], median: list[str], args: argparse.Namespac
 
     # 1. baseline against the process cache, same firms
     for label, fs in (("hub", hubs[: args.baseline]), ("median", median[: args.baseline])):
+        if not fs:
+            continue  # --baseline 0
         base = [_timed(lambda f=f: chain_exposure(g, f, cache=None, **kw)) for f in fs]
         walk = [_timed(lambda f=f: chain_exposure(g, f, cache=cache, **kw)) for f in fs]
         sizes = [sum(chain_exposure(g, f, cache=cache, **kw).counts.values()) for f in fs]

@@ -43,6 +43,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any, TypeVar
 
 import numpy as np
@@ -51,8 +52,12 @@ import pandas as pd
 from graph.protocol import QueryRunner
 from queries.catalogue import CATALOGUE, run_for_firms, run_query
 from queries.details import DetailsTable, firm_details
+from queries.sections import BookArrays, Section
 
-__all__ = ["CHAIN_CACHE", "ChainCache", "IngestState", "Network", "details_of", "ingest_state", "warm_up"]
+__all__ = [
+    "CHAIN_CACHE", "ChainCache", "ChainIndex", "IngestState", "Network", "details_of", "ingest_state",
+    "warm_up",
+]
 
 T = TypeVar("T")
 #: How each list walks its network: (network, against the links' direction, shares computed).
@@ -151,11 +156,14 @@ class Network:
         uniq, inv = np.unique(key, return_inverse=True)
         return uniq // len(self.ids), uniq % len(self.ids), np.bincount(inv, weights=val, minlength=len(uniq))
 
-    def walk(self, focal: str, hops: int, *, backward: bool, shares: bool) -> pd.DataFrame:
-        """Breadth-first from ``focal`` to ``hops``: one row per party reached (module docstring)."""
+    def reach(self, focal: str, hops: int, *, backward: bool,
+              shares: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Breadth-first from ``focal`` to ``hops`` (module docstring): the parties reached as node
+        indices in node order, with their distance, value and share (zeros unless ``shares``)."""
         start = self.index.get(focal)
         if start is None:
-            return pd.DataFrame(columns=WALK_COLUMNS)
+            e = np.zeros(0, dtype=np.int64)
+            return e, e, np.zeros(0), np.zeros(0)
         csr = self.backward if backward else self.forward
         n = len(self.ids)
         dist = np.full(n, -1, dtype=np.int64)
@@ -184,13 +192,25 @@ class Network:
             if len(frontier) == 0:
                 break
         reached = np.flatnonzero(dist > 0)
+        return reached, dist[reached], value[reached], share[reached] if shares else np.zeros(len(reached))
+
+    def walk(self, focal: str, hops: int, *, backward: bool, shares: bool) -> pd.DataFrame:
+        """:meth:`reach` as the reference path's frame: one row per party reached."""
+        reached, dist, value, share = self.reach(focal, hops, backward=backward, shares=shares)
         if len(reached) == 0:
             return pd.DataFrame(columns=WALK_COLUMNS)  # as the reference path's empty walk
         return pd.DataFrame({
-            "id": self.ids[reached], "distance": dist[reached], "value": value[reached],
-            "share": share[reached] if shares else np.zeros(len(reached)),
+            "id": self.ids[reached], "distance": dist, "value": value, "share": share,
             "party": np.where(self.is_firm[reached], "firm", "person"),
         }, columns=WALK_COLUMNS)
+
+    @cached_property
+    def id_rank(self) -> np.ndarray:
+        """Each node's rank among the ids as text (code points): ties in a list's order are broken
+        by id, and an integer rank sorts much faster than the strings."""
+        rank = np.empty(len(self.ids), dtype=np.int64)
+        rank[np.argsort(self.ids.astype(str), kind="stable")] = np.arange(len(self.ids))
+        return rank
 
 
 def _supply(runner: QueryRunner, as_of: date) -> Network:
@@ -253,6 +273,72 @@ class _Lru:
         return len(self._items)
 
 
+@dataclass(frozen=True)
+class ChainIndex:
+    """What every chain walk on one date for one bank shares: both networks, the bank's book as
+    arrays, and for each network's nodes their row in the book and a key shared by both networks
+    (the same firm reached over supply and guarantee links is one party of the chain).
+
+    Built once per ingest state, date and bank (:meth:`ChainCache.chain_index`), so a walk's
+    lists are array lookups: no join on USCC text per chain.
+    """
+
+    networks: dict[str, Network]
+    book: BookArrays
+    book_pos: dict[str, np.ndarray]
+    key: dict[str, np.ndarray]
+    #: every node of a network in (exposure descending, id) order: a list's order within a distance
+    ranked: dict[str, np.ndarray]
+    #: the book's figures and loan class rank per network node (zeros and NaN for persons and
+    #: firms outside the book), so a walk's lists are plain gathers
+    money: dict[str, dict[str, np.ndarray]]
+    rank: dict[str, np.ndarray]
+
+    @classmethod
+    def build(cls, networks: dict[str, Network], book: pd.DataFrame) -> ChainIndex:
+        arrays = BookArrays.from_frame(book)
+        every = pd.Index(np.concatenate([n.ids for n in networks.values()]), dtype=object).unique()
+        pos = {k: arrays.positions(n.ids) for k, n in networks.items()}
+        money, rank, ranked = {}, {}, {}
+        for k, net in networks.items():
+            known = net.is_firm & (pos[k] >= 0)
+            take = np.where(known, pos[k], 0)
+            empty = len(arrays.rank) == 0
+            money[k] = {c: np.zeros(len(net.ids)) if empty else np.where(known, v[take], 0.0)
+                        for c, v in arrays.money.items()}
+            rank[k] = np.full(len(net.ids), np.nan) if empty else np.where(known, arrays.rank[take], np.nan)
+            ranked[k] = np.lexsort((net.id_rank, -money[k]["exposure"]))
+        return cls(networks, arrays, pos,
+                   {k: np.asarray(every.get_indexer(n.ids), dtype=np.int64) for k, n in networks.items()},
+                   ranked, money, rank)
+
+    def section(self, name: str, focal: str, hops: int) -> Section:
+        """The list ``name`` (``upstream`` ...) of ``focal``'s chain within ``hops``, in page order."""
+        kind, backward, shares = WALKS[name]
+        net = self.networks[kind]
+        node, dist, value, share = net.reach(focal, hops, backward=backward, shares=shares)
+        order = self._order(kind, node, dist)
+        at = node[order]
+        return Section(name, ids=net.ids[at], firm=net.is_firm[at], distance=dist[order], value=value[order],
+                       share=share[order], money={c: v[at] for c, v in self.money[kind].items()},
+                       rank=self.rank[kind][at], key=self.key[kind][at])
+
+    def _order(self, kind: str, node: np.ndarray, dist: np.ndarray) -> np.ndarray:
+        """The page order of a walk's rows without a comparison sort: within each distance, its
+        nodes picked out of the network's whole (exposure descending, id) order by a mask."""
+        ranked = self.ranked[kind]
+        n = len(ranked)
+        row = np.empty(n, dtype=np.int64)
+        row[node] = np.arange(len(node))  # node -> its row in the walk
+        mark = np.zeros(n, dtype=bool)
+        parts = []
+        for d in np.unique(dist):  # at most 5 distances
+            mark[:] = False
+            mark[node[dist == d]] = True
+            parts.append(row[ranked[mark[ranked]]])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 class ChainCache:
     """Networks, books and walked chains of one process, keyed by server, database and ingest state.
 
@@ -264,6 +350,7 @@ class ChainCache:
         self.networks = _Lru(2 * dates)
         self.books = _Lru(dates)
         self.chains = _Lru(chains)
+        self.indexes = _Lru(dates)
         self.firm_details = _Lru(dates)
         #: Every firm's details per (state, current runs, date): ``DetailsTable``, ~0.4 KB a firm.
         self.tables = _Lru(dates)
@@ -322,11 +409,13 @@ class ChainCache:
         key = (self.server(runner), state.token, state.results, name, as_of)
         return self.derived.get_or_build(key, build)
 
-    def walk(self, runner: QueryRunner, state: IngestState, section: str, focal: str, hops: int,
-             as_of: date) -> pd.DataFrame:
-        """The walk of one list (``upstream`` ...), as ``queries.exposure``'s reference path returns it."""
-        kind, backward, shares = WALKS[section]
-        return self.network(runner, state, kind, as_of).walk(focal, hops, backward=backward, shares=shares)
+    def chain_index(self, runner: QueryRunner, state: IngestState, as_of: date,
+                    lenders: Sequence[str]) -> ChainIndex:
+        """The :class:`ChainIndex` of ``as_of`` and ``lenders``: both networks and the book, indexed."""
+        key = (self.server(runner), state.token, as_of, tuple(lenders))
+        return self.indexes.get_or_build(key, lambda: ChainIndex.build(
+            {kind: self.network(runner, state, kind, as_of) for kind in _LOADERS},
+            self.book(runner, state, as_of, lenders)))
 
     def book(self, runner: QueryRunner, state: IngestState, as_of: date,
              lenders: Sequence[str]) -> pd.DataFrame:
@@ -377,7 +466,8 @@ class ChainCache:
 
     def clear(self) -> None:
         """Forget everything (tests; a process that knows the graph was rewritten without an ingest)."""
-        for lru in (self.networks, self.books, self.chains, self.firm_details, self.derived, self.tables):
+        for lru in (self.networks, self.books, self.chains, self.firm_details, self.derived, self.tables,
+                    self.indexes):
             lru.clear()
         with self._states_lock:
             self._states.clear()
@@ -401,7 +491,7 @@ def warm_up(runner: QueryRunner, cache: ChainCache | None = None, *,
     day = state.as_of or date.today()
     for kind in _LOADERS:
         cache.network(runner, state, kind, day)
-    cache.book(runner, state, day, list(runner.settings.bank_lenders if lenders is None else lenders))
+    cache.chain_index(runner, state, day, list(runner.settings.bank_lenders if lenders is None else lenders))
     cache.details_table(runner, state, day)
     return state
 

@@ -54,6 +54,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -61,12 +62,11 @@ import pandas as pd
 
 from chainrisk.errors import InvalidQueryParameter, UnknownFirm
 from graph.protocol import QueryRunner
-from ingest.tables import CLASSIFICATIONS
-from queries.catalogue import CATALOGUE, FIRM_BATCH, jsonable, records, resolve_as_of, run_for_firms
+from queries.catalogue import CATALOGUE, FIRM_BATCH, jsonable, resolve_as_of, run_for_firms
 from queries.catalogue import Param as _Param
 from queries.chaincache import CHAIN_CACHE, ChainCache, IngestState
 from queries.details import STALE_MONTHS, firm_details, months_before
-from queries.details import with_details as _with_details
+from queries.sections import BookArrays, Section, chain_totals
 
 __all__ = [
     "MAX_HOPS",
@@ -154,7 +154,8 @@ class Chain:
     hops: int
     direction: str
     lenders: list[str]
-    sections: dict[str, pd.DataFrame]
+    #: every list in page order, as arrays (``queries.sections``)
+    lists: dict[str, Section]
     firm_exposure: dict[str, Any]
     totals: dict[str, Any]
     #: pages already rendered (:func:`rendered_page`), by (renderer, page, page size, current runs)
@@ -162,7 +163,12 @@ class Chain:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {k: len(v) for k, v in self.sections.items()}
+        return {k: len(v) for k, v in self.lists.items()}
+
+    @cached_property
+    def sections(self) -> dict[str, pd.DataFrame]:
+        """Every list as one frame (all rows, page order); a page builds only its own rows."""
+        return {k: v.frame() for k, v in self.lists.items()}
 
     def rendering(self, key: Hashable, build: Callable[[], T]) -> T:
         """``build()``, kept under ``key`` with this chain (at most :data:`KEPT_RENDERINGS`)."""
@@ -185,16 +191,16 @@ class Chain:
             raise InvalidQueryParameter(f"page must be 1 or more, got {page}")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidQueryParameter(f"page_size must lie in [1, {MAX_PAGE_SIZE}], got {page_size}")
-        lo = (page - 1) * page_size
-        cut = {k: v.iloc[lo:lo + page_size] for k, v in self.sections.items()}
-        wanted = sorted({self.firm} | {u for v in cut.values() for u in v["uscc"].dropna()})
+        lo, hi = (page - 1) * page_size, page * page_size
+        wanted = sorted({self.firm} | {u for v in self.lists.values() for u in v.ids[lo:hi][v.firm[lo:hi]]})
         found = details(wanted) if details is not None else firm_details(runner, wanted, self.as_of)
-        out = {k: _with_details(v, found) for k, v in cut.items()}
         me = found.get(self.firm, {})
         return ChainExposure(
             firm=self.firm, name=self.name, as_of=self.as_of, hops=self.hops, direction=self.direction,
             page=page, page_size=page_size, counts=self.counts, totals=self.totals,
-            firm_details={**self.firm_exposure, **me}, **out,
+            firm_details={**self.firm_exposure, **me},
+            rows={k: v.records(lo, hi, found) for k, v in self.lists.items()},
+            columns={k: v.columns for k, v in self.lists.items()},
         )
 
     def pages(self, runner: QueryRunner, page_size: int = MAX_PAGE_SIZE) -> Iterator[ChainExposure]:
@@ -218,10 +224,31 @@ class ChainExposure:
     counts: dict[str, int]
     totals: dict[str, Any]
     firm_details: dict[str, Any]
-    upstream: pd.DataFrame = field(default_factory=pd.DataFrame)
-    downstream: pd.DataFrame = field(default_factory=pd.DataFrame)
-    guarantors: pd.DataFrame = field(default_factory=pd.DataFrame)
-    guaranteed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: each list's rows on this page, JSON-ready (``queries.sections.Section.records``)
+    rows: dict[str, list[dict[str, Any]]]
+    #: each list's columns before the firms' details (the columns of an empty list's frame)
+    columns: dict[str, list[str]]
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """The rows of list ``name`` (``upstream`` ...) on this page as a frame."""
+        rows = self.rows[name]
+        return pd.DataFrame(rows, columns=list(rows[0]) if rows else self.columns[name])
+
+    @property
+    def upstream(self) -> pd.DataFrame:
+        return self.frame("upstream")
+
+    @property
+    def downstream(self) -> pd.DataFrame:
+        return self.frame("downstream")
+
+    @property
+    def guarantors(self) -> pd.DataFrame:
+        return self.frame("guarantors")
+
+    @property
+    def guaranteed(self) -> pd.DataFrame:
+        return self.frame("guaranteed")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{"firm", "as_of", "hops", "upstream": [...], ..., "totals", "counts"}``."""
@@ -230,7 +257,7 @@ class ChainExposure:
             "direction": self.direction, "page": self.page, "page_size": self.page_size,
             "stale_before": months_before(self.as_of, STALE_MONTHS).isoformat(),
             "firm_details": jsonable(self.firm_details), "counts": self.counts,
-            **{k: records(getattr(self, k)) for k in SECTIONS}, "totals": self.totals,
+            **{k: self.rows[k] for k in SECTIONS}, "totals": self.totals,
         }
 
 
@@ -269,11 +296,13 @@ def chain(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction
     firms = sorted({uscc} | {i for w in walks.values() for i, p in zip(w["id"], w["party"], strict=True)
                              if p == "firm"})
     exp = run_for_firms(runner, "firm_exposure", firms, {"as_of": day, "lenders": bank}).set_index("uscc")
-    sections = {s: _section(s, w, exp) for s, w in walks.items()}
+    book = BookArrays.from_frame(exp)
+    every = pd.concat([w["id"] for w in walks.values()]).to_numpy(dtype=object)
+    parties = pd.Index(every, dtype=object).unique()
+    lists = {s: _from_walk(s, w, book, parties) for s, w in walks.items()}
     mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
     return Chain(firm=uscc, name=name, as_of=day, hops=hops, direction=direction,
-                 lenders=bank, sections=sections, firm_exposure=mine,
-                 totals=_totals(sections))
+                 lenders=bank, lists=lists, firm_exposure=mine, totals=chain_totals(lists))
 
 
 def _name(runner: QueryRunner, uscc: str) -> str | None:
@@ -303,16 +332,14 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
         if not known:  # the name from the details table when it holds the firm: one round trip fewer
             name = _name(runner, uscc)
         wanted = _wanted(direction)
-        walks = {s: cache.walk(runner, state, s, uscc, hops, day) if s in wanted else _walk_empty()
-                 for s in SECTIONS}
-        book = cache.book(runner, state, day, bank)
-        sections = {s: _section(s, w, book) for s, w in walks.items()}
+        index = cache.chain_index(runner, state, day, bank)
+        lists = {s: index.section(s, uscc, hops) if s in wanted else Section.empty(s) for s in SECTIONS}
         # the focal firm's own row in full (equity, balance with every lender ...), not only the book's
         exp = run_for_firms(runner, "firm_exposure", [uscc], {"as_of": day, "lenders": bank})
         exp = exp.set_index("uscc")
         mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
         return Chain(firm=uscc, name=name, as_of=day, hops=hops, direction=direction, lenders=bank,
-                     sections=sections, firm_exposure=mine, totals=_totals(sections))
+                     lists=lists, firm_exposure=mine, totals=chain_totals(lists))
 
     return cache.chains.get_or_build(key, build)
 
@@ -321,89 +348,16 @@ def _walk_empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["id", "distance", "value", "share", "party"])
 
 
-def _book_index(exp: pd.DataFrame) -> pd.Index:
-    """``exp``'s USCC index as plain objects, whose hash table pandas builds once and keeps (an
-    Arrow-string index is slow to probe); the process cache's book already holds one."""
-    if exp.index.dtype == object:
-        return exp.index
-    return pd.Index(exp.index.to_numpy(dtype=object), dtype=object, name=exp.index.name)
-
-
-def _section(name: str, walk: pd.DataFrame, exp: pd.DataFrame) -> pd.DataFrame:
-    """One list of a chain: the walk's rows with the bank's figures from ``exp`` (by USCC), ordered
-    by (distance, exposure descending, id). Array work first, then one frame in that order."""
+def _from_walk(name: str, walk: pd.DataFrame, book: BookArrays, parties: pd.Index) -> Section:
+    """The reference path's walk (a frame) as a list: the same rows, the same order."""
     ids = walk["id"].to_numpy(dtype=object)
-    firm = (walk["party"] == "firm").to_numpy(dtype=bool)
-    # a person, or a firm without a row in exp (outside the book), has no figures: zeros, no class
-    pos = _book_index(exp).get_indexer(pd.Index(ids, dtype=object)) if len(ids) else np.zeros(0, int)
-    known = firm & (pos >= 0)
-    take = np.where(known, pos, 0)
-    money = {}
-    for col in _MONEY:
-        values = exp[col].to_numpy(dtype=float, na_value=np.nan)
-        looked = values[take] if len(values) else np.zeros(len(ids))
-        money[col] = np.where(known & ~np.isnan(looked), looked, 0.0)
-    ranks = pd.to_numeric(exp["worst_rank"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    rank = np.where(known, ranks[take] if len(ranks) else np.nan, np.nan)
-    classes = np.array([*CLASSIFICATIONS, None], dtype=object)
-    worst = classes[np.where(np.isnan(rank), len(CLASSIFICATIONS), np.nan_to_num(rank)).astype(int)]
-    distance = walk["distance"].to_numpy(dtype=np.int64)
-    # ties broken by id: the ids as fixed-width text sort by code point, as pandas sorts them
-    text = ids.astype(str) if len(ids) else np.zeros(0, dtype=str)
-    order = np.lexsort((text, -money["exposure"], distance))
-    df = pd.DataFrame({"id": walk["id"].take(order).reset_index(drop=True)})
-    party = walk["party"].take(order).reset_index(drop=True)
-    df["uscc"] = df["id"].where(party == "firm", None)
-    df["person_id"] = df["id"].where(party != "firm", None)
-    df["party"] = party
-    df["distance"] = distance[order]
-    value = walk["value"].take(order).reset_index(drop=True)
-    if name in ("upstream", "downstream"):
-        df["trade_value"] = value
-        df["share"] = walk["share"].take(order).reset_index(drop=True).astype(float)
-    else:
-        df["amount"] = value
-    for col in _MONEY:
-        df[col] = money[col][order]
-    df["worst_class"] = worst[order].tolist()
-    return df.drop(columns=["id"])
-
-
-def _sum(frame: pd.DataFrame, keep: np.ndarray | None = None) -> dict[str, Any]:
-    """Counts and money of ``frame``'s rows (those where ``keep``, when given), firms' figures only."""
-    party = frame["party"].to_numpy(dtype=object)
-    keep = np.ones(len(frame), dtype=bool) if keep is None else keep
-    firm = keep & (party == "firm")
-    worst = frame["worst_class"].to_numpy(dtype=object)[firm]
-    out: dict[str, Any] = {
-        "firms": int(firm.sum()), "persons": int((keep & (party == "person")).sum()),
-        # np.sum over the kept rows in order: the numbers pandas' Series.sum gave
-        **{c: float(np.sum(frame[c].to_numpy(dtype=float)[firm])) for c in _MONEY},
-        "special_mention_or_worse": int(np.isin(worst, CLASSIFICATIONS[1:]).sum()),
-    }
-    return out
-
-
-def _totals(sections: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, frame in sections.items():
-        t = _sum(frame)
-        distance = frame["distance"].to_numpy(dtype=np.int64)
-        direct = distance == 1
-        if "trade_value" in frame.columns:
-            t["direct_trade_value"] = float(np.sum(frame["trade_value"].to_numpy(dtype=float)[direct]))
-        if "amount" in frame.columns:
-            t["direct_amount"] = float(np.sum(frame["amount"].to_numpy(dtype=float)[direct]))
-        hops, counts = np.unique(distance, return_counts=True)
-        t["by_distance"] = {str(d): int(n) for d, n in zip(hops, counts, strict=True)}
-        out[name] = t
-    # the whole chain: each party once (its first row over the lists), as pandas' drop_duplicates
-    every = pd.concat([f[["party", *_MONEY, "worst_class"]] for f in sections.values()], ignore_index=True)
-    ids = np.concatenate([np.where(f["party"].to_numpy(dtype=object) == "firm",
-                                   f["uscc"].to_numpy(dtype=object), f["person_id"].to_numpy(dtype=object))
-                          for f in sections.values()])
-    out["chain"] = _sum(every, ~pd.Index(ids, dtype=object).duplicated(keep="first"))
-    return out
+    return Section.build(
+        name, ids, firm=(walk["party"] == "firm").to_numpy(dtype=bool),
+        distance=walk["distance"].to_numpy(dtype=np.int64), value=walk["value"].to_numpy(dtype=float),
+        share=walk["share"].to_numpy(dtype=float), book_pos=book.positions(ids), book=book,
+        # the ids as fixed-width text sort by code point, as the cached path's ranks do
+        tie=ids.astype(str) if len(ids) else np.zeros(0, dtype=str),
+        key=np.asarray(parties.get_indexer(pd.Index(ids, dtype=object)), dtype=np.int64))
 
 
 def chain_exposure(runner: QueryRunner, firm: str, *, hops: int = 3, direction: Direction = "both",

@@ -77,8 +77,20 @@ def to_json(value: Any) -> Any:
 
 
 def json_bytes(value: Any) -> bytes:
-    """The body :class:`JsonAnswer` sends for ``value`` (UTF-8 JSON through :func:`to_json`)."""
-    return json.dumps(to_json(value), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    """The body :class:`JsonAnswer` sends for ``value`` (UTF-8 JSON through :func:`to_json`).
+
+    Most answers hold no NaN: they go straight to the C encoder, which calls :func:`to_json` only
+    for the values JSON has no type for; one with a NaN (the encoder refuses it) is converted
+    whole first. The same bytes either way (but for ``True``, ``False`` and ``None`` as dict keys,
+    which the encoder writes as JSON does), without a Python pass over every value of a large page.
+
+    >>> json_bytes({"a": [1, 2.5, None], "d": date(2024, 6, 30)}), json_bytes({"x": float("nan")})
+    (b'{"a": [1, 2.5, null], "d": "2024-06-30"}', b'{"x": null}')
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=to_json).encode("utf-8")
+    except (ValueError, TypeError):
+        return json.dumps(to_json(value), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 class JsonAnswer(Response):
