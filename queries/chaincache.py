@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from graph.protocol import QueryRunner
+from queries.bfs import links, reach
 from queries.catalogue import CATALOGUE, run_for_firms, run_query
 from queries.details import DetailsTable, firm_details
 from queries.sections import BookArrays, Section
@@ -105,16 +106,7 @@ class _Csr:
 
     def links(self, frontier: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(near, far, value) of every link of the frontier nodes."""
-        starts, ends = self.ptr[frontier], self.ptr[frontier + 1]
-        counts = ends - starts
-        total = int(counts.sum())
-        if total == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0)
-        # positions starts[k] .. ends[k] - 1 for every k, without a Python loop
-        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-        idx = offsets + np.arange(total)
-        return np.repeat(frontier, counts), self.nbr[idx], self.val[idx]
+        return links(self.ptr, self.nbr, self.val, frontier)
 
 
 class Network:
@@ -165,34 +157,7 @@ class Network:
             e = np.zeros(0, dtype=np.int64)
             return e, e, np.zeros(0), np.zeros(0)
         csr = self.backward if backward else self.forward
-        n = len(self.ids)
-        dist = np.full(n, -1, dtype=np.int64)
-        value, share = np.zeros(n), np.zeros(n)
-        dist[start], share[start] = 0, 1.0
-        frontier = np.array([start], dtype=np.int64)
-        for hop in range(1, hops + 1):
-            near, far, w = csr.links(frontier)
-            fresh = dist[far] == -1  # reached at a shorter distance (or the focal firm itself) is skipped
-            near, far, w = near[fresh], far[fresh], w[fresh]
-            if len(far) == 0:
-                break
-            # bincount adds each link in order, as np.add.at did, but without its per-element
-            # dispatch; the fresh parties' value and share were 0, so the sums are the same numbers
-            value += np.bincount(far, weights=w, minlength=n)
-            if shares:
-                tot = csr.total[near]
-                part = np.divide(w, tot, out=np.zeros_like(w), where=tot > 0) * share[near]
-                share += np.bincount(far, weights=np.where(tot > 0, part, 0.0), minlength=n)
-            # the parties first reached at this level, in node order, without np.unique's sort
-            mark = np.zeros(n, dtype=bool)
-            mark[far] = True
-            level = np.flatnonzero(mark)
-            dist[level] = hop
-            frontier = level[self.is_firm[level]]
-            if len(frontier) == 0:
-                break
-        reached = np.flatnonzero(dist > 0)
-        return reached, dist[reached], value[reached], share[reached] if shares else np.zeros(len(reached))
+        return reach(csr.ptr, csr.nbr, csr.val, csr.total, self.is_firm, start, hops, shares=shares)
 
     def walk(self, focal: str, hops: int, *, backward: bool, shares: bool) -> pd.DataFrame:
         """:meth:`reach` as the reference path's frame: one row per party reached."""

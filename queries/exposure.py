@@ -334,9 +334,12 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
         wanted = _wanted(direction)
         index = cache.chain_index(runner, state, day, bank)
         lists = {s: index.section(s, uscc, hops) if s in wanted else Section.empty(s) for s in SECTIONS}
-        # the focal firm's own row in full (equity, balance with every lender ...), not only the book's
-        exp = run_for_firms(runner, "firm_exposure", [uscc], {"as_of": day, "lenders": bank})
-        exp = exp.set_index("uscc")
+        # the focal firm's own row in full (equity, balance with every lender ...): the book holds
+        # firm_exposure's row, same query and parameters, for a firm with loans or guarantees; any
+        # other firm's is read (its equity is not zero)
+        book = cache.book(runner, state, day, bank)
+        exp = book if uscc in book.index else run_for_firms(
+            runner, "firm_exposure", [uscc], {"as_of": day, "lenders": bank}).set_index("uscc")
         mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
         return Chain(firm=uscc, name=name, as_of=day, hops=hops, direction=direction, lenders=bank,
                      lists=lists, firm_exposure=mine, totals=chain_totals(lists))
