@@ -262,6 +262,9 @@ class ChainIndex:
     @classmethod
     def build(cls, networks: dict[str, Network], book: pd.DataFrame) -> ChainIndex:
         arrays = BookArrays.from_frame(book)
+        for net in networks.values():  # the walk's kernel compiles here (warm-up), not at a first request
+            if len(net.ids):
+                net.reach(str(net.ids[0]), 1, backward=False, shares=True)
         every = pd.Index(np.concatenate([n.ids for n in networks.values()]), dtype=object).unique()
         pos = {k: arrays.positions(n.ids) for k, n in networks.items()}
         money, rank, ranked = {}, {}, {}
