@@ -54,7 +54,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -97,7 +97,6 @@ Direction = Literal["both", "upstream", "downstream"]
 #: Rendered pages kept with each walked chain (:func:`rendered_page`), the oldest dropped first.
 KEPT_RENDERINGS = 8
 _RENDER_LOCK = threading.Lock()
-_MONEY = ("outstanding", "undrawn", "exposure", "guarantees_given")
 
 
 def _batches(items: Sequence[str]) -> Iterator[list[str]]:
@@ -234,21 +233,11 @@ class ChainExposure:
         rows = self.rows[name]
         return pd.DataFrame(rows, columns=list(rows[0]) if rows else self.columns[name])
 
-    @property
-    def upstream(self) -> pd.DataFrame:
-        return self.frame("upstream")
-
-    @property
-    def downstream(self) -> pd.DataFrame:
-        return self.frame("downstream")
-
-    @property
-    def guarantors(self) -> pd.DataFrame:
-        return self.frame("guarantors")
-
-    @property
-    def guaranteed(self) -> pd.DataFrame:
-        return self.frame("guaranteed")
+    # the lists as frames, built from the page's rows when asked for (the Python API)
+    upstream = property(partial(frame, name="upstream"), doc="The upstream rows of this page.")
+    downstream = property(partial(frame, name="downstream"), doc="The downstream rows of this page.")
+    guarantors = property(partial(frame, name="guarantors"), doc="The guarantors' rows of this page.")
+    guaranteed = property(partial(frame, name="guaranteed"), doc="The guaranteed rows of this page.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{"firm", "as_of", "hops", "upstream": [...], ..., "totals", "counts"}``."""
