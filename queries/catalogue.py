@@ -53,6 +53,7 @@ __all__ = [
     "Param",
     "ParamType",
     "bind",
+    "frame_document",
     "jsonable",
     "latest_as_of",
     "records",
@@ -906,3 +907,17 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     names = [str(c) for c in frame.columns]
     columns = [frame.iloc[:, i].tolist() for i in range(len(names))]
     return [jsonable(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
+
+
+def frame_document(frame: pd.DataFrame) -> dict[str, Any]:
+    """A ranked frame's one JSON document: its ``attrs`` (``as_of``, ``stale_before``, the method
+    or window it was computed with) and its rows, ``{**frame.attrs, "rows": records(frame)}``.
+
+    What ``chainrisk systemic|warning|prospects --json`` prints and ``GET /portfolio/...`` answers.
+
+    >>> f = pd.DataFrame({"uscc": ["A"], "rank": [1]})
+    >>> f.attrs["as_of"] = "2024-06-30"
+    >>> frame_document(f)
+    {'as_of': '2024-06-30', 'rows': [{'uscc': 'A', 'rank': 1}]}
+    """
+    return {**{str(k): v for k, v in frame.attrs.items()}, "rows": records(frame)}

@@ -15,6 +15,8 @@ its chain and looks its page's details up in memory;
 - ``chainrisk.app.api.errors``: JSON answers, and library errors as JSON HTTP errors;
 - ``chainrisk.app.api.security``: keys, roles, the per-key rate limit, the Cypher cap;
 - ``chainrisk.app.api.routes``: firms, chain exposure, circles, named queries, Cypher;
+- ``chainrisk.app.api.portfolio``: the bank's book as a whole (connected clients, concentration,
+  systemic firms, early warning, prospects), as the CLI's portfolio commands;
 - ``chainrisk.app.api.jobs``: stress tests as queued jobs;
 - ``chainrisk.app.api.docs``: ``/docs`` without a CDN or an inline script.
 """
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from chainrisk.app.api.errors import JsonAnswer, install_error_handlers
     from chainrisk.app.api.jobs import StressJobs
     from chainrisk.app.api.jobs import router as jobs_router
+    from chainrisk.app.api.portfolio import router as portfolio_router
     from chainrisk.app.api.routes import router
     from chainrisk.app.api.security import ApiState, TokenBuckets
 
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         })
 
     app.include_router(router)
+    app.include_router(portfolio_router)
     app.include_router(jobs_router)
     install_docs(app)
     # The credit officers' page (login, session cookie, CSP on every answer) on the same app.

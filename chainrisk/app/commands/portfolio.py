@@ -25,12 +25,13 @@ def _day(text: str | None) -> date | None:
 
 
 def _frame_out(frame: pd.DataFrame, *, as_json: bool, as_csv: bool, title: str, columns: list[str]) -> None:
-    """A ranked frame as one JSON document ``{**attrs, "rows": [...]}``, CSV, or a table."""
+    """A ranked frame as one JSON document (``frame_document``, as ``GET /portfolio/...``), CSV, or a
+    table."""
     if as_json:
         from chainrisk.app.render import emit_json
-        from queries.catalogue import records
+        from queries.catalogue import frame_document
 
-        emit_json({**frame.attrs, "rows": records(frame)})
+        emit_json(frame_document(frame))
         return
     if as_csv:
         import sys
