@@ -240,17 +240,15 @@ class _Lru:
 
 @dataclass(frozen=True)
 class ChainIndex:
-    """What every chain walk on one date for one bank shares: both networks, the bank's book as
-    arrays, and for each network's nodes their row in the book and a key shared by both networks
-    (the same firm reached over supply and guarantee links is one party of the chain).
+    """What every chain walk on one date for one bank shares: both networks and, for each network's
+    nodes, the bank's figures from its book and a key shared by both networks (the same firm
+    reached over supply and guarantee links is one party of the chain).
 
     Built once per ingest state, date and bank (:meth:`ChainCache.chain_index`), so a walk's
     lists are array lookups: no join on USCC text per chain.
     """
 
     networks: dict[str, Network]
-    book: BookArrays
-    book_pos: dict[str, np.ndarray]
     key: dict[str, np.ndarray]
     #: every node of a network in (exposure descending, id) order: a list's order within a distance
     ranked: dict[str, np.ndarray]
@@ -276,7 +274,7 @@ class ChainIndex:
                         for c, v in arrays.money.items()}
             rank[k] = np.full(len(net.ids), np.nan) if empty else np.where(known, arrays.rank[take], np.nan)
             ranked[k] = np.lexsort((net.id_rank, -money[k]["exposure"]))
-        return cls(networks, arrays, pos,
+        return cls(networks,
                    {k: np.asarray(every.get_indexer(n.ids), dtype=np.int64) for k, n in networks.items()},
                    ranked, money, rank)
 
