@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
 import pytest
+import yaml
 
 from chainrisk.errors import QueryFailed, UnsafeQuery
 from graph.protocol import QueryPlan
@@ -109,3 +111,31 @@ def test_local_server_turns_off_file_urls_for_load_csv(tmp_path: Path) -> None:
 
     conf = write_config(Settings(_env_file=None, server_home=tmp_path / "home"))
     assert "dbms.security.allow_csv_import_from_file_urls=false" in conf.read_text().splitlines()
+
+
+def test_a_query_past_its_timeout_is_ended_by_the_server_and_logged(platform: GraphRunner,
+                                                                    tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    # a billion rows is minutes of work: the server ends it at the transaction's timeout instead
+    with pytest.raises(QueryFailed, match="timeout"):
+        run_cypher(platform, "UNWIND range(1, $n) AS x WITH x WHERE x % 7 = 3 RETURN count(x) AS n",
+                   {"n": 10**9}, timeout_s=0.5, log_path=log)
+    entry = json.loads(log.read_text().splitlines()[-1])
+    assert entry["outcome"] == "failed" and "timeout" in entry["error"]
+
+
+def test_the_running_server_caps_transaction_memory_and_refuses_file_urls(platform: GraphRunner) -> None:
+    # read with the runner itself: analysts' layers refuse dbms.* procedures
+    got = {r["name"]: r["value"] for r in platform.read(
+        "CALL dbms.listConfig() YIELD name, value WHERE name IN $names RETURN name, value",
+        {"names": ["db.memory.transaction.max", "dbms.security.allow_csv_import_from_file_urls"]})}
+    cap = re.match(r"[0-9.]+", got["db.memory.transaction.max"])
+    assert cap is not None and float(cap.group()) > 0  # 0 would be no cap at all
+    assert got["dbms.security.allow_csv_import_from_file_urls"] == "false"
+
+
+def test_the_docker_server_refuses_file_urls_and_caps_memory_too() -> None:
+    compose = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yml").read_text())
+    env = compose["services"]["neo4j"]["environment"]
+    assert env["NEO4J_dbms_security_allow__csv__import__from__file__urls"] == "false"
+    assert env["NEO4J_db_memory_transaction_max"] not in ("0", "0B")
