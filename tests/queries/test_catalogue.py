@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
 
@@ -77,6 +78,15 @@ def test_row_cap_stops_the_stream(platform: GraphRunner) -> None:
     assert len(frame) == 34 and frame.attrs["truncated"] is False
     capped = run_query(platform, "guarantee_links", {})
     assert not capped.attrs["truncated"] and len(capped) == 25  # one row per (guarantor, borrower)
+
+
+def test_a_query_past_its_row_cap_is_cut_and_flagged(platform: GraphRunner,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same query with a cap of 3: 34 firms match, 3 come back, the frame says it was cut
+    monkeypatch.setitem(CATALOGUE, "firm_search", dataclasses.replace(CATALOGUE["firm_search"], row_cap=3))
+    frame = run_query(platform, "firm_search", {"q": "Firm", "limit": 1000})
+    assert len(frame) == 3 and frame.attrs["truncated"] is True
+    assert list(frame.columns) == list(CATALOGUE["firm_search"].columns)
 
 
 def test_classification_mismatch_flags_without_correcting(platform: GraphRunner) -> None:
