@@ -109,3 +109,37 @@ def test_portfolio_commands_print_one_json_document(platform: GraphRunner, bank:
     sysm = _json(capsys, ["systemic", "--top", "2", "--json"])
     assert sysm["method"] == "esri" and NAME[sysm["rows"][0]["uscc"]] == "F"
     assert main(["prospects", "--csv"]) == 0 and capsys.readouterr().out.startswith("uscc,rank")
+
+
+def test_exposure_json_joins_every_page_and_reads_as_of_a_date(platform: GraphRunner, bank: None,  # noqa: F811
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import queries.exposure
+
+    # pages of 2 rows: the 5 upstream firms span 3 pages, and the document still holds them all, in order
+    monkeypatch.setattr(queries.exposure, "MAX_PAGE_SIZE", 2)
+    doc = _json(capsys, ["exposure", U["F"], "--hops", "3", "--json"])
+    assert [NAME[r["uscc"]] for r in doc["upstream"]] == ["S1", "S2", "S4", "S3", "S7"]
+    assert [NAME[r["uscc"]] for r in doc["downstream"]] == ["B1", "B2", "B3"]
+    # on 2023-06-30 S2's link had not started and S5's had not ended (tests/queries/test_exposure.py)
+    then = _json(capsys, ["exposure", U["F"], "--hops", "1", "--as-of", "2023-06-30", "--json"])
+    assert then["as_of"] == "2023-06-30"
+    assert [(NAME[r["uscc"]], r["trade_value"]) for r in then["upstream"]] == [("S1", 600.0), ("S5", 250.0)]
+
+
+def test_exposure_table_states_the_date_and_what_is_stale(platform: GraphRunner, bank: None,  # noqa: F811
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # rich's width: no column cut short
+    assert main(["exposure", U["F"], "--hops", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "as of 2024-06-30" in out and "data before 2023-12-30 is stale" in out
+    # S1's statement (2023-04-30) and B1's loan status (2023-10) are over 6 months old at that date
+    s1 = next(line for line in out.splitlines() if U["S1"] in line)
+    b1 = next(line for line in out.splitlines() if U["B1"] in line)
+    assert "statement" in s1 and "loan_status" in b1
+
+
+def test_cypher_csv(platform: GraphRunner, bank: None,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cypher", "MATCH (f:Firm) WHERE f.name STARTS WITH $p RETURN f.name AS name, f.uscc AS uscc "
+                 "ORDER BY name", "-p", "p=Firm M", "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["name,uscc", f"Firm M1,{U['M1']}", f"Firm M2,{U['M2']}"]
