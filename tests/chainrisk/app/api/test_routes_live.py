@@ -205,3 +205,29 @@ def test_warm_up_builds_the_chain_cache_in_the_background(platform: GraphRunner,
     # off unless the settings turn it on (chainrisk serve does)
     with TestClient(create_app(Settings(auth_db=tmp_path / "auth.sqlite"))) as client:  # type: ignore[call-arg]
         assert client.get("/health").json()["chain_cache"] == {"state": "off"}
+
+
+def test_users_sessions_and_the_query_log_are_not_in_the_graph(api: Api) -> None:
+    import sqlite3
+    import stat
+
+    from chainrisk.app.web.sessions import create_session, load_secret, secret_path
+    from chainrisk.app.web.users import add_user
+
+    db = api.settings.auth_db
+    add_user(db, "carol-credit", "a long password 2", n=2**4)  # cheap scrypt: only the text counts
+    session = create_session(db, "carol-credit")
+    marker = api.cypher("MATCH (f:Firm) WHERE f.name = $n RETURN f.uscc AS audit_marker_4711", n="none")
+    assert marker.status_code == 200 and "audit_marker_4711" in api.settings.query_log.read_text()
+    with sqlite3.connect(db) as conn:
+        (password_hash,) = conn.execute("SELECT password_hash FROM web_users WHERE name = ?",
+                                        ("carol-credit",)).fetchone()
+    everything = json.dumps([api.cypher("MATCH (n) RETURN labels(n) AS l, properties(n) AS p").json(),
+                             api.cypher("MATCH ()-[r]->() RETURN type(r) AS t, properties(r) AS p").json(),
+                             api.cypher("CALL db.labels() YIELD label RETURN label").json()])
+    for secret in ("carol-credit", password_hash, session.sid, session.csrf, "audit_marker_4711",
+                   "web_users", "web_sessions"):
+        assert secret not in everything
+    load_secret(db)  # the session secret, made on first use
+    for path in (db, secret_path(db), api.settings.query_log):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
