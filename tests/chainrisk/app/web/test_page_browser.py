@@ -215,6 +215,31 @@ def test_page_end_to_end(served: str, tmp_path: Path) -> None:
             page.screenshot(path=str(shot), full_page=True)
             log.warning("screenshot of the page: %s", shot)
             print(f"screenshot: {shot}")
+            # the relation filter: guarantees off redraws the supply side alone (test_data's 8 parties at
+            # 2 hops), with the path to defaulted S3 (S3 -> S1 -> F) drawn apart
+            page.uncheck("#rel-guarantee")
+            page.wait_for_selector("#cy[data-drawn='1'][data-nodes='8']", timeout=30_000)
+            assert sorted(page.evaluate(f"{CY}.nodes('[onpath = 1]').map(n => n.id())")) == sorted(
+                [U["F"], U["S1"], U["S3"]]
+            )
+            onpath = page.evaluate(f"{CY}.edges('[onpath = 1]').map(e => [e.source().id(), e.target().id()])")
+            assert sorted(map(tuple, onpath)) == sorted([(U["S3"], U["S1"]), (U["S1"], U["F"])])
+            colours = page.evaluate(
+                f"[1, 0].map(k => {CY}.edges('[onpath = ' + k + ']')[0].style('line-color'))"
+            )
+            assert colours[0] != colours[1]
+            # a hub's neighbours past the cap are one "+N more" node: cap 2 on F's four supply links
+            page.goto(f"{served}/?firm={U['F']}&hops=1&cap=2")
+            page.wait_for_selector("#cy[data-drawn='1']", timeout=30_000)
+            page.uncheck("#rel-guarantee")
+            page.wait_for_function(
+                "() => { const c = document.getElementById('cy'); return c.dataset.drawn === '1' && "
+                "c._cyreg.cy.nodes(\"[kind = 'more']\").map(n => n.data('label')).join() === '+2 more'; }",
+                timeout=30_000,
+            )
+            assert sorted(page.evaluate(f"{CY}.nodes(\"[kind != 'more']\").map(n => n.id())")) == sorted(
+                [U["F"], U["B1"], U["S1"]]
+            )
 
             # T1's two hops run through person P2, who also guarantees T2 and T3 (test_data)
             page.goto(f"{served}/?firm={U['T1']}&hops=2")
