@@ -53,6 +53,20 @@ def test_cycle_counts_exact_and_lower_bound() -> None:
     assert (capped["cycles_total"], capped["cycles_exact"], len(capped["cycles"])) == (12, False, 5)
 
 
+def test_cycles_up_to_length_10_and_1000_listed_by_default() -> None:
+    ring = "abcdefghijk"
+    # a ring of 10 firms is one cycle; a ring of 11 is a circle whose only cycle is too long to list
+    ten = analyse_guarantees(_links(*(ring[i] + ring[(i + 1) % 10] for i in range(10)))).circles.iloc[0]
+    assert (ten["type"], ten["cycles_total"], ten["cycles_exact"], ten["cycles"]) == (
+        "cycle", 1, True, [list(ring[:10])])
+    eleven = analyse_guarantees(_links(*(ring[i] + ring[(i + 1) % 11] for i in range(11)))).circles.iloc[0]
+    assert (eleven["n_members"], eleven["cycles_total"], eleven["cycles"]) == (11, 0, [])
+    # a 7-firm joint group: sum over k = 2..7 of C(7, k) (k - 1)! = 2,365 cycles, 1,000 of them listed
+    k7 = analyse_guarantees(_links(*(a + b for a in "abcdefg" for b in "abcdefg" if a != b))).circles.iloc[0]
+    assert (k7["type"], k7["cycles_total"], k7["cycles_exact"], len(k7["cycles"])) == (
+        "joint", 2365, True, 1000)
+
+
 def test_metrics_and_grades() -> None:
     facts = pd.DataFrame({"uscc": ["a", "b"], "equity": [100.0, None], "balance_all": [60.0, 50.0],
                           "worst_rank": [0, 2], "exposure": [10.0, 0.0]})
