@@ -77,6 +77,20 @@ def test_staleness_is_flagged_per_firm(platform: GraphRunner) -> None:
     assert pd.isna(s2["statement_published"]) and not bool(s2["stale"])  # nothing known is not stale
 
 
+def test_risk_labels_and_stress_results_where_present(platform: GraphRunner) -> None:
+    from tests.queries.conftest import published
+
+    before = chain_exposure(platform, U["F"], hops=1, lenders=BANK).upstream.set_index("uscc")
+    assert pd.isna(before.loc[U["S1"], "risk_pd"]) and pd.isna(before.loc[U["S1"], "stress_default_prob"])
+    with published(platform, "risk", [{"uscc": U["S1"], "risk_pd": 0.02, "risk_tier": 3}]), \
+            published(platform, "stress", [{"uscc": U["S1"], "stress_default_prob": 0.3,
+                                             "stress_systemic_impact": 0.1}]):
+        up = chain_exposure(platform, U["F"], hops=1, lenders=BANK).upstream.set_index("uscc")
+        s1, s2 = up.loc[U["S1"]], up.loc[U["S2"]]
+        assert (s1["risk_pd"], s1["risk_tier"], s1["stress_default_prob"]) == (0.02, 3, 0.3)
+        assert pd.isna(s2["risk_pd"]) and pd.isna(s2["stress_default_prob"])  # not in either run
+
+
 def test_as_of_filters_links_both_ways(platform: GraphRunner) -> None:
     page = chain_exposure(platform, U["F"], hops=1, as_of="2023-06-30", lenders=BANK)
     # on 2023-06-30, S2's link had not started and S5's had not ended: inputs 600 + 250
