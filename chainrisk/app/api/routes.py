@@ -32,6 +32,10 @@ _AsOf = Annotated[date | None, Query(description="Read the graph at this date (d
 _Reader = Annotated[Caller, Depends(require(*EVERYONE))]
 _Analyst = Annotated[Caller, Depends(require(*ANALYSTS))]
 
+#: A firm's data dates and stale flags, as every answer that shows the firm carries them.
+_DATES = ("statement_published", "statement_period", "statement_stale", "signal_month", "signal_stale",
+          "loan_status_month", "loan_status_stale", "stale")
+
 
 def _uscc(text: str) -> str:
     """The code upper-cased, or ``InvalidUSCC`` (422, naming the expected check character)."""
@@ -46,13 +50,23 @@ def search_firms(
     q: Annotated[str, Query(min_length=1, max_length=200, description="A USCC prefix or part of a name.")],
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> Response:
-    """Firms whose USCC starts with ``q`` or whose name contains it (case-insensitive)."""
-    from queries.catalogue import records, run_query
+    """Firms whose USCC starts with ``q`` or whose name contains it (case-insensitive), each with
+    the dates of its latest statement, signal and loan status and their stale flags at ``as_of``."""
+    from queries.catalogue import records, resolve_as_of, run_query
+    from queries.chaincache import details_of
+    from queries.details import stale_before
 
+    runner = api_state(request).runner()
     # one row past the limit tells whether there are more (the catalogue's limit stops at 1,000)
-    frame = run_query(api_state(request).runner(), "firm_search", {"q": q, "limit": min(limit + 1, 1000)})
+    frame = run_query(runner, "firm_search", {"q": q, "limit": min(limit + 1, 1000)})
     more = len(frame) > limit or len(frame) == 1000
-    return JsonAnswer({"q": q, "firms": records(frame.iloc[:limit]), "truncated": more})
+    found = records(frame.iloc[:limit])
+    # every answer states the date it reads at, and each firm's data dates (an officer sees what is stale)
+    day = resolve_as_of(runner, None)
+    details = details_of(runner, [str(f["uscc"]) for f in found], day)
+    firms = [{**f, **{k: details.get(str(f["uscc"]), {}).get(k) for k in _DATES}} for f in found]
+    return JsonAnswer({"q": q, "as_of": day.isoformat(), "stale_before": stale_before(day).isoformat(),
+                       "firms": firms, "truncated": more})
 
 
 @router.get("/firms/{uscc}", tags=["firms"])
@@ -93,9 +107,7 @@ def firm_card(request: Request, _: _Reader, uscc: _Uscc, as_of: _AsOf = None) ->
         },
         "stress": None if d["stress_default_prob"] is None else {
             "default_prob": d["stress_default_prob"], "systemic_impact": d["stress_systemic_impact"]},
-        "data": {k: d[k] for k in ("statement_published", "statement_period", "statement_stale",
-                                   "signal_month", "signal_stale", "loan_status_month",
-                                   "loan_status_stale", "stale")},
+        "data": {k: d[k] for k in _DATES},
         "exposure": money,
     })
 

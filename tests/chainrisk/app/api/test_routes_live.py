@@ -28,9 +28,16 @@ def _same(answer: Any, library: Any) -> None:
 
 def test_search_by_uscc_prefix_and_name(api: Api, platform: GraphRunner) -> None:
     body = api.get("/firms", params={"q": U["F"][:12].lower()}).json()
-    _same(body["firms"], run_query(platform, "firm_search", {"q": U["F"][:12].lower(), "limit": 50})
-          .to_dict(orient="records"))
+    found = run_query(platform, "firm_search", {"q": U["F"][:12].lower(), "limit": 50})
+    # the library's rows, each with its data dates (below) added
+    _same([{k: f[k] for k in found.columns} for f in body["firms"]], found.to_dict(orient="records"))
     assert U["F"] in [f["uscc"] for f in body["firms"]]
+    # the answer states its date, and each firm's latest statement, signal and loan status with stale flags
+    assert (body["as_of"], body["stale_before"]) == (AS_OF, "2023-12-30")
+    by = {f["uscc"]: f for f in api.get("/firms", params={"q": "firm s1"}).json()["firms"]}
+    assert (by[U["S1"]]["statement_published"], by[U["S1"]]["statement_stale"], by[U["S1"]]["stale"]) == (
+        "2023-04-30", True, True)
+    assert by[U["S1"]]["signal_month"] is None and by[U["S1"]]["signal_stale"] is None  # none known
     named = api.get("/firms", params={"q": "firm m"}).json()
     assert sorted(NAME[f["uscc"]] for f in named["firms"]) == ["M1", "M2"] and named["truncated"] is False
     cut = api.get("/firms", params={"q": "firm m", "limit": 1}).json()
