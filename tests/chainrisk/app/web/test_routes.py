@@ -200,6 +200,8 @@ def test_page_json_over_the_library(live_client):
     found = live_client.get("/ui/api/firms", params={"q": "img"}).json()
     assert found["as_of"] == AS_OF and [f["name"] for f in found["firms"]] == [EVIL]
     assert found["firms"][0]["statement_published"] is None and found["firms"][0]["stale"] is False
+    by_code = live_client.get("/ui/api/firms", params={"q": U["F"].lower()}).json()  # a USCC, any case
+    assert [f["uscc"] for f in by_code["firms"]] == [U["F"]]
     card = live_client.get(f"/ui/api/firms/{U['F']}").json()
     assert card["as_of"] == AS_OF and card["risk"]["tier"] == 4
     g = live_client.get(f"/ui/api/firms/{U['F']}/graph", params={"hops": 1, "relations": "guarantee"}).json()
