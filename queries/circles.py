@@ -62,7 +62,7 @@ the GDS components alone, without types or metrics.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
 from typing import Any, Literal
@@ -72,7 +72,9 @@ import pandas as pd
 
 from chainrisk.errors import InvalidQueryParameter, QueryFailed
 from graph.protocol import QueryRunner
-from queries.catalogue import records, resolve_as_of, run_for_firms, run_query
+from queries.catalogue import jsonable, records, resolve_as_of, run_for_firms, run_query
+from queries.chaincache import details_of
+from queries.details import stale_before
 
 __all__ = [
     "DEFAULT_GRADE_THRESHOLDS",
@@ -97,11 +99,17 @@ class GuaranteeNetwork:
     as_of: date | None
     groups: pd.DataFrame
     circles: pd.DataFrame
+    #: every member firm's details (name, the dates of its latest statement, signal and loan status
+    #: with their stale flags, risk labels) by USCC, where read (:func:`guarantee_circles`)
+    firms: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``{"as_of", "groups": [{"id", "type", "members", ...}], "circles": [...]}``."""
+        """JSON-ready: ``{"as_of", "stale_before", "groups": [{"id", "type", "members", ...}],
+        "circles": [...], "firms": {uscc: {...}}}``."""
         return {"as_of": self.as_of.isoformat() if self.as_of else None,
-                "groups": records(self.groups), "circles": records(self.circles)}
+                "stale_before": stale_before(self.as_of).isoformat() if self.as_of else None,
+                "groups": records(self.groups), "circles": records(self.circles),
+                "firms": {u: jsonable(d) for u, d in self.firms.items()}}
 
 
 def _graph(links: pd.DataFrame) -> nx.DiGraph:
@@ -359,9 +367,12 @@ def guarantee_circles(
             if components == "gds":
                 raise
             # no GDS on this server (or its procedures refused): networkx finds the components
-    return analyse_guarantees(links, facts, as_of=day, grade_thresholds=grade_thresholds,
-                              review_size=review_size, max_listed=max_listed, count_limit=count_limit,
-                              seed=seed, partition=partition)
+    net = analyse_guarantees(links, facts, as_of=day, grade_thresholds=grade_thresholds,
+                             review_size=review_size, max_listed=max_listed, count_limit=count_limit,
+                             seed=seed, partition=partition)
+    # an officer sees how old each member's data is (the details table when one is held)
+    net.firms = details_of(runner, firms, day)
+    return net
 
 
 def _gds_partition(runner: QueryRunner, day: date) -> Partition:

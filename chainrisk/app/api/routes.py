@@ -176,6 +176,8 @@ def circles(
     if code is not None:
         for part in ("groups", "circles"):
             doc[part] = [g for g in doc[part] if code in g["members"]]
+        shown = {m for part in ("groups", "circles") for g in doc[part] for m in g["members"]}
+        doc["firms"] = {u: d for u, d in doc["firms"].items() if u in shown}
         doc["firm"] = code
     return JsonAnswer(doc)
 

@@ -56,13 +56,18 @@ def register(app: typer.Typer) -> None:
         from chainrisk.app.render import frame_table
 
         out = Console(soft_wrap=True)
-        groups = net.groups.assign(members=net.groups["members"].map(len))
+        stale = {u for u, d in net.firms.items() if d.get("stale")}
+        groups = net.groups.assign(members=net.groups["members"].map(len),
+                                   stale=net.groups["members"].map(lambda ms: sum(m in stale for m in ms)))
         circles = net.circles.assign(members=net.circles["members"].map(len))
-        out.print(f"as of {net.as_of}: {len(groups)} groups, {len(circles)} circles", highlight=False)
+        doc = net.to_dict()
+        out.print(f"as of {net.as_of}: {len(groups)} groups, {len(circles)} circles; {len(stale)} member "
+                  f"firms with data from before {doc['stale_before']} (stale: per group below, each firm's "
+                  f"dates in --json)", highlight=False)
         out.print(frame_table(groups, "groups", columns=[
             "id", "type", "members", "persons", "links", "circles", "guaranteed_amount",
             "guarantee_to_equity", "loan_balance", "share_special_mention_or_worse", "bank_exposure",
-            "grade"]))
+            "grade", "stale"]))
         out.print(frame_table(circles, "circles", columns=[
             "id", "group", "type", "members", "cycles_total", "cycles_exact", "guaranteed_amount",
             "loan_balance", "bank_exposure", "grade"]))

@@ -129,6 +129,12 @@ def test_circles_are_the_librarys(api: Api, platform: GraphRunner) -> None:
         g["id"] for g in body["groups"] if U["M1"] in g["members"]]
     assert [(c["type"], sorted(NAME[u] for u in c["members"])) for c in mine["circles"]] == [
         ("mutual", ["M1", "M2"])]
+    # every member shown comes with how old its data is; filtered to the firm's group, only its members
+    members = {m for g in body["groups"] for m in g["members"]}
+    assert set(body["firms"]) == members and body["stale_before"] == "2023-12-30"
+    assert body["firms"][U["F"]]["statement_published"] == "2024-04-30"
+    assert body["firms"][U["F"]]["statement_stale"] is False and body["firms"][U["B1"]]["loan_status_stale"]
+    assert set(mine["firms"]) == {m for g in mine["groups"] for m in g["members"]}
     assert api.get("/circles", params={"firm": "9135"}).status_code == 422
 
 

@@ -57,6 +57,11 @@ def test_circles_json(platform: GraphRunner, bank: None,  # noqa: F811
     joint = next(c for c in doc["circles"] if c["type"] == "joint")
     assert {"id", "type", "members", "cycles"} <= set(joint) and joint["cycles_total"] == 5
     assert sorted(NAME[m] for m in joint["members"]) == ["J1", "J2", "J3"]
+    assert doc["stale_before"] == "2023-12-30" and doc["firms"][U["B1"]]["loan_status_stale"] is True
+    # the table says how many members' data are stale, per group
+    assert main(["circles"]) == 0
+    out = capsys.readouterr().out
+    assert "with data from before 2023-12-30" in out and "stale" in out
 
 
 def test_named_query_csv_and_json(platform: GraphRunner, bank: None,  # noqa: F811
