@@ -9,7 +9,9 @@ JSON-ready dict:
 - ``models.<name>``: each measure of :func:`gnn.metrics.scores` (mean over the seeds),
   ``ci95: {measure: [lo, hi]}`` (bootstrap over firms, draw by draw averaged over the
   seeds; :mod:`gnn.bootstrap`), ``auc_ci95``, ``pr_auc_ci95``, ``validation_auc``,
-  ``fit_seconds``;
+  ``fit_seconds``; B2 adds ``chain_because`` (seed 0's choice of the chain features on
+  validation, with its numbers) and ``chain_kept_seeds`` (how many seeds kept them), B4
+  ``readouts_because``;
 - ``shipped``: the graph-aware model chosen on the validation firms by a paired
   comparison, simplest first (:func:`gnn.candidates.select_shipped`,
   :mod:`gnn.selection`); ``shipped_because`` its numbers; ``selection`` every
@@ -83,10 +85,21 @@ def _model_card(model: RiskModel) -> str | None:
     return None
 
 
+Fitted = tuple[
+    dict[str, list[np.ndarray]],
+    dict[str, list[np.ndarray]],
+    dict[str, float],
+    dict[str, RiskModel],
+    dict[str, int],
+]
+
+
 def _fit_all(
     names: Sequence[str], train: Sequence[Cut], val: Cut, test: Cut, seeds: int, threads: int, say: Say
-) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]], dict[str, float], dict[str, RiskModel]]:
-    """Every candidate under every seed: test PDs, validation PDs, fit seconds, seed-0 models."""
+) -> Fitted:
+    """Every candidate under every seed: test PDs, validation PDs, fit seconds, seed-0 models, and
+    per model the number of seeds that kept the chain features (B2's choice on validation)."""
+    chain_kept: dict[str, int] = dict.fromkeys(names, 0)
     preds: dict[str, list[np.ndarray]] = {m: [] for m in names}
     val_pds: dict[str, list[np.ndarray]] = {m: [] for m in names}
     secs: dict[str, float] = dict.fromkeys(names, 0.0)
@@ -97,11 +110,12 @@ def _fit_all(
             t = time.monotonic()
             model = CANDIDATES[name].fit(train, val, seed, threads)
             secs[name] += time.monotonic() - t
+            chain_kept[name] += bool(getattr(model, "chain", False))
             preds[name].append(np.asarray(model.predict_pd(test), dtype="float64"))
             val_pds[name].append(np.asarray(model.predict_pd(val), dtype="float64"))
             if seed == 0:
                 first[name] = model
-    return preds, val_pds, secs, first
+    return preds, val_pds, secs, first, chain_kept
 
 
 def _oracle(
@@ -218,7 +232,7 @@ def evaluate(
     train = [cuts[t] for t in plan.train]
     val, test = cuts[plan.validation], cuts[plan.test]
     y_train = np.concatenate([c.y for c in train])
-    preds, val_pds, fit_secs, first = _fit_all(names, train, val, test, seeds, threads, say)
+    preds, val_pds, fit_secs, first, chain_kept = _fit_all(names, train, val, test, seeds, threads, say)
 
     say("bootstrap intervals")
     counts = resample_counts(len(test.y), draws=draws, seed=0)
@@ -244,6 +258,11 @@ def evaluate(
         if readouts:
             # B4: which read-out set (one or two hops) seed 0 kept on validation, and why
             figures[name]["readouts_because"] = readouts
+        chain = getattr(first[name], "chain_because", None)
+        if chain:
+            # B2: whether seed 0 kept the chain features on validation, and why; and how many seeds did
+            figures[name]["chain_because"] = chain
+            figures[name]["chain_kept_seeds"] = chain_kept[name]
     say("choosing the shipped model on the validation firms")
     selection = select_shipped(val.y, val_pds)
     shipped, why = selection.shipped, selection.because

@@ -258,6 +258,8 @@ def train(
             "graph_aware": CANDIDATES[shipped].graph_aware,
             # B4: the read-out set kept on validation (one or two hops), with the numbers
             "readouts": getattr(model, "readouts_because", None),
+            # B2: whether the chain features were kept on validation, with the numbers
+            "chain_features": getattr(model, "chain_because", None) or None,
         },
         "as_of": as_of.isoformat(),
         "horizon_months": HORIZON_MONTHS,

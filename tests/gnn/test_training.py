@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from chainrisk.errors import ConfigError, DataError
+from gnn.candidates import TabularModel
 from gnn.labels import window_end
 from gnn.model_store import TrainedModel
 from gnn.protocol import plan_training, year_before
@@ -155,3 +156,14 @@ def test_bad_requests_are_clear_errors(platform: Path) -> None:
     beyond = read_manifest(platform).as_of + pd.DateOffset(months=6)
     with pytest.raises(DataError, match="before the as-of date"):
         train(platform, beyond.date(), candidates=["B0"])
+
+
+def test_a_trained_b2_card_says_whether_the_chain_features_were_kept(platform: Path) -> None:
+    """B2 alone (the only graph-aware candidate, so it ships): its card carries the validation choice."""
+    b2 = train(platform, read_manifest(platform).as_of, seed=0, threads=1, candidates=["B2"])
+    said = b2.card["model"]["chain_features"]
+    assert b2.name == "B2" and isinstance(said, str)
+    assert said.startswith(("chain features kept", "chain features dropped")) and "validation AUC" in said
+    # the schema holds the chain columns either way; the kept trees read them only when kept
+    assert isinstance(b2.model, TabularModel) and b2.schema.chain
+    assert said.startswith("chain features kept") == b2.model.chain
