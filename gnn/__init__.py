@@ -40,3 +40,13 @@
 - :mod:`gnn.report`          the self-contained HTML report
 
 """
+
+import os
+
+# The risk models' CPU kernels (torch's full-batch steps, LightGBM) run on OpenMP, whose idle workers
+# spin-wait between kernels by default. On a 2-core machine shared with other work that spinning
+# doubled the CPU time of a 100k-firm training step (two threads burnt twice the CPU of one for the
+# same step); sleeping workers cost a wake-up per kernel, nothing against kernels of this size.
+# OpenMP reads the policy when it loads, so it is set here, before torch or LightGBM is imported;
+# a value already in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

@@ -39,7 +39,9 @@ that matter to neighbours: in default at the cut, external, in the bank's book.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -49,7 +51,17 @@ from torch_geometric.data import HeteroData
 
 from ingest.snapshot import Snapshot
 
-__all__ = ["NODE", "RELATIONS", "adjacency", "edge_index", "relation_edges", "supply_edges", "to_hetero_data"]
+__all__ = [
+    "NODE",
+    "RELATIONS",
+    "IdentityMemo",
+    "adjacency",
+    "edge_index",
+    "relation_edges",
+    "snapshot_edges",
+    "supply_edges",
+    "to_hetero_data",
+]
 
 NODE = "firm"
 #: Every relation type the builder knows, in a fixed order.
@@ -70,6 +82,50 @@ GUARANTEE_CAP = 5.0
 MAX_CO_OWNED = 20
 
 Edges = tuple[np.ndarray, np.ndarray, np.ndarray]
+T = TypeVar("T")
+
+
+class IdentityMemo:
+    """The last ``size`` values built from given objects, found again by those objects' identity.
+
+    Training fits several GNNs on the same snapshots (B3, then B4's fold models, whose cuts
+    differ only in their hidden labels): their relation edges, encoder and graph tensors are
+    the same and are built once. Keys are the objects themselves (their ``id``, with strong
+    references kept so an id cannot be reused while its entry lives) plus hashable extras;
+    callers must treat the values as read-only, and the objects as unchanged once built from.
+
+    >>> memo, calls = IdentityMemo(2), []
+    >>> a = [1, 2]
+    >>> memo.get("sum", (a,), (), lambda: calls.append(1) or sum(a)), memo.get("sum", (a,), (), lambda: 0)
+    (3, 3)
+    >>> len(calls)
+    1
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Hashable, ...], tuple[tuple[object, ...], Any]] = OrderedDict()
+
+    def get(
+        self, kind: str, objects: tuple[object, ...], extra: tuple[Hashable, ...], build: Callable[[], T]
+    ) -> T:
+        key = (kind, *(id(o) for o in objects), *extra)
+        hit = self._entries.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
+            self._entries.move_to_end(key)
+            return hit[1]
+        value = build()
+        self._entries[key] = (objects, value)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+#: relation edges of the last snapshots seen (a training run's cuts, validation and test)
+_EDGES = IdentityMemo(8)
 
 
 def _row_share(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -185,6 +241,15 @@ def relation_edges(snapshot: Snapshot) -> dict[str, Edges]:
     out["creditor"] = _edges_into_rows(_row_share(r.T.tocsr()))
     out.update(_ownership_edges(snapshot.ownership))
     return {k: out[k] for k in RELATIONS if k in out and len(out[k][0])}
+
+
+def snapshot_edges(snapshot: Snapshot) -> dict[str, Edges]:
+    """:func:`relation_edges` of ``snapshot``, built once per snapshot object (read-only arrays).
+
+    B3, B4's fold GNNs and their read-outs all read the same snapshots' edges (the co-owned
+    pairs alone take a second at 100k firms); the last few snapshots' edges are kept.
+    """
+    return _EDGES.get("edges", (snapshot,), (), lambda: relation_edges(snapshot))
 
 
 def edge_index(edges: Edges) -> tuple[torch.Tensor, torch.Tensor]:

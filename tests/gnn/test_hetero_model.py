@@ -95,6 +95,30 @@ def test_a_fixed_length_fit_retraces_the_early_stopped_one(
         fit_gnn(train, val, seed=3, config=SMALL, epochs=0)
 
 
+def test_fold_fits_share_b3s_graphs_and_get_the_same_function(
+    model: GNNModel, cuts: tuple[CutPlan, dict[date, Cut]]
+) -> None:
+    """A cut with some labels hidden (B4's folds) reuses the encoder and graph tensors built for
+    the same cuts; the logits equal those of a graph built afresh."""
+    from dataclasses import replace
+
+    from gnn.hetero_model import _encoder, _graph
+
+    plan, c = cuts
+    train = [c[t] for t in plan.train]
+    masked = [replace(t, y=np.full_like(t.y, np.nan)) for t in train]
+    enc = _encoder(train)
+    assert _encoder(masked) is enc
+    assert _graph(masked[0], enc, model.relations)[0] is _graph(train[0], enc, model.relations)[0]
+    # another cut object of the same date is not taken for it
+    test = c[plan.test]
+    assert _graph(test, enc, model.relations)[0] is not _graph(train[0], enc, model.relations)[0]
+    data = model.data(test)
+    with torch.no_grad():
+        fresh = model.network()(data, aggregates(data)).double().numpy()
+    np.testing.assert_array_equal(model.node_logits(test), fresh)
+
+
 def test_encoder_is_fitted_on_training_cuts_only(cuts: tuple[CutPlan, dict[date, Cut]]) -> None:
     plan, c = cuts
     train = [c[t] for t in plan.train]
@@ -183,14 +207,20 @@ def test_message_operator_is_the_sum_of_each_relations_weighted_aggregate() -> N
     op = MessageOperator(mats, torch.device("cpu"))
     assert op.sources["a"].tolist() == [0, 2] and op.sources["c"].tolist() == []
     h = torch.from_numpy(rng.normal(size=(n, d)).astype(np.float32)).requires_grad_(True)
-    ws = {r: torch.from_numpy(rng.normal(size=(k, d)).astype(np.float32)) for r in mats}
+    ws = {r: torch.from_numpy(rng.normal(size=(k, d)).astype(np.float32)).requires_grad_(True) for r in mats}
     fast = op.messages(h, [(r, ws[r]) for r in ("a", "b", "c")])
     dense = sum(torch.from_numpy(mats[r].toarray().astype(np.float32)) @ h @ ws[r].T for r in mats)
     assert isinstance(dense, torch.Tensor)
     assert torch.allclose(fast, dense, atol=1e-6)
-    (g_fast,) = torch.autograd.grad(fast.square().sum(), h)
-    (g_dense,) = torch.autograd.grad(dense.square().sum(), h)
-    assert torch.allclose(g_fast, g_dense, atol=1e-5)
+    # the written-out backward: the gradients in h and in every relation's weights (c's: zero)
+    g_fast = torch.autograd.grad(fast.square().sum(), [h, *ws.values()])
+    g_dense = torch.autograd.grad(dense.square().sum(), [h, *ws.values()])
+    for a, b in zip(g_fast, g_dense, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+    assert torch.count_nonzero(g_fast[3]) == 0 and torch.count_nonzero(g_fast[1]) > 0
+    # messages of a detached h still train the weights
+    (g_w,) = torch.autograd.grad(op.messages(h.detach(), [("a", ws["a"])]).sum(), [ws["a"]])
+    assert torch.count_nonzero(g_w) > 0
     # a subset of the relations sums only those
     only_b = op.messages(h, [("b", ws["b"])])
     assert torch.allclose(only_b, torch.from_numpy(mats["b"].toarray().astype(np.float32)) @ h @ ws["b"].T)
