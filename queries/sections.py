@@ -113,35 +113,38 @@ class Section:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def frame(self, lo: int = 0, hi: int | None = None) -> pd.DataFrame:
-        """Rows ``lo`` .. ``hi`` as the page shows them: ``uscc`` / ``person_id``, ``party``,
-        ``distance``, ``trade_value`` and ``share`` (supply) or ``amount``, the money, ``worst_class``."""
-        sl = slice(lo, hi)
-        ids, firm = self.ids[sl], self.firm[sl]
-        none = np.full(len(ids), None, dtype=object)
-        df = pd.DataFrame({
-            "uscc": np.where(firm, ids, none),
-            "person_id": np.where(firm, none, ids),
-            "party": np.where(firm, "firm", "person").astype(object),
-            "distance": self.distance[sl].astype(np.int64),
-        })
-        if self.name in _SUPPLY:
-            df["trade_value"] = self.value[sl].astype(float)
-            df["share"] = self.share[sl].astype(float)
-        else:
-            df["amount"] = self.value[sl].astype(float)
-        for c in MONEY:
-            df[c] = self.money[c][sl]
-        rank = self.rank[sl]
-        df["worst_class"] = _CLASSES[np.where(np.isnan(rank), len(CLASSIFICATIONS),
-                                              np.nan_to_num(rank)).astype(int)].tolist()
-        return df
-
     @property
     def columns(self) -> list[str]:
         """The columns of :meth:`frame` and the keys of :meth:`records`."""
         value = ["trade_value", "share"] if self.name in _SUPPLY else ["amount"]
         return ["uscc", "person_id", "party", "distance", *value, *MONEY, "worst_class"]
+
+    def _cut(self, lo: int, hi: int | None) -> dict[str, np.ndarray]:
+        """Rows ``lo`` .. ``hi`` column by column (:meth:`columns`), as arrays: what both
+        :meth:`frame` and :meth:`records` show."""
+        sl = slice(lo, hi)
+        ids, firm = self.ids[sl], self.firm[sl]
+        none = np.full(len(ids), None, dtype=object)
+        rank = self.rank[sl]
+        value = ({"trade_value": self.value[sl], "share": self.share[sl]} if self.name in _SUPPLY
+                 else {"amount": self.value[sl]})
+        return {
+            "uscc": np.where(firm, ids, none),
+            "person_id": np.where(firm, none, ids),
+            "party": np.where(firm, "firm", "person").astype(object),
+            "distance": self.distance[sl].astype(np.int64),
+            **{k: v.astype(float) for k, v in value.items()},
+            **{c: self.money[c][sl] for c in MONEY},
+            "worst_class": _CLASSES[np.where(np.isnan(rank), len(CLASSIFICATIONS),
+                                             np.nan_to_num(rank)).astype(int)],
+        }
+
+    def frame(self, lo: int = 0, hi: int | None = None) -> pd.DataFrame:
+        """Rows ``lo`` .. ``hi`` as the page shows them: ``uscc`` / ``person_id``, ``party``,
+        ``distance``, ``trade_value`` and ``share`` (supply) or ``amount``, the money, ``worst_class``."""
+        cut = self._cut(lo, hi)
+        cut["worst_class"] = cut["worst_class"].tolist()  # as text (None where no class), not objects
+        return pd.DataFrame(cut)
 
     def records(self, lo: int = 0, hi: int | None = None,
                 details: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
@@ -150,26 +153,13 @@ class Section:
 
         A page's rows straight from the arrays: the API answered a first page through pandas
         frames, which took longer than walking the chain."""
-        sl = slice(lo, hi)
-        ids, firm = self.ids[sl].tolist(), self.firm[sl].tolist()
-        supply = self.name in _SUPPLY
-        rank = self.rank[sl]
-        worst = _CLASSES[np.where(np.isnan(rank), len(CLASSIFICATIONS), np.nan_to_num(rank)).astype(int)]
-        columns: list[list[Any]] = [
-            [i if f else None for i, f in zip(ids, firm, strict=True)],
-            [None if f else i for i, f in zip(ids, firm, strict=True)],
-            ["firm" if f else "person" for f in firm],
-            self.distance[sl].tolist(),
-            self.value[sl].tolist(),
-            *([self.share[sl].tolist()] if supply else []),
-            *(self.money[c][sl].tolist() for c in MONEY),
-            worst.tolist(),
-        ]
-        names = self.columns
-        rows = [dict(zip(names, r, strict=True)) for r in zip(*columns, strict=True)]
+        cut = self._cut(lo, hi)
+        names = list(cut)
+        values = zip(*(c.tolist() for c in cut.values()), strict=True)
+        rows = [dict(zip(names, r, strict=True)) for r in values]
         if details:
             extra: dict[str, None] = {}  # the details' keys in order of first appearance
-            found = [details.get(u, {}) if u is not None else {} for u in columns[0]]
+            found = [details.get(u, {}) if u is not None else {} for u in cut["uscc"].tolist()]
             for d in found:
                 for k in d:
                     if k not in extra and k not in names:
