@@ -43,6 +43,7 @@ def register(app: typer.Typer) -> None:
         """
         from graph.runner import GraphRunner
         from queries.circles import guarantee_circles
+        from queries.details import stale_before
 
         day = date.fromisoformat(as_of) if as_of else None
         with GraphRunner.from_settings(get_settings()) as runner:
@@ -60,9 +61,9 @@ def register(app: typer.Typer) -> None:
         groups = net.groups.assign(members=net.groups["members"].map(len),
                                    stale=net.groups["members"].map(lambda ms: sum(m in stale for m in ms)))
         circles = net.circles.assign(members=net.circles["members"].map(len))
-        doc = net.to_dict()
+        before = stale_before(net.as_of).isoformat() if net.as_of else "-"
         out.print(f"as of {net.as_of}: {len(groups)} groups, {len(circles)} circles; {len(stale)} member "
-                  f"firms with data from before {doc['stale_before']} (stale: per group below, each firm's "
+                  f"firms with data from before {before} (stale: per group below, each firm's "
                   f"dates in --json)", highlight=False)
         out.print(frame_table(groups, "groups", columns=[
             "id", "type", "members", "persons", "links", "circles", "guaranteed_amount",
