@@ -183,15 +183,15 @@ class StressJobs:
             self._jobs[job.id] = job
 
     def submit(self, job: StressJob) -> StressJob:
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        (job.out_dir / "scenario.yaml").write_text(job.text, encoding="utf-8")
+        self._save(job)  # on disk before anyone can see it queued
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="chainrisk-stress-jobs", daemon=True)
                 self._worker.start()
-        job.out_dir.mkdir(parents=True, exist_ok=True)
-        (job.out_dir / "scenario.yaml").write_text(job.text, encoding="utf-8")
-        self._save(job)
         self._queue.put(job)
         return job
 
@@ -212,8 +212,7 @@ class StressJobs:
             waiting = [j for j in self._jobs.values() if j.status == "queued"]
             for job in waiting:
                 job.status, job.error, job.finished = "failed", _STOPPED, _now()
-        for job in waiting:
-            self._save(job)
+                self._save(job)
         self._queue.put(None)
 
     def _forget_old(self) -> None:
@@ -240,19 +239,22 @@ class StressJobs:
                     job.status, job.error, job.finished = "failed", _STOPPED, _now()
                 else:
                     job.status, job.started = "running", _now()
-            self._save(job)
+                # saved under the lock: whoever reads a status through get() finds it on disk too, so
+                # a crash right after never leaves a record behind what the API already answered
+                self._save(job)
             if job.status != "running":
                 continue
+            status, error = "done", None
             try:
                 self._run(job)
-                job.status = "done"
             except ChainriskError as exc:
-                job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+                status, error = "failed", f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # a job's failure must not end the worker
-                job.status, job.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
+                status, error = "failed", f"unexpected {type(exc).__name__}: {exc}"
                 (job.out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-            job.finished = _now()
-            self._save(job)
+            with self._lock:
+                job.status, job.error, job.finished = status, error, _now()
+                self._save(job)
 
     def _run(self, job: StressJob) -> None:
         from chainrisk.app.commands.stress import graph_inputs
