@@ -244,7 +244,8 @@ class StressJobs:
                 self._save(job)
             if job.status != "running":
                 continue
-            status, error = "done", None
+            status: Status = "done"
+            error: str | None = None
             try:
                 self._run(job)
             except ChainriskError as exc:
