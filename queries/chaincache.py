@@ -148,16 +148,18 @@ class Network:
         uniq, inv = np.unique(key, return_inverse=True)
         return uniq // len(self.ids), uniq % len(self.ids), np.bincount(inv, weights=val, minlength=len(uniq))
 
-    def reach(self, focal: str, hops: int, *, backward: bool,
-              shares: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def reach(self, focal: str, hops: int, *, backward: bool, shares: bool,
+              ranked: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Breadth-first from ``focal`` to ``hops`` (module docstring): the parties reached as node
-        indices in node order, with their distance, value and share (zeros unless ``shares``)."""
+        indices with their distance, value and share (zeros unless ``shares``); in node order, or
+        by distance and then ``ranked``'s order (``queries.bfs.reach``)."""
         start = self.index.get(focal)
         if start is None:
             e = np.zeros(0, dtype=np.int64)
             return e, e, np.zeros(0), np.zeros(0)
         csr = self.backward if backward else self.forward
-        return reach(csr.ptr, csr.nbr, csr.val, csr.total, self.is_firm, start, hops, shares=shares)
+        return reach(csr.ptr, csr.nbr, csr.val, csr.total, self.is_firm, start, hops, shares=shares,
+                     ranked=ranked)
 
     def walk(self, focal: str, hops: int, *, backward: bool, shares: bool) -> pd.DataFrame:
         """:meth:`reach` as the reference path's frame: one row per party reached."""
@@ -279,30 +281,16 @@ class ChainIndex:
                    ranked, money, rank)
 
     def section(self, name: str, focal: str, hops: int) -> Section:
-        """The list ``name`` (``upstream`` ...) of ``focal``'s chain within ``hops``, in page order."""
+        """The list ``name`` (``upstream`` ...) of ``focal``'s chain within ``hops``, in page order:
+        the walk hands its parties back by distance, each distance in the network's (exposure
+        descending, id) order, so no comparison sort is needed."""
         kind, backward, shares = WALKS[name]
         net = self.networks[kind]
-        node, dist, value, share = net.reach(focal, hops, backward=backward, shares=shares)
-        order = self._order(kind, node, dist)
-        at = node[order]
-        return Section(name, ids=net.ids[at], firm=net.is_firm[at], distance=dist[order], value=value[order],
-                       share=share[order], money={c: v[at] for c, v in self.money[kind].items()},
+        at, dist, value, share = net.reach(focal, hops, backward=backward, shares=shares,
+                                           ranked=self.ranked[kind])
+        return Section(name, ids=net.ids[at], firm=net.is_firm[at], distance=dist, value=value,
+                       share=share, money={c: v[at] for c, v in self.money[kind].items()},
                        rank=self.rank[kind][at], key=self.key[kind][at])
-
-    def _order(self, kind: str, node: np.ndarray, dist: np.ndarray) -> np.ndarray:
-        """The page order of a walk's rows without a comparison sort: within each distance, its
-        nodes picked out of the network's whole (exposure descending, id) order by a mask."""
-        ranked = self.ranked[kind]
-        n = len(ranked)
-        row = np.empty(n, dtype=np.int64)
-        row[node] = np.arange(len(node))  # node -> its row in the walk
-        mark = np.zeros(n, dtype=bool)
-        parts = []
-        for d in np.unique(dist):  # at most 5 distances
-            mark[:] = False
-            mark[node[dist == d]] = True
-            parts.append(row[ranked[mark[ranked]]])
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 class ChainCache:

@@ -23,15 +23,18 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from graph.protocol import QueryRunner
 from queries.catalogue import run_for_firms, run_query
 
-__all__ = ["STALE_MONTHS", "DetailsTable", "firm_details", "months_before", "stale_before", "with_details"]
+__all__ = ["STALE_MONTHS", "DetailsTable", "firm_details", "frame_rows", "months_before", "stale_before",
+           "with_details"]
 
 #: Data older than this many months at ``as_of`` is flagged stale.
 STALE_MONTHS = 6
@@ -62,32 +65,17 @@ def firm_details(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict
     if not usccs:
         return {}
     frame = run_for_firms(runner, "firm_details", sorted(set(usccs)), {"as_of": as_of})
-    return _rows(frame, stale_before(as_of).isoformat())
+    return frame_rows(frame, stale_before(as_of).isoformat())
 
 
-def _rows(frame: pd.DataFrame, cutoff: str) -> dict[str, dict[str, Any]]:
+def frame_rows(frame: pd.DataFrame, cutoff: str) -> dict[str, dict[str, Any]]:
     """``frame``'s rows (``firm_details``' columns) by USCC, missing values as ``None``, with the
     stale flags against ``cutoff`` (ISO text: the dates are ISO text too)."""
-    out: dict[str, dict[str, Any]] = {}
-    # column by column (Series.tolist gives Python scalars, as to_dict does, without its boxing
-    # value by value: most of a page's lookup time)
-    names = [str(c) for c in frame.columns]
-    columns = [frame.iloc[:, i].tolist() for i in range(len(names))]
-    for values in zip(*columns, strict=True):
-        # missing as None whatever the column's dtype in this batch: a firm's row is the same
-        # whichever firms it was read with (rows are kept per firm across pages)
-        row: dict[str, Any] = {k: None if isinstance(v, float) and v != v else v
-                               for k, v in zip(names, values, strict=True)}
-        # a tier is a whole number; a column with missing values arrives as floats
-        tier = row.get("risk_tier")
-        if isinstance(tier, float) and tier.is_integer():
-            row["risk_tier"] = int(tier)
-        flags = {flag: None if row.get(col) is None else bool(row[col] < cutoff)
-                 for col, flag in _DATES.items()}
-        row.update(flags)
-        row["stale"] = any(v is True for v in flags.values())
-        out[str(row["uscc"])] = row
-    return out
+    columns = {name: _normalised(name, frame.iloc[:, i].tolist(), frame.iloc[:, i].isna().to_numpy().tolist())
+               for i, name in enumerate(str(c) for c in frame.columns)}
+    nothing = [None] * len(frame)
+    flags = [[None if v is None else bool(v < cutoff) for v in columns.get(col, nothing)] for col in _DATES]
+    return _zipped(columns, flags)
 
 
 #: Columns of few distinct values, held as categoricals in a :class:`DetailsTable`.
@@ -113,12 +101,23 @@ class DetailsTable:
         self.as_of = as_of
         self.cutoff = stale_before(as_of).isoformat()
         frame = frame.drop_duplicates("uscc").reset_index(drop=True)
-        for col in _CATEGORICAL:
-            if col in frame.columns:
-                frame[col] = frame[col].astype("category")
-        self.frame = frame
+        self._len = len(frame)
+        # Each column held as what a lookup needs, its values normalised once (None for missing,
+        # a tier as a whole number): codes into a table of category values for the columns of few
+        # values (and their stale flags, one per category), floats as floats, the rest as Python
+        # objects. A page's rows are then array gathers and one zip per row: through pandas (a
+        # frame's take, per-column isna) they cost more than the chain's walk.
+        self._columns: dict[str, _Column] = {}
+        for name in (str(c) for c in frame.columns):
+            series = frame[name]
+            if name in _CATEGORICAL:
+                series = series.astype("category")
+            self._columns[name] = _Column.of(series, name)
+        self._flags = {flag: self._columns[col].flags(self.cutoff) for col, flag in _DATES.items()
+                       if col in self._columns}
+        uscc = self._columns["uscc"].values
         # plain objects: pandas builds the hash table once and keeps it (an Arrow index probes slowly)
-        self.index = pd.Index(frame["uscc"].to_numpy(dtype=object), dtype=object)
+        self.index = pd.Index(uscc if uscc is not None else np.zeros(0, dtype=object), dtype=object)
 
     @classmethod
     def read(cls, runner: QueryRunner, as_of: date) -> DetailsTable:
@@ -126,27 +125,103 @@ class DetailsTable:
         return cls(run_query(runner, "all_firm_details", {"as_of": as_of}), as_of)
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return self._len
 
     @property
     def nbytes(self) -> int:
-        """Bytes held: the columns (strings and categories counted deeply) and the USCC index."""
-        return int(self.frame.memory_usage(deep=True).sum()) + int(self.index.memory_usage(deep=True))
+        """Bytes held: every column (Python objects counted deeply, each column's own) and the
+        USCC index's hash table (its values are the USCC column's)."""
+        return sum(c.nbytes for c in self._columns.values()) + sum(
+            f.nbytes for f in self._flags.values()) + int(self.index.memory_usage(deep=False))
 
     def name(self, uscc: str) -> tuple[bool, str | None]:
         """(whether ``uscc`` is a firm of the table, its name or ``None``): one index probe."""
-        pos = self.index.get_indexer(pd.Index([uscc], dtype=object))[0]
-        if pos < 0:
+        pos = self.index.get_indexer(pd.Index([uscc], dtype=object))
+        if pos[0] < 0:
             return False, None
-        value = self.frame["name"].iloc[pos]
-        return True, None if value is None or (isinstance(value, float) and value != value) else str(value)
+        value = self._columns["name"].take(pos)[0] if "name" in self._columns else None
+        return True, None if value is None else str(value)
 
     def rows(self, usccs: Sequence[str]) -> dict[str, dict[str, Any]]:
         """:func:`firm_details`' answer for ``usccs`` (firms not in the graph left out), by lookup."""
         if len(usccs) == 0:
             return {}
         pos = self.index.get_indexer(pd.Index(sorted(set(usccs)), dtype=object))
-        return _rows(self.frame.take(pos[pos >= 0]), self.cutoff)
+        pos = pos[pos >= 0]
+        columns = {name: c.take(pos) for name, c in self._columns.items()}
+        nothing = [None] * len(pos)
+        flags = [self._flags[f][pos].tolist() if f in self._flags else nothing for f in _DATES.values()]
+        return _zipped(columns, flags)
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column of a :class:`DetailsTable`: ``codes`` into ``lookup`` (categories, then None),
+    or ``values`` (floats with NaN for missing, or normalised Python objects)."""
+
+    name: str
+    values: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    lookup: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, series: pd.Series, name: str) -> _Column:
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            cats = series.cat.categories
+            lookup = np.array([*_normalised(name, cats.tolist(), [False] * len(cats)), None], dtype=object)
+            return cls(name, codes=series.cat.codes.to_numpy(), lookup=lookup)
+        if pd.api.types.is_float_dtype(series.dtype) and name != "risk_tier":
+            return cls(name, values=series.to_numpy(dtype=float, na_value=np.nan))
+        values = np.empty(len(series), dtype=object)
+        values[:] = _normalised(name, series.tolist(), series.isna().to_numpy().tolist())
+        return cls(name, values=values)
+
+    def take(self, pos: np.ndarray) -> list[Any]:
+        """The values at table positions ``pos``, missing ones as None."""
+        if self.codes is not None and self.lookup is not None:
+            got: list[Any] = self.lookup[self.codes[pos]].tolist()  # code -1 (missing) is the last: None
+            return got
+        assert self.values is not None
+        got = self.values[pos].tolist()
+        if self.values.dtype.kind == "f":
+            return [None if v != v else v for v in got]
+        return got
+
+    def flags(self, cutoff: str) -> np.ndarray:
+        """Per row: None without a date, else whether the date (ISO text) is before ``cutoff``."""
+        if self.codes is not None and self.lookup is not None:
+            per = np.array([None if v is None else bool(v < cutoff) for v in self.lookup.tolist()],
+                           dtype=object)
+            out: np.ndarray = per[self.codes]
+            return out
+        assert self.values is not None
+        return np.array([None if v is None or v != v else bool(v < cutoff) for v in self.values.tolist()],
+                        dtype=object)
+
+    @property
+    def nbytes(self) -> int:
+        held = [a for a in (self.values, self.codes, self.lookup) if a is not None]
+        return sum(int(pd.Series(a).memory_usage(deep=True, index=False)) for a in held)
+
+
+def _normalised(name: str, values: list[Any], missing: list[bool]) -> list[Any]:
+    """Missing values as None whatever the column's dtype in this batch (a firm's row is the same
+    whichever firms it was read with); a tier as a whole number (a column with missing values
+    arrives as floats)."""
+    out = [None if m or (isinstance(v, float) and v != v) else v
+           for v, m in zip(values, missing, strict=True)]
+    if name == "risk_tier":
+        out = [int(v) if isinstance(v, float) and v.is_integer() else v for v in out]
+    return out
+
+
+def _zipped(columns: dict[str, list[Any]], flags: list[list[Any]]) -> dict[str, dict[str, Any]]:
+    """Rows by USCC from columns of values and the three dates' stale flags (``_DATES`` order)."""
+    columns.update(zip(_DATES.values(), flags, strict=True))
+    columns["stale"] = [any(v is True for v in row) for row in zip(*flags, strict=True)]
+    names = list(columns)
+    rows = (dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True))
+    return {str(r["uscc"]): r for r in rows}
 
 
 def with_details(frame: pd.DataFrame, details: dict[str, dict[str, Any]]) -> pd.DataFrame:

@@ -170,13 +170,14 @@ class Section:
 
     def sums(self, keep: np.ndarray | None = None) -> dict[str, Any]:
         """Counts and money of the rows (those where ``keep``), firms' figures only."""
-        keep = np.ones(len(self), dtype=bool) if keep is None else keep
-        firm = keep & self.firm
-        rank = self.rank[firm]
+        firm = self.firm if keep is None else keep & self.firm
+        n_firms = int(np.count_nonzero(firm))
         return {
-            "firms": int(firm.sum()), "persons": int((keep & ~self.firm).sum()),
+            "firms": n_firms,
+            "persons": (len(self) if keep is None else int(np.count_nonzero(keep))) - n_firms,
             **{c: float(np.sum(self.money[c][firm])) for c in MONEY},
-            "special_mention_or_worse": int(np.sum(rank >= 1)),  # NaN (no class) compares False
+            # NaN (no class) compares False
+            "special_mention_or_worse": int(np.count_nonzero(self.rank[firm] >= 1)),
         }
 
 
@@ -188,26 +189,18 @@ def chain_totals(sections: dict[str, Section]) -> dict[str, Any]:
         t = s.sums()
         direct = s.distance == 1
         t["direct_trade_value" if name in _SUPPLY else "direct_amount"] = float(np.sum(s.value[direct]))
-        hops, counts = np.unique(s.distance, return_counts=True)
-        t["by_distance"] = {str(d): int(n) for d, n in zip(hops, counts, strict=True)}
+        counts = np.bincount(s.distance) if len(s) else np.zeros(0, dtype=np.int64)  # no sort, as unique's
+        t["by_distance"] = {str(d): int(n) for d, n in enumerate(counts.tolist()) if n}
         out[name] = t
-    every = _concat(list(sections.values()))
-    # a party's first row: keys are unique within a list, so mark them list by list (no sort)
-    seen = np.zeros(int(every.key.max()) + 1 if len(every) else 0, dtype=bool)
-    first = []
+    # a party's first row: keys are unique within a list, so mark them list by list (no sort), and
+    # add up each list's first rows (no concatenation of 60k-row lists per hub)
+    size = max((int(x.key.max()) + 1 for x in sections.values() if len(x)), default=0)
+    seen = np.zeros(size, dtype=bool)
+    chain: dict[str, Any] = {}
     for s in sections.values():
-        first.append(~seen[s.key])
+        first = ~seen[s.key]
         seen[s.key] = True
-    out["chain"] = every.sums(np.concatenate(first) if first else np.zeros(0, dtype=bool))
+        for k, v in s.sums(first).items():
+            chain[k] = chain.get(k, 0) + v
+    out["chain"] = chain or Section.empty("chain").sums()
     return out
-
-
-def _concat(sections: list[Section]) -> Section:
-    if not sections:
-        return Section.empty("chain")
-    return Section(
-        "chain", np.concatenate([s.ids for s in sections]), np.concatenate([s.firm for s in sections]),
-        np.concatenate([s.distance for s in sections]), np.concatenate([s.value for s in sections]),
-        np.concatenate([s.share for s in sections]),
-        {c: np.concatenate([s.money[c] for s in sections]) for c in MONEY},
-        np.concatenate([s.rank for s in sections]), np.concatenate([s.key for s in sections]))

@@ -45,6 +45,32 @@ def test_numpy_walk_is_what_reach_falls_back_to(monkeypatch: pytest.MonkeyPatch)
     net, names = _random_network(5)
     csr, start = net.backward, net.index[names[1]]
     ref = bfs.reach_numpy(csr.ptr, csr.nbr, csr.val, csr.total, net.is_firm, start, 3, shares=True)
-    monkeypatch.setattr(bfs, "_KERNEL", None)
+    monkeypatch.setattr(bfs, "_KERNELS", None)
     got = bfs.reach(csr.ptr, csr.nbr, csr.val, csr.total, net.is_firm, start, 3, shares=True)
     assert all(np.array_equal(g, r) for g, r in zip(got, ref, strict=True)) and len(ref[0]) > 0
+
+
+@pytest.mark.parametrize("seed", [4, 23])
+def test_ranked_walk_is_the_node_order_walk_sorted_by_distance_then_rank(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    net, names = _random_network(seed)
+    ranked = np.random.default_rng(seed).permutation(len(net.ids))
+    position = np.empty(len(ranked), dtype=np.int64)
+    position[ranked] = np.arange(len(ranked))
+    for focal in (names[0], names[7], names[150]):
+        start = net.index.get(focal)
+        if start is None:
+            continue
+        for hops in (1, 3, 5):
+            fwd = net.forward
+            args = (fwd.ptr, fwd.nbr, fwd.val, fwd.total, net.is_firm, start, hops)
+            node, dist, value, share = bfs.reach(*args, shares=True)
+            want = np.lexsort((position[node], dist))
+            compiled = bfs.reach(*args, shares=True, ranked=ranked)
+            with monkeypatch.context() as m:
+                m.setattr(bfs, "_KERNELS", None)
+                numpy = bfs.reach(*args, shares=True, ranked=ranked)
+            for got in (compiled, numpy):
+                for g, r in zip(got, (node[want], dist[want], value[want], share[want]), strict=True):
+                    assert np.array_equal(g, r)
+            assert len(node) > 0

@@ -11,7 +11,7 @@ import pytest
 from graph.runner import GraphRunner
 from queries.catalogue import run_query
 from queries.chaincache import TABLE_FROM, ChainCache, details_of, ingest_state, warm_up
-from queries.details import DetailsTable, firm_details
+from queries.details import DetailsTable, firm_details, frame_rows, stale_before
 from queries.exposure import SECTIONS, chain_exposure
 from tests.queries._graph import AS_OF, BANK, NAME, U
 from tests.queries.conftest import published
@@ -103,3 +103,33 @@ def test_all_firm_details_is_firm_details_of_every_firm(platform: GraphRunner) -
     every = run_query(platform, "all_firm_details", {"as_of": AS_OF}).sort_values("uscc", ignore_index=True)
     some = run_query(platform, "firm_details", {"usccs": _every_firm(platform), "as_of": AS_OF})
     pd.testing.assert_frame_equal(every, some.sort_values("uscc", ignore_index=True), check_dtype=False)
+
+
+def test_table_rows_equal_the_per_firm_rows_with_every_kind_of_missing_value() -> None:
+    # pure logic: the table's columns (categories, floats, Arrow strings, objects) give the rows
+    # the per-firm path's frame gives, value for value, whatever is missing where
+    frame = pd.DataFrame({
+        "uscc": pd.array(["A", "B", "C", "D"], dtype="string[pyarrow]"),
+        "name": pd.array(["a", None, "c", "<d>"], dtype="string[pyarrow]"),
+        "industry": ["x", None, "y", "x"],
+        "external": [False, True, None, False],
+        "statement_published": ["2024-01-31", None, "2023-01-31", "2024-05-31"],
+        "signal_month": ["2024-06-01", "2023-01-01", None, None],
+        "loan_status_month": [None, None, None, "2022-12-01"],
+        "risk_pd": [0.01, float("nan"), 0.2, None],
+        "risk_tier": [2.0, None, 5.0, float("nan")],
+        "stress_default_prob": pd.array([None, 0.5, None, 0.25], dtype="float64[pyarrow]"),
+    })
+    day = date(2024, 6, 30)
+    table = DetailsTable(frame, day)
+    for firms in (["A", "B", "C", "D"], ["D", "B"], ["C", "Z"], []):
+        want = frame_rows(frame[frame["uscc"].isin(firms)], stale_before(day).isoformat())
+        assert table.rows(firms) == want
+    got = table.rows(["A", "B", "C", "D"])
+    assert got["B"]["name"] is None and got["B"]["risk_pd"] is None and got["A"]["risk_tier"] == 2
+    assert isinstance(got["A"]["risk_tier"], int) and got["D"]["risk_tier"] is None
+    flags = (got["B"]["signal_stale"], got["C"]["signal_stale"], got["A"]["statement_stale"])
+    assert flags == (True, None, False) and got["D"]["stale"] is True and got["A"]["stale"] is False
+    assert got["D"]["stress_default_prob"] == 0.25
+    assert (table.name("B"), table.name("D"), table.name("Z")) == ((True, None), (True, "<d>"), (False, None))
+
