@@ -164,7 +164,8 @@ def _per_request(before: float | None, after: float | None, n: int) -> str:
     return "n/a" if before is None or after is None or n == 0 else f"{1000 * (after - before) / n:.1f} ms"
 
 
-def _http(s: Settings, runner: Any, firms: dict[str, list[str]], clients: int, hops: int) -> None:
+def _http(s: Settings, runner: Any, firms: dict[str, list[str]], clients: int, hops: int,
+          walks: int = 0) -> None:
     try:
         from chainrisk.app.api import create_app
         from chainrisk.app.auth.keys import create_key
@@ -184,7 +185,7 @@ def _http(s: Settings, runner: Any, firms: dict[str, list[str]], clients: int, h
     # the server warms its chain cache at start, as under `chainrisk serve`
     env = {**os.environ, "NEO4J_URI": s.neo4j_uri, "CHAINRISK_AUTH_DB": str(auth),
            "CHAINRISK_API_RATE_PER_S": "100000", "CHAINRISK_API_BURST": "100000",
-           "CHAINRISK_API_WARM_UP": "1"}
+           "CHAINRISK_API_WARM_UP": "1", "CHAINRISK_API_CHAIN_WALKS": str(walks)}
     base = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "chainrisk.app.api:create_app", "--factory",
@@ -201,7 +202,7 @@ def _http(s: Settings, runner: Any, firms: dict[str, list[str]], clients: int, h
                 pass
             time.sleep(0.5)
         print(f"[http] server up and chain cache {warm.get('state')} after {time.perf_counter() - t0:.1f} s "
-              f"(warm-up {warm.get('seconds')} s)")
+              f"(warm-up {warm.get('seconds')} s); walks at once: {walks or 'one per core'}")
         where = {f: i for i, f in enumerate(f for fs in firms.values() for f in fs)}
 
         def call(f: str) -> None:
@@ -249,6 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--baseline", type=int, default=3, help="firms of each kind through the reference path")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--hops", type=int, default=3)
+    ap.add_argument("--api-walks", default="0",
+                    help="http: the API's CHAINRISK_API_CHAIN_WALKS, comma separated for one run each "
+                         "(0: one per core, the default; e.g. 64,0 compares walks side by side with it)")
     ap.add_argument("--keep-server", action="store_true", help="leave the bench server running")
     ap.add_argument("--parts", default="library,http,circles",
                     help="which figures (comma separated): library (1-3), http (4), circles (5), "
@@ -303,7 +307,8 @@ def _parts(g: Any, s: Settings, parts: set[str], args: argparse.Namespace) -> No
         if "library" in parts:
             _library(g, hubs, median, args)
         if "http" in parts:
-            _http(s, g, {"hub": hubs, "median": median}, args.clients, args.hops)
+            for walks in (int(w) for w in args.api_walks.split(",")):
+                _http(s, g, {"hub": hubs, "median": median}, args.clients, args.hops, walks)
     if "portfolio" in parts:
         _portfolio(g, args)
     if "circles" in parts:

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     #: Build the chain cache (networks, the bank's book) in the background when the API starts, so
     #: a first exposure request does not wait for it; ``chainrisk serve`` turns it on by default.
     api_warm_up: bool = Field(False, validation_alias="CHAINRISK_API_WARM_UP")
+    #: Chain walks (a chain's first page) that run at once; more wait their turn, first come first
+    #: served. 0: one per CPU core. A walk is CPU work: run side by side beyond the cores, every
+    #: walk finishes late; in turn, most finish early (see ``queries.chaincache.ChainCache``).
+    api_chain_walks: int = Field(0, ge=0, validation_alias="CHAINRISK_API_CHAIN_WALKS")
     #: Stress jobs started through the API write their outputs here, one folder per job.
     stress_jobs_dir: Path = Field(REPO_ROOT / "var" / "stress-jobs",
                                   validation_alias="CHAINRISK_STRESS_JOBS_DIR")

@@ -321,8 +321,10 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
         if not known:  # the name from the details table when it holds the firm: one round trip fewer
             name = _name(runner, uscc)
         wanted = _wanted(direction)
-        index = cache.chain_index(runner, state, day, bank)
-        lists = {s: index.section(s, uscc, hops) if s in wanted else Section.empty(s) for s in SECTIONS}
+        index = cache.chain_index(runner, state, day, bank)  # built (or waited for) outside the gate
+        with cache.walking():
+            lists = {s: index.section(s, uscc, hops) if s in wanted else Section.empty(s) for s in SECTIONS}
+            totals = chain_totals(lists)
         # the focal firm's own row in full (equity, balance with every lender ...): the book holds
         # firm_exposure's row, same query and parameters, for a firm with loans or guarantees; any
         # other firm's is read (its equity is not zero)
@@ -331,7 +333,7 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
             runner, "firm_exposure", [uscc], {"as_of": day, "lenders": bank}).set_index("uscc")
         mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
         return Chain(firm=uscc, name=name, as_of=day, hops=hops, direction=direction, lenders=bank,
-                     lists=lists, firm_exposure=mine, totals=chain_totals(lists))
+                     lists=lists, firm_exposure=mine, totals=totals)
 
     return cache.chains.get_or_build(key, build)
 

@@ -267,3 +267,41 @@ def test_a_rendered_page_is_kept_with_its_chain(platform: GraphRunner) -> None:
     for p in range(3, 12):
         rendered_page(platform, U["F"], render, page=p, **kw)
     assert len(kept.rendered) == 8 and (render, 1, 2, ingest_state(platform).results) not in kept.rendered
+
+
+def test_no_more_walks_run_at_once_than_the_gate_lets_through(platform: GraphRunner,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from queries.chaincache import ChainIndex
+
+    cache = ChainCache(walks=2)
+    assert cache.walks == 2 and ChainCache().walks >= 1  # 0: one per core
+    inside, most, lock = [0], [0], threading.Lock()
+    section = ChainIndex.section
+
+    def counted(self: ChainIndex, name: str, focal: str, hops: int) -> Any:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            return section(self, name, focal, hops)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(ChainIndex, "section", counted)
+    firms = [U[k] for k in ("F", "S1", "S2", "S3", "S4", "B1")]
+    cache.chain_index(platform, cache.state(platform), date.fromisoformat(AS_OF), BANK)  # built once, first
+    got: dict[str, Any] = {}
+    def ask(f: str) -> None:
+        got[f] = chain(platform, f, cache=cache, lenders=BANK)
+
+    threads = [threading.Thread(target=ask, args=(f,)) for f in firms for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 1 <= most[0] <= 2 and inside[0] == 0
+    for f in firms:  # the gate changes when a walk runs, not what it answers
+        assert got[f].totals == chain(platform, f, cache=None, lenders=BANK).totals

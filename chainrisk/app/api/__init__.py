@@ -46,10 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from chainrisk.app.api.portfolio import router as portfolio_router
     from chainrisk.app.api.routes import router
     from chainrisk.app.api.security import ApiState, TokenBuckets
+    from queries.chaincache import CHAIN_CACHE
 
     s = settings or get_settings()
     state = ApiState(settings=s, buckets=TokenBuckets(s.api_rate_per_s, s.api_burst))
     state.jobs = StressJobs(s, state.runner)
+    CHAIN_CACHE.limit_walks(s.api_chain_walks)  # the process's cache, which the routes walk through
 
     warm: dict[str, Any] = {"state": "off"}
 
