@@ -54,7 +54,7 @@ from graph.protocol import QueryRunner
 from queries.bfs import links, reach
 from queries.catalogue import CATALOGUE, run_for_firms, run_query
 from queries.details import DetailsTable, firm_details
-from queries.sections import BookArrays, Section
+from queries.sections import BookArrays, Section, chain_totals
 
 __all__ = [
     "CHAIN_CACHE", "ChainCache", "ChainIndex", "IngestState", "Network", "details_of", "ingest_state",
@@ -70,6 +70,11 @@ WALKS: dict[str, tuple[str, bool, bool]] = {
     "guaranteed": ("guarantee", False, False),  # from a guarantor to the borrowers
 }
 WALK_COLUMNS = ["id", "distance", "value", "share", "party"]
+#: ``warm_up`` works out the whole-chain totals of this share of the firms, those with the most
+#: links (:meth:`ChainIndex.hubs`), so that their first page walks only as deep as its rows need.
+HUB_SHARE = 0.02
+#: ... at this many hops: ``chain_exposure``'s and the API's default.
+HUB_HOPS = 3
 
 
 @dataclass(frozen=True)
@@ -281,17 +286,49 @@ class ChainIndex:
                    {k: np.asarray(every.get_indexer(n.ids), dtype=np.int64) for k, n in networks.items()},
                    ranked, money, rank)
 
-    def section(self, name: str, focal: str, hops: int) -> Section:
+    def section(self, name: str, focal: str, hops: int, rows: int | None = None) -> Section:
         """The list ``name`` (``upstream`` ...) of ``focal``'s chain within ``hops``, in page order:
         the walk hands its parties back by distance, each distance in the network's (exposure
-        descending, id) order, so no comparison sort is needed."""
+        descending, id) order, so no comparison sort is needed.
+
+        ``rows``: walk only as deep as the list's first ``rows`` rows need. The order is by
+        distance first, and a party's distance, value and share are settled at the level it is
+        reached, so the parties within ``d`` hops are the whole list's first rows, row for row.
+        """
         kind, backward, shares = WALKS[name]
         net = self.networks[kind]
-        at, dist, value, share = net.reach(focal, hops, backward=backward, shares=shares,
-                                           ranked=self.ranked[kind])
+        for depth in range(1 if rows is not None else hops, hops + 1):
+            at, dist, value, share = net.reach(focal, depth, backward=backward, shares=shares,
+                                               ranked=self.ranked[kind])
+            if rows is None or len(at) >= rows:
+                break
         return Section(name, ids=net.ids[at], firm=net.is_firm[at], distance=dist, value=value,
                        share=share, money={c: v[at] for c, v in self.money[kind].items()},
                        rank=self.rank[kind][at], key=self.key[kind][at])
+
+
+    def lists(self, focal: str, hops: int, wanted: Sequence[str],
+              rows: int | None = None) -> dict[str, Section]:
+        """Every list of ``focal``'s chain (the ``wanted`` ones walked, the others empty)."""
+        return {s: self.section(s, focal, hops, rows) if s in wanted else Section.empty(s) for s in WALKS}
+
+    def hubs(self, share: float) -> list[str]:
+        """The firms with the most links (supply and guarantee, both ways, one per counterparty):
+        the top ``share`` of the firms, at least one, most links first (ties by USCC)."""
+        size = max((int(k.max()) + 1 for k in self.key.values() if len(k)), default=0)
+        links, firm = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
+        ids = np.empty(size, dtype=object)
+        for kind, net in self.networks.items():
+            key = self.key[kind]  # unique within a network: plain fancy-index adds are exact
+            links[key] += np.diff(net.forward.ptr) + np.diff(net.backward.ptr)
+            firm[key] |= net.is_firm
+            ids[key] = net.ids
+        cand = np.flatnonzero(firm)
+        if len(cand) == 0:
+            return []
+        ranked = cand[np.lexsort((ids[cand].astype(str), -links[cand]))]
+        top = ranked[: max(1, int(np.ceil(share * len(cand))))]
+        return [str(u) for u in ids[top]]
 
 
 class ChainCache:
@@ -310,6 +347,8 @@ class ChainCache:
         self.firm_details = _Lru(dates)
         #: Every firm's details per (state, current runs, date): ``DetailsTable``, ~0.4 KB a firm.
         self.tables = _Lru(dates)
+        #: The hubs' whole-chain totals and list sizes per (state, date, bank, hops): ``hub_chains``.
+        self.hub_totals = _Lru(dates)
         self.max_details = 200_000
         self._clock = clock
         self._states: dict[tuple[str, str], tuple[IngestState, float]] = {}
@@ -432,6 +471,37 @@ class ChainCache:
         hit: pd.DataFrame | None = self.books.get((self.server(runner), state.token, as_of, tuple(lenders)))
         return hit
 
+    def hub_chains(self, runner: QueryRunner, state: IngestState, as_of: date, lenders: Sequence[str],
+                   hops: int = HUB_HOPS) -> dict[str, tuple[dict[str, Any], dict[str, int]]]:
+        """USCC -> (the whole chain's ``chain_totals``, each list's size) of every hub
+        (:data:`HUB_SHARE`), all four lists within ``hops``: worked out once per ingest state,
+        date and bank, hub by hub through the walk gate (:meth:`walking`), so requests meanwhile
+        wait at most one hub's walk.
+
+        Why: a hub's first page shows its first 100 rows and the totals of a chain of 30-70k
+        parties at 100k firms; with the totals known, the page walks one or two levels rather
+        than three (``queries.exposure``), the same rows and totals.
+        """
+        key = (self.server(runner), state.token, as_of, tuple(lenders), hops)
+
+        def build() -> dict[str, tuple[dict[str, Any], dict[str, int]]]:
+            index = self.chain_index(runner, state, as_of, lenders)
+            out: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
+            for firm in index.hubs(HUB_SHARE):
+                with self.walking():
+                    lists = index.lists(firm, hops, list(WALKS))
+                    out[firm] = (chain_totals(lists), {k: len(v) for k, v in lists.items()})
+            return out
+
+        return self.hub_totals.get_or_build(key, build)
+
+    def held_hub_chains(self, runner: QueryRunner, state: IngestState, as_of: date, lenders: Sequence[str],
+                        hops: int) -> dict[str, tuple[dict[str, Any], dict[str, int]]] | None:
+        """:meth:`hub_chains` if worked out already (nothing is walked)."""
+        hit: dict[str, tuple[dict[str, Any], dict[str, int]]] | None = self.hub_totals.get(
+            (self.server(runner), state.token, as_of, tuple(lenders), hops))
+        return hit
+
     def held_table(self, runner: QueryRunner, state: IngestState, as_of: date) -> DetailsTable | None:
         """The details table at ``as_of`` if one is held already (none is read)."""
         hit: DetailsTable | None = self.tables.get((self.server(runner), state.token, state.results, as_of))
@@ -440,7 +510,7 @@ class ChainCache:
     def clear(self) -> None:
         """Forget everything (tests; a process that knows the graph was rewritten without an ingest)."""
         for lru in (self.networks, self.books, self.chains, self.firm_details, self.derived, self.tables,
-                    self.indexes):
+                    self.indexes, self.hub_totals):
             lru.clear()
         with self._states_lock:
             self._states.clear()
@@ -452,8 +522,8 @@ CHAIN_CACHE = ChainCache()
 
 def warm_up(runner: QueryRunner, cache: ChainCache | None = None, *,
             lenders: Sequence[str] | None = None) -> IngestState:
-    """Build what every chain on the latest date shares: both networks, the bank's book and every
-    firm's details (the details table).
+    """Build what every chain on the latest date shares: both networks, the bank's book, every
+    firm's details (the details table) and the hubs' chain totals (:meth:`ChainCache.hub_chains`).
 
     A server calls it once at start (a minute or more on 100k firms), so that its first chain
     request only walks. The keys are those ``queries.exposure`` uses for ``as_of`` left out
@@ -464,8 +534,10 @@ def warm_up(runner: QueryRunner, cache: ChainCache | None = None, *,
     day = state.as_of or date.today()
     for kind in _LOADERS:
         cache.network(runner, state, kind, day)
-    cache.chain_index(runner, state, day, list(runner.settings.bank_lenders if lenders is None else lenders))
+    bank = list(runner.settings.bank_lenders if lenders is None else lenders)
+    cache.chain_index(runner, state, day, bank)
     cache.details_table(runner, state, day)
+    cache.hub_chains(runner, state, day, bank)
     return state
 
 

@@ -144,7 +144,10 @@ def _walk(runner: QueryRunner, query_name: str, focal: str, hops: int, as_of: da
 class Chain:
     """The whole chain of one firm (every list, every member, exposures), before paging.
 
-    Built by :func:`chain`; :meth:`page` adds names, dates and risk for one page.
+    Built by :func:`chain`; :meth:`page` adds names, dates and risk for one page. A hub's chain
+    may hold only its lists' first rows (``sizes`` then gives the whole lists' sizes, and the
+    totals are the whole chain's): built for a first page (:func:`rendered_page`), never
+    returned by :func:`chain`.
     """
 
     firm: str
@@ -157,12 +160,14 @@ class Chain:
     lists: dict[str, Section]
     firm_exposure: dict[str, Any]
     totals: dict[str, Any]
+    #: the whole lists' sizes where ``lists`` hold only their first rows; None: whole lists
+    sizes: dict[str, int] | None = None
     #: pages already rendered (:func:`rendered_page`), by (renderer, page, page size, current runs)
     rendered: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def counts(self) -> dict[str, int]:
-        return {k: len(v) for k, v in self.lists.items()}
+        return dict(self.sizes) if self.sizes is not None else {k: len(v) for k, v in self.lists.items()}
 
     @cached_property
     def sections(self) -> dict[str, pd.DataFrame]:
@@ -308,12 +313,21 @@ def _wanted(direction: str) -> list[str]:
 
 def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, direction: Direction,
                   as_of: date | str | None, lenders: Sequence[str] | None,
-                  state: IngestState | None = None) -> Chain:
-    """:func:`chain` through ``cache``: the state query, then a kept chain, or a walk in this process."""
+                  state: IngestState | None = None, rows: int | None = None) -> Chain:
+    """:func:`chain` through ``cache``: the state query, then a kept chain, or a walk in this process.
+
+    ``rows``: a page needs only each list's first ``rows`` rows. For a hub whose totals the cache
+    worked out (``ChainCache.hub_chains``), and whose whole chain is not kept, the chain returned
+    then holds just those rows (walked only as deep as they need) with the whole chain's totals.
+    """
     state = state or cache.state(runner)
     day = _Param("as_of", "date", "").coerce(as_of) if as_of is not None else (state.as_of or date.today())
     bank = list(runner.settings.bank_lenders if lenders is None else lenders)
     key = (cache.server(runner), state.token, uscc, hops, direction, day, tuple(bank))
+    hub: tuple[dict[str, Any], dict[str, int]] | None = None
+    if rows is not None and direction == "both" and cache.chains.get(key) is None:
+        hubs = cache.held_hub_chains(runner, state, day, bank, hops)
+        hub = hubs.get(uscc) if hubs is not None else None
 
     def build() -> Chain:
         table = cache.held_table(runner, state, day)
@@ -323,8 +337,8 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
         wanted = _wanted(direction)
         index = cache.chain_index(runner, state, day, bank)  # built (or waited for) outside the gate
         with cache.walking():
-            lists = {s: index.section(s, uscc, hops) if s in wanted else Section.empty(s) for s in SECTIONS}
-            totals = chain_totals(lists)
+            lists = index.lists(uscc, hops, wanted, rows if hub is not None else None)
+            totals = hub[0] if hub is not None else chain_totals(lists)
         # the focal firm's own row in full (equity, balance with every lender ...): the book holds
         # firm_exposure's row, same query and parameters, for a firm with loans or guarantees; any
         # other firm's is read (its equity is not zero)
@@ -333,9 +347,11 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
             runner, "firm_exposure", [uscc], {"as_of": day, "lenders": bank}).set_index("uscc")
         mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
         return Chain(firm=uscc, name=name, as_of=day, hops=hops, direction=direction, lenders=bank,
-                     lists=lists, firm_exposure=mine, totals=totals)
+                     lists=lists, firm_exposure=mine, totals=totals,
+                     sizes=dict(hub[1]) if hub is not None else None)
 
-    return cache.chains.get_or_build(key, build)
+    # a hub's first rows are kept apart from its whole chain, which a later page walks and keeps
+    return cache.chains.get_or_build(key if hub is None else (*key, "first rows", rows), build)
 
 
 def _walk_empty() -> pd.DataFrame:
@@ -373,7 +389,8 @@ def chain_exposure(runner: QueryRunner, firm: str, *, hops: int = 3, direction: 
     if cache is None:
         whole = chain(runner, firm, hops=hops, direction=direction, as_of=as_of, lenders=lenders, cache=None)
         return whole.page(runner, page, page_size)
-    whole, state = _kept(runner, cache, firm, hops, direction, as_of, lenders, max_state_age_s)
+    whole, state = _kept(runner, cache, firm, hops, direction, as_of, lenders, max_state_age_s,
+                         rows=page * page_size)
     return _cached_page(runner, cache, whole, state, page, page_size)
 
 
@@ -393,18 +410,19 @@ def rendered_page(runner: QueryRunner, firm: str, render: Callable[[ChainExposur
     """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidQueryParameter(f"page_size must lie in [1, {MAX_PAGE_SIZE}], got {page_size}")
-    whole, state = _kept(runner, cache, firm, hops, direction, as_of, lenders, max_state_age_s)
+    whole, state = _kept(runner, cache, firm, hops, direction, as_of, lenders, max_state_age_s,
+                         rows=page * page_size)
     return whole.rendering((render, page, page_size, state.results),
                            lambda: render(_cached_page(runner, cache, whole, state, page, page_size)))
 
 
 def _kept(runner: QueryRunner, cache: ChainCache, firm: str, hops: int, direction: Direction,
           as_of: date | str | None, lenders: Sequence[str] | None,
-          max_state_age_s: float) -> tuple[Chain, IngestState]:
+          max_state_age_s: float, rows: int | None = None) -> tuple[Chain, IngestState]:
     _check(hops, direction)
     uscc = _Param("firm", "uscc", "", required=True).coerce(firm)
     state = cache.state(runner, max_state_age_s)
-    return _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders, state), state
+    return _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders, state, rows), state
 
 
 def _cached_page(runner: QueryRunner, cache: ChainCache, whole: Chain, state: IngestState, page: int,

@@ -280,12 +280,12 @@ def test_no_more_walks_run_at_once_than_the_gate_lets_through(platform: GraphRun
     inside, most, lock = [0], [0], threading.Lock()
     section = ChainIndex.section
 
-    def counted(self: ChainIndex, name: str, focal: str, hops: int) -> Any:
+    def counted(self: ChainIndex, name: str, focal: str, hops: int, rows: int | None = None) -> Any:
         with lock:
             inside[0] += 1
             most[0] = max(most[0], inside[0])
         try:
-            return section(self, name, focal, hops)
+            return section(self, name, focal, hops, rows)
         finally:
             with lock:
                 inside[0] -= 1
@@ -305,3 +305,70 @@ def test_no_more_walks_run_at_once_than_the_gate_lets_through(platform: GraphRun
     assert 1 <= most[0] <= 2 and inside[0] == 0
     for f in firms:  # the gate changes when a walk runs, not what it answers
         assert got[f].totals == chain(platform, f, cache=None, lenders=BANK).totals
+
+
+def _random_index(seed: int) -> tuple[Any, list[str]]:
+    from queries.chaincache import ChainIndex
+
+    rng = np.random.default_rng(seed)
+    names = [f"N{i:03d}" for i in range(200)]
+    supply = {(names[a], names[b]) for a, b in rng.integers(0, 200, size=(900, 2)) if a != b}
+    guarantee = {(names[a], names[b]) for a, b in rng.integers(0, 200, size=(150, 2)) if a != b}
+    nets = {
+        "supply": Network([a for a, _ in sorted(supply)], [b for _, b in sorted(supply)],
+                          rng.uniform(1, 100, len(supply)).tolist()),
+        "guarantee": Network([a for a, _ in sorted(guarantee)], [b for _, b in sorted(guarantee)],
+                             rng.uniform(1, 100, len(guarantee)).tolist()),
+    }
+    lent = names[::3]
+    n = len(lent)
+    book = pd.DataFrame({"outstanding": rng.uniform(0, 50, n), "undrawn": rng.uniform(0, 5, n),
+                         "guarantees_given": np.zeros(n), "worst_rank": rng.integers(0, 5, n)},
+                        index=pd.Index(lent, name="uscc"))
+    book["exposure"] = book["outstanding"] + book["undrawn"]
+    return ChainIndex.build(nets, book), names
+
+
+def test_a_lists_first_rows_are_the_whole_lists_first_rows() -> None:
+    index, names = _random_index(8)
+    for focal in names[:40:3]:
+        for name in SECTIONS:
+            whole = index.section(name, focal, 3)
+            for rows in (1, 4, 30, 10_000):
+                first = index.section(name, focal, 3, rows)
+                assert len(first) >= min(rows, len(whole))
+                n = min(rows, len(whole))
+                for col in ("ids", "firm", "distance", "value", "share", "rank", "key"):
+                    got, want = getattr(first, col)[:n], getattr(whole, col)[:n]
+                    assert np.array_equal(got, want, equal_nan=want.dtype.kind == "f"), col
+                assert all(np.array_equal(first.money[c][:n], whole.money[c][:n]) for c in whole.money)
+    hubs = index.hubs(0.05)
+    assert len(hubs) == 10 and len(index.hubs(0.0)) == 1 and len(index.hubs(1.0)) == 200
+
+
+def test_a_hubs_first_page_walks_its_first_rows_and_shows_the_whole_chains_totals(
+        platform: GraphRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    from queries import chaincache
+    from queries.chaincache import warm_up
+
+    monkeypatch.setattr(chaincache, "HUB_SHARE", 1.0)  # every firm of the small platform is a hub here
+    cache = ChainCache()
+    state = warm_up(platform, cache, lenders=BANK)
+    hubs = cache.held_hub_chains(platform, state, state.as_of, BANK, 3)  # type: ignore[arg-type]
+    firms = sorted(r["uscc"] for r in platform.read("MATCH (f:Firm) RETURN f.uscc AS uscc"))
+    # every firm with a link (a firm with none is in neither network: no walk to save)
+    assert hubs is not None and len(hubs) >= 10 and set(hubs) <= set(firms)
+    first_rows = 0
+    for firm in firms:
+        for page, size in ((1, 1), (1, 2), (2, 2), (1, 100)):
+            ref = chain_exposure(platform, firm, hops=3, lenders=BANK, page=page, page_size=size, cache=None)
+            got = chain_exposure(platform, firm, hops=3, lenders=BANK, page=page, page_size=size, cache=cache)
+            assert got.to_dict() == ref.to_dict(), (firm, page, size)
+        cache.chains.clear()
+        got = chain_exposure(platform, firm, hops=3, lenders=BANK, page=1, page_size=1, cache=cache)
+        first_rows += sum(1 for k in cache.chains._items if "first rows" in k)
+        # a later page walks and keeps the whole chain
+        chain_exposure(platform, firm, hops=3, lenders=BANK, page=2, page_size=1, cache=cache)
+        whole = chain(platform, firm, hops=3, lenders=BANK, cache=cache)
+        assert whole.sizes is None and whole.totals == got.totals and whole.counts == got.counts
+    assert first_rows == len(hubs)
