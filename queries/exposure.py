@@ -341,10 +341,12 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
             totals = hub[0] if hub is not None else chain_totals(lists)
         # the focal firm's own row in full (equity, balance with every lender ...): the book holds
         # firm_exposure's row, same query and parameters, for a firm with loans or guarantees; any
-        # other firm's is read (its equity is not zero)
-        book = cache.book(runner, state, day, bank)
-        exp = book if uscc in book.index else run_for_firms(
-            runner, "firm_exposure", [uscc], {"as_of": day, "lenders": bank}).set_index("uscc")
+        # other firm's (its equity is not zero) comes from the rows warm-up read, or the database
+        exp = cache.book(runner, state, day, bank)
+        if uscc not in exp.index:
+            outside = cache.held_outside(runner, state, day, bank)  # read at warm-up
+            exp = outside if outside is not None and uscc in outside.index else run_for_firms(
+                runner, "firm_exposure", [uscc], {"as_of": day, "lenders": bank}).set_index("uscc")
         mine = jsonable(exp.loc[uscc].to_dict()) if uscc in exp.index else {}
         return Chain(firm=uscc, name=name, as_of=day, hops=hops, direction=direction, lenders=bank,
                      lists=lists, firm_exposure=mine, totals=totals,
