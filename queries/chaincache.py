@@ -438,11 +438,7 @@ class ChainCache:
 
         def build() -> pd.DataFrame:
             firms = sorted(run_query(runner, "book_firms", {"as_of": as_of})["uscc"].dropna().unique())
-            frame = run_for_firms(runner, "firm_exposure", firms, {"as_of": as_of, "lenders": list(lenders)})
-            frame = frame.set_index("uscc")
-            # plain objects: pandas keeps the index's hash table, built at the first chain's lookup
-            frame.index = pd.Index(frame.index.to_numpy(dtype=object), dtype=object, name="uscc")
-            return frame
+            return _exposure_rows(runner, firms, as_of, lenders)
 
         return self.books.get_or_build(key, build)
 
@@ -458,11 +454,8 @@ class ChainCache:
         def build() -> pd.DataFrame:
             book = self.book(runner, state, as_of, lenders)
             table = self.details_table(runner, state, as_of)
-            firms = sorted(set(table.index.tolist()) - set(book.index.tolist()))
-            frame = run_for_firms(runner, "firm_exposure", firms, {"as_of": as_of, "lenders": list(lenders)})
-            frame = frame.set_index("uscc")
-            frame.index = pd.Index(frame.index.to_numpy(dtype=object), dtype=object, name="uscc")
-            return frame
+            return _exposure_rows(runner, sorted(set(table.index.tolist()) - set(book.index.tolist())), as_of,
+                                  lenders)
 
         return self.outside.get_or_build(key, build)
 
@@ -542,6 +535,16 @@ class ChainCache:
             lru.clear()
         with self._states_lock:
             self._states.clear()
+
+
+def _exposure_rows(runner: QueryRunner, firms: Sequence[str], as_of: date,
+                   lenders: Sequence[str]) -> pd.DataFrame:
+    """``firm_exposure`` rows of ``firms`` indexed by USCC."""
+    frame = run_for_firms(runner, "firm_exposure", firms, {"as_of": as_of, "lenders": list(lenders)})
+    frame = frame.set_index("uscc")
+    # plain objects: pandas keeps the index's hash table, built at the first chain's lookup
+    frame.index = pd.Index(frame.index.to_numpy(dtype=object), dtype=object, name="uscc")
+    return frame
 
 
 #: The process's cache, used by ``queries.exposure.chain`` unless told otherwise.
