@@ -14,7 +14,9 @@
 - ``queries.systemic``: the most systemic firms (:func:`~queries.systemic.top_systemic`);
 - ``queries.warning``: activity falling while borrowing grows (:func:`~queries.warning.early_warning`);
 - ``queries.prospects``: platform firms near good borrowers (:func:`~queries.prospects.prospects`);
-- ``queries.details``: per-firm details and stale flags every answer carries.
+- ``queries.details``: per-firm details and stale flags every answer carries;
+- ``queries.chaincache``, ``queries.networks``, ``queries.sections``, ``queries.bfs``: chain walks in the
+  process (the networks as arrays, the walk's compiled kernel, a chain's lists in page order, the cache).
 
 Every function takes a :class:`graph.protocol.QueryRunner` and returns pandas frames or small
 dataclasses holding them.

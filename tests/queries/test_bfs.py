@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from queries import bfs
-from queries.chaincache import Network
+from queries.networks import Network
 
 
 def _random_network(seed: int, n: int = 400, links: int = 2500) -> tuple[Network, list[str]]:

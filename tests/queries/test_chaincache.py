@@ -14,8 +14,9 @@ import pytest
 
 from graph.runner import GraphRunner
 from ingest.load import load_dataset
-from queries.chaincache import ChainCache, Network, _Lru, ingest_state
+from queries.chaincache import ChainCache, _Lru, ingest_state
 from queries.exposure import SECTIONS, chain, chain_exposure, rendered_page
+from queries.networks import Network
 from tests.queries._graph import AS_OF, BANK, NAME, U
 
 
@@ -273,7 +274,7 @@ def test_no_more_walks_run_at_once_than_the_gate_lets_through(platform: GraphRun
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from queries.chaincache import ChainIndex
+    from queries.networks import ChainIndex
 
     cache = ChainCache(walks=2)
     assert cache.walks == 2 and ChainCache().walks >= 1  # 0: one per core
@@ -308,7 +309,7 @@ def test_no_more_walks_run_at_once_than_the_gate_lets_through(platform: GraphRun
 
 
 def _random_index(seed: int) -> tuple[Any, list[str]]:
-    from queries.chaincache import ChainIndex
+    from queries.networks import ChainIndex
 
     rng = np.random.default_rng(seed)
     names = [f"N{i:03d}" for i in range(200)]

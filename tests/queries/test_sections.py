@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from queries.catalogue import records
-from queries.chaincache import ChainIndex, Network
 from queries.details import with_details
+from queries.networks import ChainIndex, Network
 from queries.sections import BookArrays, Section, chain_totals
 
 
