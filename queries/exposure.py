@@ -317,17 +317,21 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
     """:func:`chain` through ``cache``: the state query, then a kept chain, or a walk in this process.
 
     ``rows``: a page needs only each list's first ``rows`` rows. For a hub whose totals the cache
-    worked out (``ChainCache.hub_chains``), and whose whole chain is not kept, the chain returned
-    then holds just those rows (walked only as deep as they need) with the whole chain's totals.
+    worked out (``ChainCache.hub_chains``), whose whole chain is not kept and whose page ends
+    before the last level, the chain returned holds each list walked only as deep as those rows
+    need (:func:`first_levels`), with the whole chain's totals and sizes.
     """
     state = state or cache.state(runner)
     day = _Param("as_of", "date", "").coerce(as_of) if as_of is not None else (state.as_of or date.today())
     bank = list(runner.settings.bank_lenders if lenders is None else lenders)
     key = (cache.server(runner), state.token, uscc, hops, direction, day, tuple(bank))
     hub: tuple[dict[str, Any], dict[str, int]] | None = None
+    depths: dict[str, int] | None = None
     if rows is not None and direction == "both" and cache.chains.get(key) is None:
         hubs = cache.held_hub_chains(runner, state, day, bank, hops)
         hub = hubs.get(uscc) if hubs is not None else None
+        depths = first_levels(hub[0], hops, rows) if hub is not None else None
+        hub = hub if depths is not None else None  # a page into the last level: the whole chain, kept
 
     def build() -> Chain:
         table = cache.held_table(runner, state, day)
@@ -337,7 +341,7 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
         wanted = _wanted(direction)
         index = cache.chain_index(runner, state, day, bank)  # built (or waited for) outside the gate
         with cache.walking():
-            lists = index.lists(uscc, hops, wanted, rows if hub is not None else None)
+            lists = index.lists(uscc, hops, wanted, depths)
             totals = hub[0] if hub is not None else chain_totals(lists)
         # the focal firm's own row in full (equity, balance with every lender ...): the book holds
         # firm_exposure's row, same query and parameters, for a firm with loans or guarantees; any
@@ -354,6 +358,32 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
 
     # a hub's first rows are kept apart from its whole chain, which a later page walks and keeps
     return cache.chains.get_or_build(key if hub is None else (*key, "first rows", rows), build)
+
+
+def first_levels(totals: dict[str, Any], hops: int, rows: int) -> dict[str, int] | None:
+    """Per list, how many hops deep its first ``rows`` rows reach, from the whole chain's counts
+    by distance (``totals[list]["by_distance"]``); None when any list's rows reach its last
+    level ``hops``, which takes the whole walk anyway.
+
+    >>> t = {"upstream": {"by_distance": {"1": 40, "2": 900, "3": 30000}}, "downstream": {"by_distance": {}}}
+    >>> first_levels(t, 3, 100), first_levels(t, 3, 1000)
+    ({'upstream': 2, 'downstream': 1}, None)
+    """
+    depths: dict[str, int] = {}
+    for name, t in totals.items():
+        if name not in SECTIONS:
+            continue  # the whole chain's totals
+        counts = {int(d): int(n) for d, n in t["by_distance"].items()}
+        seen, depth = 0, 1
+        for depth in range(1, hops + 1):
+            seen += counts.get(depth, 0)
+            if seen >= rows:
+                break
+        depth = min(depth, max(counts, default=1))  # no deeper than the list goes
+        if depth == hops:
+            return None
+        depths[name] = depth
+    return depths
 
 
 def _walk_empty() -> pd.DataFrame:

@@ -162,31 +162,30 @@ class ChainIndex:
                    {k: np.asarray(every.get_indexer(n.ids), dtype=np.int64) for k, n in networks.items()},
                    ranked, money, rank)
 
-    def section(self, name: str, focal: str, hops: int, rows: int | None = None) -> Section:
+    def section(self, name: str, focal: str, hops: int) -> Section:
         """The list ``name`` (``upstream`` ...) of ``focal``'s chain within ``hops``, in page order:
         the walk hands its parties back by distance, each distance in the network's (exposure
         descending, id) order, so no comparison sort is needed.
 
-        ``rows``: walk only as deep as the list's first ``rows`` rows need. The order is by
-        distance first, and a party's distance, value and share are settled at the level it is
-        reached, so the parties within ``d`` hops are the whole list's first rows, row for row.
+        The order is by distance first, and a party's distance, value and share are settled at the
+        level it is reached, so the list within ``d < hops`` is the list within ``hops`` cut after
+        its distance-``d`` rows, row for row: a page that needs no more walks no deeper.
         """
         kind, backward, shares = WALKS[name]
         net = self.networks[kind]
-        for depth in range(1 if rows is not None else hops, hops + 1):
-            at, dist, value, share = net.reach(focal, depth, backward=backward, shares=shares,
-                                               ranked=self.ranked[kind])
-            if rows is None or len(at) >= rows:
-                break
+        at, dist, value, share = net.reach(focal, hops, backward=backward, shares=shares,
+                                           ranked=self.ranked[kind])
         return Section(name, ids=net.ids[at], firm=net.is_firm[at], distance=dist, value=value,
                        share=share, money={c: v[at] for c, v in self.money[kind].items()},
                        rank=self.rank[kind][at], key=self.key[kind][at])
 
-
     def lists(self, focal: str, hops: int, wanted: Sequence[str],
-              rows: int | None = None) -> dict[str, Section]:
-        """Every list of ``focal``'s chain (the ``wanted`` ones walked, the others empty)."""
-        return {s: self.section(s, focal, hops, rows) if s in wanted else Section.empty(s) for s in WALKS}
+              depths: dict[str, int] | None = None) -> dict[str, Section]:
+        """Every list of ``focal``'s chain (the ``wanted`` ones walked, the others empty); a list
+        named in ``depths`` only that many hops deep (its first rows, :meth:`section`)."""
+        depths = depths or {}
+        return {s: self.section(s, focal, min(hops, depths.get(s, hops))) if s in wanted else Section.empty(s)
+                for s in WALKS}
 
     def hubs(self, share: float) -> list[str]:
         """The firms with the most links (supply and guarantee, both ways, one per counterparty):

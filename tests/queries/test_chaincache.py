@@ -15,7 +15,7 @@ import pytest
 from graph.runner import GraphRunner
 from ingest.load import load_dataset
 from queries.chaincache import ChainCache, _Lru, ingest_state
-from queries.exposure import SECTIONS, chain, chain_exposure, rendered_page
+from queries.exposure import SECTIONS, chain, chain_exposure, first_levels, rendered_page
 from queries.networks import Network
 from tests.queries._graph import AS_OF, BANK, NAME, U
 
@@ -281,12 +281,12 @@ def test_no_more_walks_run_at_once_than_the_gate_lets_through(platform: GraphRun
     inside, most, lock = [0], [0], threading.Lock()
     section = ChainIndex.section
 
-    def counted(self: ChainIndex, name: str, focal: str, hops: int, rows: int | None = None) -> Any:
+    def counted(self: ChainIndex, name: str, focal: str, hops: int) -> Any:
         with lock:
             inside[0] += 1
             most[0] = max(most[0], inside[0])
         try:
-            return section(self, name, focal, hops, rows)
+            return section(self, name, focal, hops)
         finally:
             with lock:
                 inside[0] -= 1
@@ -330,15 +330,15 @@ def _random_index(seed: int) -> tuple[Any, list[str]]:
     return ChainIndex.build(nets, book), names
 
 
-def test_a_lists_first_rows_are_the_whole_lists_first_rows() -> None:
+def test_a_lists_first_levels_are_the_whole_lists_first_rows() -> None:
     index, names = _random_index(8)
     for focal in names[:40:3]:
         for name in SECTIONS:
             whole = index.section(name, focal, 3)
-            for rows in (1, 4, 30, 10_000):
-                first = index.section(name, focal, 3, rows)
-                assert len(first) >= min(rows, len(whole))
-                n = min(rows, len(whole))
+            for depth in (1, 2):
+                first = index.section(name, focal, depth)
+                n = len(first)
+                assert n == int(np.sum(whole.distance <= depth))
                 for col in ("ids", "firm", "distance", "value", "share", "rank", "key"):
                     got, want = getattr(first, col)[:n], getattr(whole, col)[:n]
                     assert np.array_equal(got, want, equal_nan=want.dtype.kind == "f"), col
@@ -378,3 +378,11 @@ def test_a_hubs_first_page_walks_its_first_rows_and_shows_the_whole_chains_total
         whole = chain(platform, firm, hops=3, lenders=BANK, cache=cache)
         assert whole.sizes is None and whole.totals == got.totals and whole.counts == got.counts
     assert first_rows == len(hubs)
+    # a page that reaches a list's last level (3 hops) takes the whole walk anyway: it is kept under
+    # the chain's own key, for every later page
+    deep = [f for f in hubs if first_levels(hubs[f][0], 3, 100) is None]
+    assert deep
+    for firm in deep:
+        cache.chains.clear()
+        chain_exposure(platform, firm, hops=3, lenders=BANK, page=1, page_size=100, cache=cache)
+        assert [k for k in cache.chains._items if "first rows" in k] == [] and len(cache.chains) == 1
