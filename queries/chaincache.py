@@ -54,6 +54,8 @@ T = TypeVar("T")
 #: ``warm_up`` works out the whole-chain totals of this share of the firms, those with the most
 #: links (:meth:`ChainIndex.hubs`), so that their first page walks only as deep as its rows need.
 HUB_SHARE = 0.02
+#: ... and at most this many (about 15 s of one core at 100k firms; a larger graph's warm-up stays bounded).
+HUB_MAX = 2000
 #: ... at this many hops: ``chain_exposure``'s and the API's default.
 HUB_HOPS = 3
 
@@ -303,7 +305,7 @@ class ChainCache:
     def hub_chains(self, runner: QueryRunner, state: IngestState, as_of: date, lenders: Sequence[str],
                    hops: int = HUB_HOPS) -> dict[str, tuple[dict[str, Any], dict[str, int]]]:
         """USCC -> (the whole chain's ``chain_totals``, each list's size) of every hub
-        (:data:`HUB_SHARE`), all four lists within ``hops``: worked out once per ingest state,
+        (:data:`HUB_SHARE`, at most :data:`HUB_MAX`), all four lists within ``hops``: worked out once per ingest state,
         date and bank, hub by hub through the walk gate (:meth:`walking`), so requests meanwhile
         wait at most one hub's walk.
 
@@ -316,7 +318,7 @@ class ChainCache:
         def build() -> dict[str, tuple[dict[str, Any], dict[str, int]]]:
             index = self.chain_index(runner, state, as_of, lenders)
             out: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
-            for firm in index.hubs(HUB_SHARE):
+            for firm in index.hubs(HUB_SHARE)[:HUB_MAX]:
                 with self.walking():
                     lists = index.lists(firm, hops, list(WALKS))
                     out[firm] = (chain_totals(lists), {k: len(v) for k, v in lists.items()})
