@@ -305,9 +305,9 @@ class ChainCache:
     def hub_chains(self, runner: QueryRunner, state: IngestState, as_of: date, lenders: Sequence[str],
                    hops: int = HUB_HOPS) -> dict[str, tuple[dict[str, Any], dict[str, int]]]:
         """USCC -> (the whole chain's ``chain_totals``, each list's size) of every hub
-        (:data:`HUB_SHARE`, at most :data:`HUB_MAX`), all four lists within ``hops``: worked out once per ingest state,
-        date and bank, hub by hub through the walk gate (:meth:`walking`), so requests meanwhile
-        wait at most one hub's walk.
+        (:data:`HUB_SHARE`, at most :data:`HUB_MAX`), all four lists within ``hops``: worked out
+        once per ingest state, date and bank, hub by hub through the walk gate (:meth:`walking`),
+        so requests meanwhile wait at most one hub's walk.
 
         Why: a hub's first page shows its first 100 rows and the totals of a chain of 30-70k
         parties at 100k firms; with the totals known, the page walks one or two levels rather
