@@ -64,10 +64,12 @@ def _need_browser() -> None:
         pytest.skip(missing)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _bound_socket() -> socket.socket:
+    """A socket bound to a free loopback port, handed to the server as it is: a port looked up,
+    closed and bound again later could be taken by anything else in between."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s
 
 
 @pytest.fixture()
@@ -79,11 +81,12 @@ def served(web_graph, tmp_path) -> Iterator[str]:
 
     settings = Settings(CHAINRISK_AUTH_DB=tmp_path / "auth.sqlite")  # type: ignore[call-arg]
     add_user(settings.auth_db, "alice", PASSWORD, n=FAST)
-    port = _free_port()
+    sock = _bound_socket()
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -93,6 +96,7 @@ def served(web_graph, tmp_path) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+    sock.close()
 
 
 #: The drawing's Cytoscape instance (Cytoscape keeps it on its container).
