@@ -119,7 +119,8 @@ def build_router(settings: Settings, runner: Callable[[], Any], *,
         name, password = form.get("username", "")[:64], form.get("password", "")[:1024]
         addr = request.client.host if request.client else "unknown"
         keys = [f"user:{name}", f"addr:{addr}"]
-        wait = await run_in_threadpool(sessions.retry_after, db, keys, now=clock())
+        # admitted and counted as a failure in one step: parallel tries cannot all pass the check
+        wait = await run_in_threadpool(sessions.claim_try, db, keys, now=clock())
         if wait > 0:
             return login_page(
                 request,
@@ -128,9 +129,8 @@ def build_router(settings: Settings, runner: Callable[[], Any], *,
                 {"Retry-After": str(int(wait) + 1)},
             )
         if not await run_in_threadpool(users.authenticate, db, name, password):
-            await run_in_threadpool(sessions.record_failure, db, keys, now=clock())
-            return login_page(request, "Wrong user name or password.", 401)
-        await run_in_threadpool(sessions.clear_failures, db, [f"user:{name}"])
+            return login_page(request, "Wrong user name or password.", 401)  # counted already
+        await run_in_threadpool(sessions.forgive_try, db, user=keys[0], others=keys[1:])
         s = await run_in_threadpool(sessions.create_session, db, name, now=clock())
         resp = RedirectResponse("/", status_code=303)
         _set_cookie(

@@ -162,6 +162,41 @@ def test_throttle_per_address_covers_other_names(settings):
     assert sessions.retry_after(db, keys, now=102.0) == 0.0
 
 
+def test_a_try_counts_from_when_it_is_admitted(settings):
+    db, keys = settings.auth_db, ["user:x", "addr:10.0.0.1"]
+    for _ in range(sessions.FREE_FAILURES - 1):
+        sessions.record_failure(db, keys, now=100.0)
+    assert sessions.claim_try(db, keys, now=100.0) == 0.0  # the last free try; its password not checked yet
+    assert sessions.claim_try(db, keys, now=100.0) == 1.0  # a try beside it waits already
+    sessions.forgive_try(db, user="user:x", others=["addr:10.0.0.1"])  # the first was the right password
+    assert sessions.retry_after(db, ["user:x"], now=100.0) == 0.0  # the user's count is cleared
+    # the address is back at its FREE_FAILURES - 1 failures: one more try is free, not two
+    assert sessions.claim_try(db, ["user:y", "addr:10.0.0.1"], now=100.0) == 0.0
+    assert sessions.claim_try(db, ["user:z", "addr:10.0.0.1"], now=100.0) == 1.0
+
+
+def test_parallel_tries_pass_the_throttle_one_at_a_time(settings):
+    import threading
+
+    db, keys = settings.auth_db, ["user:x", "addr:10.0.0.1"]
+    for _ in range(sessions.FREE_FAILURES - 1):
+        sessions.record_failure(db, keys, now=100.0)
+    waits: list[float] = []
+    start = threading.Barrier(8)
+
+    def try_once():
+        start.wait()
+        waits.append(sessions.claim_try(db, keys, now=100.0))
+
+    threads = [threading.Thread(target=try_once) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # the check and the count are one transaction: one try is admitted, the others wait for it
+    assert sorted(waits) == [0.0] + [1.0] * 7
+
+
 def test_security_headers_on_every_answer(client):
     for path in ("/login", "/static/app.js", "/ui/api/me"):
         h = client.get(path).headers
