@@ -116,7 +116,7 @@ def _dates(page: Any, selector: str) -> dict[str, tuple[str, bool]]:
 
 def test_page_end_to_end(served: str, tmp_path: Path) -> None:
     _need_browser()
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import Route, expect, sync_playwright
 
     home = urlsplit(served).netloc
     foreign: list[str] = []
@@ -170,6 +170,9 @@ def test_page_end_to_end(served: str, tmp_path: Path) -> None:
             # hand-worked in test_data: F's active 1-hop neighbourhood is S1, S2, B1, B2, G1, P1
             assert page.get_attribute("#cy", "data-nodes") == "7"
             assert page.locator("#cy canvas").count() >= 1
+            # the card is fetched beside the drawing and may land after it: wait for it, then read it
+            # (renderCard fills the name and the dates in one go)
+            expect(page.locator("#firm-name")).to_have_text("Firm F", timeout=30_000)
             assert page.text_content("#firm-name") == "Firm F"
             # the card: as_of and F's dates (statement 2024-04-30, signal and loan status 2024-06; fresh)
             assert page.text_content("#as-of") == f"as of {AS_OF}"
