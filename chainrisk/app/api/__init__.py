@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -37,8 +37,11 @@ from chainrisk.settings import Settings, get_settings
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; one :class:`graph.runner.GraphRunner` per app, opened on first use."""
+def create_app(settings: Settings | None = None, *, web_clock: Callable[[], float] = time.time) -> FastAPI:
+    """Build the app; one :class:`graph.runner.GraphRunner` per app, opened on first use.
+
+    ``web_clock`` (epoch seconds) dates the web page's sessions and failed logins (a test pins it).
+    """
     from chainrisk.app.api.docs import install_docs
     from chainrisk.app.api.errors import JsonAnswer, install_error_handlers
     from chainrisk.app.api.jobs import StressJobs
@@ -111,5 +114,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The credit officers' page (login, session cookie, CSP on every answer) on the same app.
     from chainrisk.app.web import install_web
 
-    install_web(app, s)
+    install_web(app, s, clock=web_clock)
     return app

@@ -37,7 +37,7 @@ import threading
 import traceback
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -192,17 +192,23 @@ class StressJobs:
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="chainrisk-stress-jobs", daemon=True)
                 self._worker.start()
+            queued = replace(job)  # the caller's copy: the worker changes the job once it is put
         self._queue.put(job)
-        return job
+        return queued
 
     def get(self, job_id: str) -> StressJob | None:
+        """A copy of the job as it stands: the worker changes a job (and saves its record) under
+        the lock, so a copy taken under it never shows a status before its record is on disk, nor
+        a status without its error or finish time (the job itself is changed in place)."""
         with self._lock:
-            return self._jobs.get(job_id)
+            job = self._jobs.get(job_id)
+            return None if job is None else replace(job)
 
     def all(self) -> list[StressJob]:
-        """Every job kept, the latest first."""
+        """Copies of every job kept (as :meth:`get`), the latest first."""
         with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: (j.submitted, j.id), reverse=True)
+            return sorted((replace(j) for j in self._jobs.values()), key=lambda j: (j.submitted, j.id),
+                          reverse=True)
 
     def close(self) -> None:
         """Let the worker stop after the job it runs; jobs still queued fail unstarted, at once (the
@@ -246,14 +252,16 @@ class StressJobs:
                 continue
             status: Status = "done"
             error: str | None = None
+            work = replace(job)  # _run fills in the summary and run id: published with "done" below
             try:
-                self._run(job)
+                self._run(work)
             except ChainriskError as exc:
                 status, error = "failed", f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # a job's failure must not end the worker
                 status, error = "failed", f"unexpected {type(exc).__name__}: {exc}"
                 (job.out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
             with self._lock:
+                job.summary, job.run_id = work.summary, work.run_id
                 job.status, job.error, job.finished = status, error, _now()
                 self._save(job)
 

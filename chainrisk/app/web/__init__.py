@@ -16,6 +16,8 @@ Users are created with ``chainrisk users add NAME``.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +31,18 @@ __all__ = ["STATIC_DIR", "install_web"]
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def install_web(app: FastAPI, settings: Settings) -> None:
+def install_web(app: FastAPI, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
     """Add the page's routes, static files and security headers to ``app``.
 
     ``app.state.runner`` must be a callable giving the app's :class:`graph.runner.GraphRunner`
-    (``chainrisk.app.api.create_app`` sets it).
+    (``chainrisk.app.api.create_app`` sets it). ``clock`` (epoch seconds) dates sessions and
+    failed logins.
     """
     from chainrisk.app.web.routes import build_router, install_security_headers
 
     def runner() -> Any:
         return app.state.runner()
 
-    app.include_router(build_router(settings, runner))
+    app.include_router(build_router(settings, runner, clock=clock))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_security_headers(app)

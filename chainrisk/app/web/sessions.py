@@ -11,7 +11,10 @@
   cross-site form cannot set.
 - **Throttling**: failed logins are counted per user name and per client address; from the
   ``FREE_FAILURES``-th failure on, another try must wait ``2 ** (failures - FREE_FAILURES)``
-  seconds (capped at 15 minutes). A success clears the user's count.
+  seconds (capped at 15 minutes). A success clears the user's count. A try is counted as a
+  failure when it is admitted (:func:`claim_try`: the check and the count are one transaction),
+  and a successful one is taken back (:func:`forgive_try`): checked first and counted after the
+  password, parallel tries all passed the check before any of them counted.
 
 >>> sign(b"k" * 32, "session", "abc") == sign(b"k" * 32, "session", "abc")
 True
@@ -27,6 +30,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +43,11 @@ __all__ = [
     "MAX_BACKOFF_S",
     "SESSIONS_DDL",
     "Session",
+    "claim_try",
     "clear_failures",
     "create_session",
     "delete_session",
+    "forgive_try",
     "load_secret",
     "record_failure",
     "retry_after",
@@ -159,28 +165,62 @@ def _wait(failures: int, last: float, now: float) -> float:
     return max(0.0, last + min(MAX_BACKOFF_S, 2.0 ** (failures - FREE_FAILURES)) - now)
 
 
+def _held_wait(conn: sqlite3.Connection, keys: list[str], t: float) -> float:
+    # counts older than the longest wait are forgotten
+    conn.execute("DELETE FROM web_login_failures WHERE last < ?", (t - 4 * MAX_BACKOFF_S,))
+    rows = conn.execute(
+        f"SELECT failures, last FROM web_login_failures WHERE key IN ({','.join('?' * len(keys))})", keys
+    ).fetchall()
+    return max([0.0, *(_wait(f, last, t) for f, last in rows)])
+
+
+def _count(conn: sqlite3.Connection, keys: list[str], t: float) -> None:
+    for key in keys:
+        conn.execute(
+            "INSERT INTO web_login_failures VALUES (?, 1, ?) "
+            "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last = excluded.last",
+            (key, t),
+        )
+
+
 def retry_after(db: Path, keys: list[str], *, now: float | None = None) -> float:
     """Seconds to wait before another login try for any of ``keys`` (``user:NAME``, ``addr:IP``)."""
     t = time.time() if now is None else now
     with open_store(db, SESSIONS_DDL) as conn:
-        # counts older than the longest wait are forgotten
-        conn.execute("DELETE FROM web_login_failures WHERE last < ?", (t - 4 * MAX_BACKOFF_S,))
-        rows = conn.execute(
-            f"SELECT failures, last FROM web_login_failures WHERE key IN ({','.join('?' * len(keys))})", keys
-        ).fetchall()
-    return max([0.0, *(_wait(f, last, t) for f, last in rows)])
+        return _held_wait(conn, keys, t)
 
 
 def record_failure(db: Path, keys: list[str], *, now: float | None = None) -> None:
     """Count one failed login against each of ``keys``."""
     t = time.time() if now is None else now
     with open_store(db, SESSIONS_DDL) as conn:
-        for key in keys:
-            conn.execute(
-                "INSERT INTO web_login_failures VALUES (?, 1, ?) "
-                "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last = excluded.last",
-                (key, t),
-            )
+        _count(conn, keys, t)
+
+
+def claim_try(db: Path, keys: list[str], *, now: float | None = None) -> float:
+    """Admit one login try for ``keys``, counted at once as a failed one: ``0.0``; or, when the
+    throttle says wait, the seconds to wait (nothing counted). A successful try is taken back
+    with :func:`forgive_try`.
+
+    The check and the count are one transaction (the store's ``BEGIN IMMEDIATE``), so of tries
+    sent in parallel only as many pass as the throttle allows one after another.
+    """
+    t = time.time() if now is None else now
+    with open_store(db, SESSIONS_DDL) as conn:
+        wait = _held_wait(conn, keys, t)
+        if wait == 0.0:
+            _count(conn, keys, t)
+    return wait
+
+
+def forgive_try(db: Path, *, user: str, others: list[str]) -> None:
+    """A try :func:`claim_try` admitted was a success: ``user``'s count is cleared, each of
+    ``others`` (the address) loses the failure the try was counted as."""
+    with open_store(db, SESSIONS_DDL) as conn:
+        conn.execute("DELETE FROM web_login_failures WHERE key = ?", (user,))
+        conn.executemany("UPDATE web_login_failures SET failures = failures - 1 WHERE key = ?",
+                         [(k,) for k in others])
+        conn.execute("DELETE FROM web_login_failures WHERE failures <= 0")
 
 
 def clear_failures(db: Path, keys: list[str]) -> None:

@@ -155,6 +155,10 @@
     addFact(dates, "latest signal", f.signal_month || "none", mark(f.signal_month, f.signal_stale));
     addFact(dates, "latest loan status", f.loan_status_month || "none", mark(f.loan_status_month, f.loan_status_stale));
     addFact(dates, "stale if before", card.stale_before);
+    // the card sits above the drawing and may land after it, moving it down the page: Cytoscape
+    // maps the pointer with the container's position as it last measured it, so it must measure
+    // again, else pointing at a party finds the one drawn where the pointer was before the move
+    if (state.cy) state.cy.resize();
   }
 
   async function loadExposure() {

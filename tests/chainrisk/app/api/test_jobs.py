@@ -73,6 +73,27 @@ def test_one_job_at_a_time_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     jobs.close()
 
 
+def test_answers_are_copies_the_worker_does_not_change_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # POST /stress-runs answers submit()'s job and a poll answers get()'s: each is the job as it
+    # stood then, taken under the lock that the worker's change and record write share (a shared
+    # object let a reader see a status the record on disk did not have yet)
+    gate = threading.Event()
+    monkeypatch.setattr(StressJobs, "_run", lambda self, job: gate.wait(10))
+    jobs = StressJobs(Settings(_env_file=None, stress_jobs_dir=tmp_path), runner=lambda: None)
+    posted = jobs.submit(_job(tmp_path, 0))
+    _running(jobs, "job-0")
+    running = jobs.get("job-0")
+    gate.set()
+    done = _wait(jobs, "job-0")
+    assert running is not None
+    assert (posted.status, running.status, done.status) == ("queued", "running", "done")
+    assert (posted.started, running.finished) == (None, None) and done.finished is not None
+    assert json.loads((tmp_path / "job-0" / "job.json").read_text()) == done.to_dict(full=True)
+    jobs.close()
+
+
 def test_shipped_examples_are_listed_by_name() -> None:
     examples = example_scenarios()
     assert "regional_downturn" in examples

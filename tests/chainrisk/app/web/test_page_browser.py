@@ -64,10 +64,12 @@ def _need_browser() -> None:
         pytest.skip(missing)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _bound_socket() -> socket.socket:
+    """A socket bound to a free loopback port, handed to the server as it is: a port looked up,
+    closed and bound again later could be taken by anything else in between."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s
 
 
 @pytest.fixture()
@@ -79,11 +81,12 @@ def served(web_graph, tmp_path) -> Iterator[str]:
 
     settings = Settings(CHAINRISK_AUTH_DB=tmp_path / "auth.sqlite")  # type: ignore[call-arg]
     add_user(settings.auth_db, "alice", PASSWORD, n=FAST)
-    port = _free_port()
+    sock = _bound_socket()
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -93,6 +96,7 @@ def served(web_graph, tmp_path) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+    sock.close()
 
 
 #: The drawing's Cytoscape instance (Cytoscape keeps it on its container).
@@ -112,7 +116,7 @@ def _dates(page: Any, selector: str) -> dict[str, tuple[str, bool]]:
 
 def test_page_end_to_end(served: str, tmp_path: Path) -> None:
     _need_browser()
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import Route, expect, sync_playwright
 
     home = urlsplit(served).netloc
     foreign: list[str] = []
@@ -166,6 +170,9 @@ def test_page_end_to_end(served: str, tmp_path: Path) -> None:
             # hand-worked in test_data: F's active 1-hop neighbourhood is S1, S2, B1, B2, G1, P1
             assert page.get_attribute("#cy", "data-nodes") == "7"
             assert page.locator("#cy canvas").count() >= 1
+            # the card is fetched beside the drawing and may land after it: wait for it, then read it
+            # (renderCard fills the name and the dates in one go)
+            expect(page.locator("#firm-name")).to_have_text("Firm F", timeout=30_000)
             assert page.text_content("#firm-name") == "Firm F"
             # the card: as_of and F's dates (statement 2024-04-30, signal and loan status 2024-06; fresh)
             assert page.text_content("#as-of") == f"as of {AS_OF}"

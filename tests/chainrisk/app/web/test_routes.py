@@ -134,11 +134,18 @@ def test_idle_session_expires(settings):
     assert sessions.touch_session(db, s.sid, idle, now=1000.0) is None  # deleted, not just hidden
 
 
-def test_throttle_after_repeated_failures(client):
-    codes = [_login(client, "wrong password!").status_code for _ in range(sessions.FREE_FAILURES)]
-    assert codes == [401] * sessions.FREE_FAILURES
-    r = _login(client)  # even the right password waits now
-    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+def test_throttle_after_repeated_failures(settings):
+    # the page's clock is pinned: the first backoff is 1 s, and a busy machine can spend that
+    # between the last failure and the try that must wait for it (the right password got in)
+    now = [1_000_000.0]
+    with TestClient(create_app(settings, web_clock=lambda: now[0]), base_url="http://testserver") as client:
+        codes = [_login(client, "wrong password!").status_code for _ in range(sessions.FREE_FAILURES)]
+        assert codes == [401] * sessions.FREE_FAILURES
+        r = _login(client)  # even the right password waits now
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        now[0] += 2.0 ** 0  # 2 ** (failures - FREE_FAILURES) s after the last failure
+        r = _login(client)
+        assert r.status_code == 303 and r.headers["location"] == "/"
 
 
 def test_throttle_per_address_covers_other_names(settings):
@@ -153,6 +160,41 @@ def test_throttle_per_address_covers_other_names(settings):
     assert sessions.retry_after(db, keys, now=100.0) == 2.0
     assert sessions.retry_after(db, keys, now=101.5) == 0.5
     assert sessions.retry_after(db, keys, now=102.0) == 0.0
+
+
+def test_a_try_counts_from_when_it_is_admitted(settings):
+    db, keys = settings.auth_db, ["user:x", "addr:10.0.0.1"]
+    for _ in range(sessions.FREE_FAILURES - 1):
+        sessions.record_failure(db, keys, now=100.0)
+    assert sessions.claim_try(db, keys, now=100.0) == 0.0  # the last free try; its password not checked yet
+    assert sessions.claim_try(db, keys, now=100.0) == 1.0  # a try beside it waits already
+    sessions.forgive_try(db, user="user:x", others=["addr:10.0.0.1"])  # the first was the right password
+    assert sessions.retry_after(db, ["user:x"], now=100.0) == 0.0  # the user's count is cleared
+    # the address is back at its FREE_FAILURES - 1 failures: one more try is free, not two
+    assert sessions.claim_try(db, ["user:y", "addr:10.0.0.1"], now=100.0) == 0.0
+    assert sessions.claim_try(db, ["user:z", "addr:10.0.0.1"], now=100.0) == 1.0
+
+
+def test_parallel_tries_pass_the_throttle_one_at_a_time(settings):
+    import threading
+
+    db, keys = settings.auth_db, ["user:x", "addr:10.0.0.1"]
+    for _ in range(sessions.FREE_FAILURES - 1):
+        sessions.record_failure(db, keys, now=100.0)
+    waits: list[float] = []
+    start = threading.Barrier(8)
+
+    def try_once():
+        start.wait()
+        waits.append(sessions.claim_try(db, keys, now=100.0))
+
+    threads = [threading.Thread(target=try_once) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # the check and the count are one transaction: one try is admitted, the others wait for it
+    assert sorted(waits) == [0.0] + [1.0] * 7
 
 
 def test_security_headers_on_every_answer(client):
