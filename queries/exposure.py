@@ -362,28 +362,30 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
 
 def first_levels(totals: dict[str, Any], hops: int, rows: int) -> dict[str, int] | None:
     """Per list, how many hops deep its first ``rows`` rows reach, from the whole chain's counts
-    by distance (``totals[list]["by_distance"]``); None when any list's rows reach its last
-    level ``hops``, which takes the whole walk anyway.
+    by distance (``totals[list]["by_distance"]``); None when that is every list whole (the
+    whole chain, walked and kept as such for later pages). A short list (a hub's few guarantors)
+    is walked whole at little cost while a long one stops early.
 
-    >>> t = {"upstream": {"by_distance": {"1": 40, "2": 900, "3": 30000}}, "downstream": {"by_distance": {}}}
+    >>> t = {"upstream": {"by_distance": {"1": 40, "2": 900, "3": 30000}},
+    ...      "guarantors": {"by_distance": {"1": 2, "3": 1}}, "downstream": {"by_distance": {}}}
     >>> first_levels(t, 3, 100), first_levels(t, 3, 1000)
-    ({'upstream': 2, 'downstream': 1}, None)
+    ({'upstream': 2, 'guarantors': 3, 'downstream': 1}, None)
     """
     depths: dict[str, int] = {}
+    whole = True
     for name, t in totals.items():
         if name not in SECTIONS:
             continue  # the whole chain's totals
         counts = {int(d): int(n) for d, n in t["by_distance"].items()}
+        deepest = max(counts, default=1)
         seen, depth = 0, 1
         for depth in range(1, hops + 1):
             seen += counts.get(depth, 0)
             if seen >= rows:
                 break
-        depth = min(depth, max(counts, default=1))  # no deeper than the list goes
-        if depth == hops:
-            return None
-        depths[name] = depth
-    return depths
+        depths[name] = min(depth, deepest)  # no deeper than the list goes
+        whole = whole and depths[name] >= deepest
+    return None if whole else depths
 
 
 def _walk_empty() -> pd.DataFrame:
