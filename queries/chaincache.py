@@ -95,6 +95,25 @@ def _guarantee(runner: QueryRunner, as_of: date) -> Network:
 _LOADERS: dict[str, Callable[[QueryRunner, date], Network]] = {"supply": _supply, "guarantee": _guarantee}
 
 
+class _Gate:
+    """At most ``n`` threads inside at once, first come first served; re-entrant per thread."""
+
+    def __init__(self, n: int):
+        self._slots = threading.BoundedSemaphore(n)
+        self._depth = threading.local()
+
+    def __enter__(self) -> None:
+        depth = getattr(self._depth, "n", 0)
+        if depth == 0:
+            self._slots.acquire()
+        self._depth.n = depth + 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth.n -= 1
+        if self._depth.n == 0:
+            self._slots.release()
+
+
 class _Lru:
     """A thread-safe LRU; a value missing is built once even when several threads ask at once."""
 
@@ -180,10 +199,11 @@ class ChainCache:
         last no later than before. Kept chains never wait.
         """
         self.walks = walks if walks > 0 else (os.cpu_count() or 1)
-        self._walk_gate = threading.BoundedSemaphore(self.walks)
+        self._walk_gate = _Gate(self.walks)
 
-    def walking(self) -> threading.BoundedSemaphore:
-        """The gate a walk passes (``with cache.walking(): ...``): :meth:`limit_walks`."""
+    def walking(self) -> _Gate:
+        """The gate a walk passes (``with cache.walking(): ...``): :meth:`limit_walks`. A thread
+        already inside passes again freely (a first page's rendering holds it around its walk)."""
         return self._walk_gate
 
     def state(self, runner: QueryRunner, max_age_s: float = 0.0) -> IngestState:

@@ -174,6 +174,11 @@ class Chain:
         """Every list as one frame (all rows, page order); a page builds only its own rows."""
         return {k: v.frame() for k, v in self.lists.items()}
 
+    def kept_rendering(self, key: Hashable) -> Any | None:
+        """The page kept under ``key`` (:meth:`rendering`), or None."""
+        with _RENDER_LOCK:
+            return self.rendered.get(key)
+
     def rendering(self, key: Hashable, build: Callable[[], T]) -> T:
         """``build()``, kept under ``key`` with this chain (at most :data:`KEPT_RENDERINGS`)."""
         with _RENDER_LOCK:
@@ -322,16 +327,7 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
     need (:func:`first_levels`), with the whole chain's totals and sizes.
     """
     state = state or cache.state(runner)
-    day = _Param("as_of", "date", "").coerce(as_of) if as_of is not None else (state.as_of or date.today())
-    bank = list(runner.settings.bank_lenders if lenders is None else lenders)
-    key = (cache.server(runner), state.token, uscc, hops, direction, day, tuple(bank))
-    hub: tuple[dict[str, Any], dict[str, int]] | None = None
-    depths: dict[str, int] | None = None
-    if rows is not None and direction == "both" and cache.chains.get(key) is None:
-        hubs = cache.held_hub_chains(runner, state, day, bank, hops)
-        hub = hubs.get(uscc) if hubs is not None else None
-        depths = first_levels(hub[0], hops, rows) if hub is not None else None
-        hub = hub if depths is not None else None  # a page into the last level: the whole chain, kept
+    day, bank, key, hub, depths = _plan(runner, cache, uscc, hops, direction, as_of, lenders, state, rows)
 
     def build() -> Chain:
         table = cache.held_table(runner, state, day)
@@ -356,8 +352,30 @@ def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, 
                      lists=lists, firm_exposure=mine, totals=totals,
                      sizes=dict(hub[1]) if hub is not None else None)
 
-    # a hub's first rows are kept apart from its whole chain, which a later page walks and keeps
-    return cache.chains.get_or_build(key if hub is None else (*key, "first rows", rows), build)
+    return cache.chains.get_or_build(key, build)
+
+
+Plan = tuple[date, list[str], tuple[Any, ...], tuple[dict[str, Any], dict[str, int]] | None,
+             dict[str, int] | None]
+
+
+def _plan(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, direction: Direction,
+          as_of: date | str | None, lenders: Sequence[str] | None, state: IngestState,
+          rows: int | None) -> Plan:
+    """(date, bank, the key the chain is kept under, the hub's totals and sizes, each list's depth):
+    a hub's first rows (:func:`first_levels`) are kept apart from its whole chain, under their own
+    key; hub and depths are None for a whole chain."""
+    day = _Param("as_of", "date", "").coerce(as_of) if as_of is not None else (state.as_of or date.today())
+    bank = list(runner.settings.bank_lenders if lenders is None else lenders)
+    key = (cache.server(runner), state.token, uscc, hops, direction, day, tuple(bank))
+    if rows is None or direction != "both" or cache.chains.get(key) is not None:
+        return day, bank, key, None, None
+    hubs = cache.held_hub_chains(runner, state, day, bank, hops)
+    hub = hubs.get(uscc) if hubs is not None else None
+    depths = first_levels(hub[0], hops, rows) if hub is not None else None
+    if hub is None or depths is None:  # not a hub, or every list whole: the whole chain, kept
+        return day, bank, key, None, None
+    return day, bank, (*key, "first rows", rows), hub, depths
 
 
 def first_levels(totals: dict[str, Any], hops: int, rows: int) -> dict[str, int] | None:
@@ -444,10 +462,21 @@ def rendered_page(runner: QueryRunner, firm: str, render: Callable[[ChainExposur
     """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidQueryParameter(f"page_size must lie in [1, {MAX_PAGE_SIZE}], got {page_size}")
-    whole, state = _kept(runner, cache, firm, hops, direction, as_of, lenders, max_state_age_s,
-                         rows=page * page_size)
-    return whole.rendering((render, page, page_size, state.results),
-                           lambda: render(_cached_page(runner, cache, whole, state, page, page_size)))
+    _check(hops, direction)
+    uscc = _Param("firm", "uscc", "", required=True).coerce(firm)
+    state = cache.state(runner, max_state_age_s)
+    rows, done = page * page_size, (render, page, page_size, state.results)
+    held = cache.chains.get(_plan(runner, cache, uscc, hops, direction, as_of, lenders, state, rows)[2])
+    hit = held.kept_rendering(done) if held is not None else None
+    if hit is not None:
+        return hit
+    # a page not rendered yet is CPU work from the walk to the JSON: the walk gate (one per core at
+    # a time, first come first served) holds around all of it, not only the walk, so that eight
+    # first pages at once finish in turn rather than all late
+    with cache.walking():
+        whole = _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders, state, rows)
+        return whole.rendering(done, lambda: render(_cached_page(runner, cache, whole, state, page,
+                                                                 page_size)))
 
 
 def _kept(runner: QueryRunner, cache: ChainCache, firm: str, hops: int, direction: Direction,

@@ -388,3 +388,18 @@ def test_a_hubs_first_page_walks_its_first_rows_and_shows_the_whole_chains_total
         cache.chains.clear()
         chain_exposure(platform, firm, hops=3, lenders=BANK, page=1, page_size=100, cache=cache)
         assert [k for k in cache.chains._items if "first rows" in k] == [] and len(cache.chains) == 1
+
+
+def test_the_walk_gate_is_reentrant_per_thread_and_released_on_the_way_out() -> None:
+    import threading
+
+    cache = ChainCache(walks=1)
+    with cache.walking():
+        with cache.walking():  # a first page's rendering holds the gate around its own walk
+            pass
+        entered = threading.Event()
+        other = threading.Thread(target=lambda: (cache.walking().__enter__(), entered.set()))
+        other.start()
+        assert not entered.is_set()  # the one slot is still ours: the other thread waits
+    other.join(10)  # a deadlock guard, not a timing: the slot came free as we left
+    assert entered.is_set() and not other.is_alive()
