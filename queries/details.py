@@ -71,8 +71,8 @@ def firm_details(runner: QueryRunner, usccs: Sequence[str], as_of: date) -> dict
 def frame_rows(frame: pd.DataFrame, cutoff: str) -> dict[str, dict[str, Any]]:
     """``frame``'s rows (``firm_details``' columns) by USCC, missing values as ``None``, with the
     stale flags against ``cutoff`` (ISO text: the dates are ISO text too)."""
-    columns = {name: _normalised(name, frame.iloc[:, i].tolist(), frame.iloc[:, i].isna().to_numpy().tolist())
-               for i, name in enumerate(str(c) for c in frame.columns)}
+    columns = {str(name): _normalised(str(name), col.tolist(), col.isna().to_numpy().tolist())
+               for name, col in frame.items()}
     nothing = [None] * len(frame)
     flags = [[None if v is None else bool(v < cutoff) for v in columns.get(col, nothing)] for col in _DATES]
     return _zipped(columns, flags)

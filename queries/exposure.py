@@ -318,16 +318,19 @@ def _wanted(direction: str) -> list[str]:
 
 def _cached_chain(runner: QueryRunner, cache: ChainCache, uscc: str, hops: int, direction: Direction,
                   as_of: date | str | None, lenders: Sequence[str] | None,
-                  state: IngestState | None = None, rows: int | None = None) -> Chain:
+                  state: IngestState | None = None, rows: int | None = None,
+                  plan: Plan | None = None) -> Chain:
     """:func:`chain` through ``cache``: the state query, then a kept chain, or a walk in this process.
 
     ``rows``: a page needs only each list's first ``rows`` rows. For a hub whose totals the cache
     worked out (``ChainCache.hub_chains``), whose whole chain is not kept and whose page ends
     before the last level, the chain returned holds each list walked only as deep as those rows
-    need (:func:`first_levels`), with the whole chain's totals and sizes.
+    need (:func:`first_levels`), with the whole chain's totals and sizes. ``plan``: :func:`_plan`'s
+    answer for these arguments, when the caller worked it out already.
     """
     state = state or cache.state(runner)
-    day, bank, key, hub, depths = _plan(runner, cache, uscc, hops, direction, as_of, lenders, state, rows)
+    plan = plan or _plan(runner, cache, uscc, hops, direction, as_of, lenders, state, rows)
+    day, bank, key, hub, depths = plan
 
     def build() -> Chain:
         table = cache.held_table(runner, state, day)
@@ -462,11 +465,10 @@ def rendered_page(runner: QueryRunner, firm: str, render: Callable[[ChainExposur
     """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidQueryParameter(f"page_size must lie in [1, {MAX_PAGE_SIZE}], got {page_size}")
-    _check(hops, direction)
-    uscc = _Param("firm", "uscc", "", required=True).coerce(firm)
-    state = cache.state(runner, max_state_age_s)
+    uscc, state = _firm_state(runner, cache, firm, hops, direction, max_state_age_s)
     rows, done = page * page_size, (render, page, page_size, state.results)
-    held = cache.chains.get(_plan(runner, cache, uscc, hops, direction, as_of, lenders, state, rows)[2])
+    plan = _plan(runner, cache, uscc, hops, direction, as_of, lenders, state, rows)
+    held = cache.chains.get(plan[2])
     hit = held.kept_rendering(done) if held is not None else None
     if hit is not None:
         return hit
@@ -474,7 +476,7 @@ def rendered_page(runner: QueryRunner, firm: str, render: Callable[[ChainExposur
     # a time, first come first served) holds around all of it, not only the walk, so that eight
     # first pages at once finish in turn rather than all late
     with cache.walking():
-        whole = _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders, state, rows)
+        whole = _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders, state, rows, plan)
         return whole.rendering(done, lambda: render(_cached_page(runner, cache, whole, state, page,
                                                                  page_size)))
 
@@ -482,10 +484,15 @@ def rendered_page(runner: QueryRunner, firm: str, render: Callable[[ChainExposur
 def _kept(runner: QueryRunner, cache: ChainCache, firm: str, hops: int, direction: Direction,
           as_of: date | str | None, lenders: Sequence[str] | None,
           max_state_age_s: float, rows: int | None = None) -> tuple[Chain, IngestState]:
-    _check(hops, direction)
-    uscc = _Param("firm", "uscc", "", required=True).coerce(firm)
-    state = cache.state(runner, max_state_age_s)
+    uscc, state = _firm_state(runner, cache, firm, hops, direction, max_state_age_s)
     return _cached_chain(runner, cache, uscc, hops, direction, as_of, lenders, state, rows), state
+
+
+def _firm_state(runner: QueryRunner, cache: ChainCache, firm: str, hops: int, direction: Direction,
+                max_state_age_s: float) -> tuple[str, IngestState]:
+    """The arguments checked, the USCC validated, and the ingest state (at most that old)."""
+    _check(hops, direction)
+    return _Param("firm", "uscc", "", required=True).coerce(firm), cache.state(runner, max_state_age_s)
 
 
 def _cached_page(runner: QueryRunner, cache: ChainCache, whole: Chain, state: IngestState, page: int,
