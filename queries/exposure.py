@@ -65,7 +65,7 @@ from graph.protocol import QueryRunner
 from queries.catalogue import CATALOGUE, FIRM_BATCH, jsonable, resolve_as_of, run_for_firms
 from queries.catalogue import Param as _Param
 from queries.chaincache import CHAIN_CACHE, ChainCache, IngestState
-from queries.details import STALE_MONTHS, firm_details, months_before
+from queries.details import STALE_MONTHS, DetailsTable, firm_details, months_before
 from queries.sections import BookArrays, Section, chain_totals
 
 __all__ = [
@@ -193,17 +193,23 @@ class Chain:
         return out
 
     def page(self, runner: QueryRunner, page: int = 1, page_size: int = 100, *,
-             details: Callable[[Sequence[str]], dict[str, dict[str, Any]]] | None = None) -> ChainExposure:
+             details: Callable[[Sequence[str]], dict[str, dict[str, Any]]] | DetailsTable | None = None,
+             ) -> ChainExposure:
         """Rows ``(page - 1) * page_size`` .. of every list, with their details (read by ``details``,
-        default: ``firm_details`` for the page's firms)."""
+        default: ``firm_details`` for the page's firms; or looked up in a details table)."""
         if page < 1:
             raise InvalidQueryParameter(f"page must be 1 or more, got {page}")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidQueryParameter(f"page_size must lie in [1, {MAX_PAGE_SIZE}], got {page_size}")
         lo, hi = (page - 1) * page_size, page * page_size
-        wanted = sorted({self.firm} | {u for v in self.lists.values() for u in v.ids[lo:hi][v.firm[lo:hi]]})
-        found = details(wanted) if details is not None else firm_details(runner, wanted, self.as_of)
-        me = found.get(self.firm, {})
+        found: dict[str, dict[str, Any]] | DetailsTable
+        if isinstance(details, DetailsTable):
+            found, me = details, details.rows([self.firm]).get(self.firm, {})
+        else:
+            wanted = sorted({self.firm} | {u for v in self.lists.values()
+                                            for u in v.ids[lo:hi][v.firm[lo:hi]]})
+            found = details(wanted) if details is not None else firm_details(runner, wanted, self.as_of)
+            me = found.get(self.firm, {})
         return ChainExposure(
             firm=self.firm, name=self.name, as_of=self.as_of, hops=self.hops, direction=self.direction,
             page=page, page_size=page_size, counts=self.counts, totals=self.totals,
@@ -501,6 +507,6 @@ def _cached_page(runner: QueryRunner, cache: ChainCache, whole: Chain, state: In
     # the details table (read at warm-up) answers by lookup: a chain's first page then costs no query
     table = cache.held_table(runner, state, day)
     if table is not None:
-        return whole.page(runner, page, page_size, details=table.rows)
+        return whole.page(runner, page, page_size, details=table)
     return whole.page(runner, page, page_size, details=lambda usccs: cache.details(
         runner, state, day, usccs, lambda missing: firm_details(runner, missing, day)))

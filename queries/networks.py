@@ -144,9 +144,6 @@ class ChainIndex:
     @classmethod
     def build(cls, networks: dict[str, Network], book: pd.DataFrame) -> ChainIndex:
         arrays = BookArrays.from_frame(book)
-        for net in networks.values():  # the walk's kernel compiles here (warm-up), not at a first request
-            if len(net.ids):
-                net.reach(str(net.ids[0]), 1, backward=False, shares=True)
         every = pd.Index(np.concatenate([n.ids for n in networks.values()]), dtype=object).unique()
         pos = {k: arrays.positions(n.ids) for k, n in networks.items()}
         money, rank, ranked = {}, {}, {}
@@ -158,6 +155,8 @@ class ChainIndex:
                         for c, v in arrays.money.items()}
             rank[k] = np.full(len(net.ids), np.nan) if empty else np.where(known, arrays.rank[take], np.nan)
             ranked[k] = np.lexsort((net.id_rank, -money[k]["exposure"]))
+            if len(net.ids):  # the walk's kernels compile (or load) here, at warm-up, not in a request
+                net.reach(str(net.ids[0]), 1, backward=False, shares=True, ranked=ranked[k])
         return cls(networks,
                    {k: np.asarray(every.get_indexer(n.ids), dtype=np.int64) for k, n in networks.items()},
                    ranked, money, rank)

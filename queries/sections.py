@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.tables import CLASSIFICATIONS
+from queries.details import DetailsTable
 
 __all__ = ["MONEY", "BookArrays", "Section", "chain_totals"]
 
@@ -147,17 +148,23 @@ class Section:
         return pd.DataFrame(cut)
 
     def records(self, lo: int = 0, hi: int | None = None,
-                details: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+                details: dict[str, dict[str, Any]] | DetailsTable | None = None) -> list[dict[str, Any]]:
         """Rows ``lo`` .. ``hi`` as JSON-ready dicts (:meth:`columns`), each firm's ``details``
-        appended (the keys any of them has, ``None`` where a row has none; a person has none).
+        appended (the keys any of them has, ``None`` where a row has none; a person has none):
+        ``details`` by USCC, or a :class:`~queries.details.DetailsTable` to look them up in.
 
-        A page's rows straight from the arrays: the API answered a first page through pandas
-        frames, which took longer than walking the chain."""
+        A page's rows straight from the arrays, one zip per row: the API answered a first page
+        through pandas frames, which took longer than walking the chain."""
         cut = self._cut(lo, hi)
         names = list(cut)
-        values = zip(*(c.tolist() for c in cut.values()), strict=True)
-        rows = [dict(zip(names, r, strict=True)) for r in values]
-        if details:
+        columns = [c.tolist() for c in cut.values()]
+        if isinstance(details, DetailsTable):
+            for k, v in details.columns_for(cut["uscc"]).items():
+                if k not in cut:
+                    names.append(k)
+                    columns.append(v)
+        rows = [dict(zip(names, r, strict=True)) for r in zip(*columns, strict=True)]
+        if details and not isinstance(details, DetailsTable):
             extra: dict[str, None] = {}  # the details' keys in order of first appearance
             found = [details.get(u, {}) if u is not None else {} for u in cut["uscc"].tolist()]
             for d in found:

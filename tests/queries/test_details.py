@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,6 +14,7 @@ from queries.catalogue import run_query
 from queries.chaincache import TABLE_FROM, ChainCache, details_of, ingest_state, warm_up
 from queries.details import DetailsTable, firm_details, frame_rows, stale_before
 from queries.exposure import SECTIONS, chain_exposure
+from queries.sections import MONEY, Section
 from tests.queries._graph import AS_OF, BANK, NAME, U
 from tests.queries.conftest import published
 
@@ -132,4 +134,16 @@ def test_table_rows_equal_the_per_firm_rows_with_every_kind_of_missing_value() -
     assert flags == (True, None, False) and got["D"]["stale"] is True and got["A"]["stale"] is False
     assert got["D"]["stress_default_prob"] == 0.25
     assert (table.name("B"), table.name("D"), table.name("Z")) == ((True, None), (True, "<d>"), (False, None))
+    # a page's rows zip the table's columns in the list's order: the rows of the per-firm path
+    ids = np.array(["D", "P1", "Z", "B", "A"], dtype=object)
+    s = Section("upstream", ids=ids, firm=np.array([True, False, True, True, True]),
+                distance=np.array([1, 1, 2, 2, 3]), value=np.arange(5.0), share=np.full(5, 0.2),
+                money={c: np.arange(5.0) for c in MONEY}, rank=np.array([0, np.nan, np.nan, 2, 1]),
+                key=np.arange(5))
+    by_uscc = table.rows(["A", "B", "D", "Z"])
+    for lo, hi in ((0, None), (1, 4), (1, 3), (2, 3)):
+        assert s.records(lo, hi, table) == s.records(lo, hi, by_uscc), (lo, hi)
+    # no firm of the table among the rows: no details' keys at all; else None for those without
+    assert "stale" not in s.records(1, 3, table)[0] and s.records(1, 4, table)[1]["stale"] is None
+    assert s.records(0, 1, table)[0]["stale"] is True and s.records(0, 1, table)[0]["name"] == "<d>"
 

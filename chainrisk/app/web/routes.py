@@ -21,6 +21,8 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chainrisk.app.web import sessions, users
 from chainrisk.app.web.data import exposure_csv, firm_card, firm_rows, guarantee_group, neighbourhood
@@ -236,13 +238,33 @@ CSP = (
 
 def install_security_headers(app: FastAPI) -> None:
     """Set the CSP and the other hardening headers on every response of ``app``."""
+    app.add_middleware(SecurityHeaders)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        resp: Response = await call_next(request)
-        # a route that sets its own policy (a docs page with a hashed script) keeps it
-        resp.headers.setdefault("Content-Security-Policy", CSP)
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["X-Frame-Options"] = "DENY"
-        resp.headers["Referrer-Policy"] = "no-referrer"
-        return resp
+
+class SecurityHeaders:
+    """ASGI middleware: the hardening headers on every HTTP response; a route that sets its own
+    ``Content-Security-Policy`` (a docs page with a hashed script) keeps it.
+
+    A plain ASGI middleware, not ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware``
+    runs the route in a task of its own and streams the body through a memory channel, several
+    hundred microseconds of Python on every answer, for four headers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CSP)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "no-referrer"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
