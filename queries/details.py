@@ -154,10 +154,7 @@ class DetailsTable:
         if len(usccs) == 0:
             return {}
         pos = self.index.get_indexer(pd.Index(sorted(set(usccs)), dtype=object))
-        columns = self._gathered(pos[pos >= 0])
-        names = list(columns)
-        return {str(r["uscc"]): r for r in (dict(zip(names, row, strict=True))
-                                            for row in zip(*columns.values(), strict=True))}
+        return _by_uscc(self._gathered(pos[pos >= 0]))
 
     def columns_for(self, usccs: np.ndarray) -> dict[str, list[Any]]:
         """The details of each of ``usccs`` in that order, column by column (:meth:`rows`' keys),
@@ -263,6 +260,11 @@ def _zipped(columns: dict[str, list[Any]], flags: list[list[Any]]) -> dict[str, 
     """Rows by USCC from columns of values and the three dates' stale flags (``_DATES`` order)."""
     columns.update(zip(_DATES.values(), flags, strict=True))
     columns["stale"] = [any(v is True for v in row) for row in zip(*flags, strict=True)]
+    return _by_uscc(columns)
+
+
+def _by_uscc(columns: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
+    """The rows of ``columns`` (one dict each, one zip per row), by their ``uscc``."""
     names = list(columns)
     rows = (dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True))
     return {str(r["uscc"]): r for r in rows}
